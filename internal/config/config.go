@@ -1,0 +1,386 @@
+// Package config owns streamlake's single YAML configuration: its typed
+// sections, defaults, strict decoding (unknown keys are errors naming the key),
+// STREAMLAKE_* environment overrides and validation.
+//
+// Precedence, lowest first: built-in defaults, the YAML file, STREAMLAKE_*
+// environment variables, command-line flags (applied by cmd/streamlake).
+// A Config is a plain value; it is not safe for concurrent mutation.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration of a streamlake process.
+type Config struct {
+	DataDir string  `yaml:"data_dir"`
+	Log     Log     `yaml:"log"`
+	Kafka   Kafka   `yaml:"kafka"`
+	Ingest  Ingest  `yaml:"ingest"`
+	Storage Storage `yaml:"storage"`
+	Catalog Catalog `yaml:"catalog"`
+	ETL     ETL     `yaml:"etl"`
+	Crawl   Crawl   `yaml:"crawl"`
+	Metrics Metrics `yaml:"metrics"`
+}
+
+// Log configures log/slog output.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text, json
+}
+
+// Kafka says where records come from.
+type Kafka struct {
+	// Brokers are seed addresses; empty means the embedded broker.
+	Brokers []string `yaml:"brokers"`
+	// Topics to consume; empty means every topic not starting with "_".
+	Topics []string `yaml:"topics"`
+	Group  string   `yaml:"group"`
+	// Start is where a group with no committed offset begins: earliest or latest.
+	Start string `yaml:"start"`
+	// Listen is the embedded broker's address.
+	Listen string `yaml:"listen"`
+	// Partitions is the partition count of topics the embedded broker auto-creates.
+	Partitions int `yaml:"partitions"`
+}
+
+// Ingest sets when a partition's batch becomes a staging object.
+type Ingest struct {
+	FlushRecords  int           `yaml:"flush_records"`
+	FlushBytes    int           `yaml:"flush_bytes"`
+	FlushInterval time.Duration `yaml:"flush_interval"`
+}
+
+// Storage says where staging objects and the lake live. Empty URLs mean
+// file:// directories under the data directory.
+type Storage struct {
+	StagingURL string `yaml:"staging_url"`
+	Warehouse  string `yaml:"warehouse"`
+}
+
+// Catalog says where the catalog lives. Empty means DataDir/catalog.db.
+type Catalog struct {
+	URI string `yaml:"uri"`
+}
+
+// ETL sets how staging objects become lake tables.
+type ETL struct {
+	Interval time.Duration `yaml:"interval"`
+	Database string        `yaml:"database"`
+	// TimeField is the event-time field partitioned by day.
+	TimeField string `yaml:"time_field"`
+}
+
+// Crawl sets the staging crawler.
+type Crawl struct {
+	Interval   time.Duration `yaml:"interval"`
+	Database   string        `yaml:"database"`
+	SampleSize int           `yaml:"sample_size"`
+}
+
+// Metrics sets the Prometheus endpoint of long-running commands.
+type Metrics struct {
+	Listen string `yaml:"listen"`
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		DataDir: "./streamlake-data",
+		Log:     Log{Level: "info", Format: "text"},
+		Kafka: Kafka{
+			Group:      "streamlake",
+			Start:      "earliest",
+			Listen:     "127.0.0.1:9092",
+			Partitions: 4,
+		},
+		Ingest: Ingest{
+			FlushRecords:  100_000,
+			FlushBytes:    16 << 20,
+			FlushInterval: time.Second,
+		},
+		ETL:     ETL{Interval: 2 * time.Second, Database: "lake", TimeField: "ts"},
+		Crawl:   Crawl{Interval: 30 * time.Second, Database: "raw", SampleSize: 1000},
+		Metrics: Metrics{Listen: "127.0.0.1:9464"},
+	}
+}
+
+// Load returns defaults overlaid with the YAML file at path (if path is not
+// empty) and then with STREAMLAKE_* variables from env. It does not validate.
+func Load(path string, env []string) (Config, error) {
+	c := Default()
+	if path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		defer f.Close()
+		if err := decode(f, &c); err != nil {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&c, env); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: (unmarshal errors:\n\s*)?`)
+
+func decode(r io.Reader, c *Config) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		// yaml reports "line 3: field foo not found in type config.Kafka";
+		// say it the way a user thinks of it.
+		msg := yamlLine.ReplaceAllString(err.Error(), "")
+		msg = strings.Join(strings.Fields(msg), " ")
+		if m := unknownField.FindStringSubmatch(msg); m != nil {
+			return fmt.Errorf("%s: unknown key %q", m[1], m[2])
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+var unknownField = regexp.MustCompile(`(line \d+): field (\S+) not found in type`)
+
+// EnvName is the environment variable that overrides the key at path,
+// e.g. EnvName("kafka.brokers") == "STREAMLAKE_KAFKA_BROKERS".
+func EnvName(path string) string {
+	return "STREAMLAKE_" + strings.ToUpper(strings.ReplaceAll(path, ".", "_"))
+}
+
+// applyEnv sets every leaf whose STREAMLAKE_ variable is present in env.
+// Unknown STREAMLAKE_ variables are errors, like unknown YAML keys.
+func applyEnv(c *Config, env []string) error {
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && strings.HasPrefix(k, "STREAMLAKE_") {
+			vars[k] = v
+		}
+	}
+	if len(vars) == 0 {
+		return nil
+	}
+	known := map[string]bool{}
+	err := walk(reflect.ValueOf(c).Elem(), "", func(path string, v reflect.Value) error {
+		name := EnvName(path)
+		known[name] = true
+		s, ok := vars[name]
+		if !ok {
+			return nil
+		}
+		if err := setScalar(v, s); err != nil {
+			return fmt.Errorf("config: environment %s: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for k := range vars {
+		if !known[k] {
+			return fmt.Errorf("config: environment %s: unknown key (no config key %s)", k, envToPath(k))
+		}
+	}
+	return nil
+}
+
+func envToPath(name string) string {
+	return strings.ToLower(strings.TrimPrefix(name, "STREAMLAKE_"))
+}
+
+// walk calls fn for every leaf field of a struct value with its dotted YAML path.
+func walk(v reflect.Value, prefix string, fn func(path string, v reflect.Value) error) error {
+	t := v.Type()
+	for i := range t.NumField() {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		path := tag
+		if prefix != "" {
+			path = prefix + "." + tag
+		}
+		f := v.Field(i)
+		if f.Kind() == reflect.Struct {
+			if err := walk(f, path, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := fn(path, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+func setScalar(v reflect.Value, s string) error {
+	switch {
+	case v.Type() == durationType:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration (e.g. 500ms, 2s, 1m)", s)
+		}
+		v.SetInt(int64(d))
+	case v.Kind() == reflect.String:
+		v.SetString(s)
+	case v.Kind() == reflect.Int || v.Kind() == reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", s)
+		}
+		v.SetInt(n)
+	case v.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a boolean", s)
+		}
+		v.SetBool(b)
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
+		v.Set(reflect.ValueOf(SplitList(s)))
+	default:
+		return fmt.Errorf("unsupported type %s", v.Type())
+	}
+	return nil
+}
+
+// SplitList splits a comma-separated list, dropping empty items.
+func SplitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Validate reports the first invalid key, naming it and what is allowed.
+func (c *Config) Validate() error {
+	bad := func(key, format string, args ...any) error {
+		return fmt.Errorf("config: %s: "+format, append([]any{key}, args...)...)
+	}
+	switch {
+	case c.DataDir == "":
+		return bad("data_dir", "must not be empty")
+	case !oneOf(c.Log.Level, "debug", "info", "warn", "error"):
+		return bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	case !oneOf(c.Log.Format, "text", "json"):
+		return bad("log.format", "%q is not one of text, json", c.Log.Format)
+	case c.Kafka.Group == "":
+		return bad("kafka.group", "must not be empty")
+	case !oneOf(c.Kafka.Start, "earliest", "latest"):
+		return bad("kafka.start", "%q is not one of earliest, latest", c.Kafka.Start)
+	case c.Kafka.Partitions < 1 || c.Kafka.Partitions > 10_000:
+		return bad("kafka.partitions", "%d is out of range 1..10000", c.Kafka.Partitions)
+	case c.Ingest.FlushRecords < 1:
+		return bad("ingest.flush_records", "%d must be at least 1", c.Ingest.FlushRecords)
+	case c.Ingest.FlushBytes < 1024:
+		return bad("ingest.flush_bytes", "%d must be at least 1024", c.Ingest.FlushBytes)
+	case c.Ingest.FlushInterval < 10*time.Millisecond:
+		return bad("ingest.flush_interval", "%s must be at least 10ms", c.Ingest.FlushInterval)
+	case c.ETL.Interval < 10*time.Millisecond:
+		return bad("etl.interval", "%s must be at least 10ms", c.ETL.Interval)
+	case !identifier.MatchString(c.ETL.Database):
+		return bad("etl.database", "%q must match %s", c.ETL.Database, identifier)
+	case c.ETL.TimeField == "":
+		return bad("etl.time_field", "must not be empty")
+	case c.Crawl.Interval < 100*time.Millisecond:
+		return bad("crawl.interval", "%s must be at least 100ms", c.Crawl.Interval)
+	case !identifier.MatchString(c.Crawl.Database):
+		return bad("crawl.database", "%q must match %s", c.Crawl.Database, identifier)
+	case c.Crawl.Database == c.ETL.Database:
+		return bad("crawl.database", "%q must differ from etl.database", c.Crawl.Database)
+	case c.Crawl.SampleSize < 1:
+		return bad("crawl.sample_size", "%d must be at least 1", c.Crawl.SampleSize)
+	}
+	for _, b := range c.Kafka.Brokers {
+		if !hostPort.MatchString(b) {
+			return bad("kafka.brokers", "%q is not host:port", b)
+		}
+	}
+	if !hostPort.MatchString(c.Kafka.Listen) {
+		return bad("kafka.listen", "%q is not host:port", c.Kafka.Listen)
+	}
+	if c.Metrics.Listen != "" && !hostPort.MatchString(c.Metrics.Listen) {
+		return bad("metrics.listen", "%q is not host:port (or empty to disable)", c.Metrics.Listen)
+	}
+	return nil
+}
+
+var (
+	identifier = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+	hostPort   = regexp.MustCompile(`^[^\s:]*:\d{1,5}$`)
+)
+
+func oneOf(s string, allowed ...string) bool {
+	for _, a := range allowed {
+		if s == a {
+			return true
+		}
+	}
+	return false
+}
+
+// Paths are the locations derived from the data directory.
+type Paths struct {
+	Kafka, Staging, Lake, CatalogDB, Results string
+}
+
+// Paths returns where embedded state lives, as ARCHITECTURE.md lays it out.
+func (c *Config) Paths() Paths {
+	d := c.DataDir
+	return Paths{
+		Kafka:     filepath.Join(d, "kafka"),
+		Staging:   filepath.Join(d, "staging"),
+		Lake:      filepath.Join(d, "lake"),
+		CatalogDB: filepath.Join(d, "catalog.db"),
+		Results:   filepath.Join(d, "results"),
+	}
+}
+
+// Set sets the key at a dotted path (e.g. "kafka.brokers") from its string
+// form, as a flag or environment variable gives it. Lists are comma-separated.
+func (c *Config) Set(path, value string) error {
+	found := false
+	err := walk(reflect.ValueOf(c).Elem(), "", func(p string, v reflect.Value) error {
+		if p != path {
+			return nil
+		}
+		found = true
+		return setScalar(v, value)
+	})
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("config: unknown key %q", path)
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestBadConfigs(t *testing.T) {
+	want := map[string]string{
+		"unknown_key.bad.yml":    `line 2: unknown key "brokerz"`,
+		"bad_start.bad.yml":      `kafka.start: "middle" is not one of earliest, latest`,
+		"bad_duration.bad.yml":   `line 2: cannot unmarshal !!str`,
+		"bad_log_format.bad.yml": `log.format: "xml" is not one of text, json`,
+		"bad_broker.bad.yml":     `kafka.brokers: "no-port" is not host:port`,
+		"bad_database.bad.yml":   `etl.database: "Lake-1" must match`,
+	}
+	files, _ := filepath.Glob("testdata/*.bad.yml")
+	if len(files) != len(want) {
+		t.Fatalf("%d bad configs in testdata, %d expectations", len(files), len(want))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			c, err := Load(f, nil)
+			if err == nil {
+				err = c.Validate()
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), want[filepath.Base(f)]) {
+				t.Fatalf("error %q does not contain %q", err, want[filepath.Base(f)])
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %q spans lines", err)
+			}
+		})
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	c, err := Load("testdata/good.yml", []string{"STREAMLAKE_KAFKA_TOPICS=a,b", "STREAMLAKE_ETL_INTERVAL=3s", "HOME=/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "/tmp/x" || c.Ingest.FlushInterval != 500*time.Millisecond {
+		t.Fatalf("file values not applied: %+v", c)
+	}
+	if strings.Join(c.Kafka.Topics, ",") != "a,b" || c.ETL.Interval != 3*time.Second {
+		t.Fatalf("env did not override file: topics %v interval %s", c.Kafka.Topics, c.ETL.Interval)
+	}
+	if c.Kafka.Group != "streamlake" {
+		t.Fatalf("default group lost: %q", c.Kafka.Group)
+	}
+	if err := c.Set("kafka.brokers", "h1:1, h2:2"); err != nil || len(c.Kafka.Brokers) != 2 {
+		t.Fatalf("Set: %v %v", err, c.Kafka.Brokers)
+	}
+	if err := c.Set("kafka.nope", "1"); err == nil {
+		t.Fatal("Set accepted an unknown key")
+	}
+}
+
+func TestUnknownEnvIsAnError(t *testing.T) {
+	_, err := Load("", []string{"STREAMLAKE_KAFKA_BROKERZ=x:1"})
+	if err == nil || !strings.Contains(err.Error(), "STREAMLAKE_KAFKA_BROKERZ") {
+		t.Fatalf("error %v does not name the variable", err)
+	}
+	_, err = Load("", []string{"STREAMLAKE_INGEST_FLUSH_RECORDS=lots"})
+	if err == nil || !strings.Contains(err.Error(), `"lots" is not an integer`) {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestDefaultsValidate(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	for _, p := range []string{"testdata/good.yml", "testdata/unknown_key.bad.yml"} {
+		b, _ := os.ReadFile(p)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "c.yml")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(p, nil)
+		if err != nil {
+			return
+		}
+		_ = c.Validate() // must not panic
+	})
+}

@@ -1,0 +1,302 @@
+package etl
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
+	icecat "github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
+)
+
+// deadLetter is a record that could not be loaded, and why.
+type deadLetter struct {
+	rec    stageRecord
+	stage  string // decode or convert
+	reason string
+}
+
+// tableProps are the properties of every table the ETL creates.
+var tableProps = iceberg.Properties{
+	table.ParquetCompressionKey: "zstd",
+	"format-version":            "2",
+	"created-by":                "streamlake",
+}
+
+// commit writes the batch: dead letters first, then rows, each commit with
+// its table's advanced bookmark and the objects covered.
+func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
+	main, dlq **table.Table, mainBM, dlqBM map[string]int64) (Result, error) {
+	var res Result
+	objList := make([]string, len(objs))
+	for i, o := range objs {
+		objList[i] = fmt.Sprintf("%s:%d", o.Key, o.size)
+	}
+	// Rows that do not fit the (evolved) schema become dead letters before
+	// the dead-letter commit.
+	var good []row
+	var sc *iceberg.Schema
+	var adds []addition
+	if len(b.rows) > 0 {
+		var err error
+		if *main == nil {
+			if *main, err = e.create(ctx, name, b.tableSchema()); err != nil {
+				return res, err
+			}
+		}
+		sc, adds = evolve((*main).Schema(), b.tableSchema())
+		good = b.rows[:0:0]
+		st := sc.AsStruct()
+		for _, r := range b.rows {
+			if err := checkValue(r.value, &st, "$"); err != nil {
+				b.dead = append(b.dead, deadLetter{rec: r.rec, stage: "convert", reason: err.Error()})
+				continue
+			}
+			good = append(good, r)
+		}
+	}
+	if len(b.dead) > 0 {
+		if *dlq == nil {
+			var err error
+			if *dlq, err = e.createDLQ(ctx, name+"_dlq"); err != nil {
+				return res, err
+			}
+		}
+		build := func(*iceberg.Schema) (arrow.RecordBatch, error) { return deadLetterRecord(b.dead), nil }
+		t, err := e.append(ctx, *dlq, nil, build, dlqBM, objList)
+		if err != nil {
+			return res, err
+		}
+		*dlq = t
+		res.DeadLetters, res.Commits = len(b.dead), res.Commits+1
+		e.m.deadLetters.WithLabelValues(name).Add(float64(len(b.dead)))
+	}
+	if len(good) > 0 {
+		build := func(sc *iceberg.Schema) (arrow.RecordBatch, error) { return rowsRecord(sc, good) }
+		t, err := e.append(ctx, *main, adds, build, mainBM, objList)
+		if err != nil {
+			return res, err
+		}
+		*main = t
+		res.Rows, res.Commits = len(good), res.Commits+1
+		e.m.rows.WithLabelValues(name).Add(float64(len(good)))
+		e.observeFreshness(name, good)
+	}
+	return res, nil
+}
+
+// append commits schema additions and the record that build makes for the
+// resulting schema to tbl, in one transaction.
+func (e *ETL) append(ctx context.Context, tbl *table.Table, adds []addition,
+	build func(*iceberg.Schema) (arrow.RecordBatch, error), bm map[string]int64, objs []string) (*table.Table, error) {
+	start := time.Now()
+	id := tbl.Identifier()
+	tx := tbl.NewTransaction()
+	if len(adds) > 0 {
+		us := tx.UpdateSchema(true, false)
+		for _, a := range adds {
+			us.AddColumn(a.path, a.typ, "", false, nil)
+			e.log.Info("adding column", "table", id, "column", a.path, "type", a.typ)
+		}
+		if err := us.Commit(); err != nil {
+			return nil, fmt.Errorf("etl: table %v: add columns: %w", id, err)
+		}
+	}
+	staged, err := tx.StagedTable()
+	if err != nil {
+		return nil, fmt.Errorf("etl: table %v: %w", id, err)
+	}
+	rec, err := build(staged.Schema())
+	if err != nil {
+		return nil, fmt.Errorf("etl: table %v: build rows: %w", id, err)
+	}
+	defer rec.Release()
+	bmJSON, _ := json.Marshal(bm)
+	objJSON, _ := json.Marshal(objs)
+	props := iceberg.Properties{SummaryOffsets: string(bmJSON), SummaryObjects: string(objJSON)}
+	at := array.NewTableFromRecords(rec.Schema(), []arrow.RecordBatch{rec})
+	defer at.Release()
+	if err := tx.AppendTable(ctx, at, rec.NumRows(), props); err != nil {
+		return nil, fmt.Errorf("etl: table %v: append: %w", id, err)
+	}
+	t, err := tx.Commit(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("etl: table %v: commit: %w", id, err)
+	}
+	e.m.commitSeconds.Observe(time.Since(start).Seconds())
+	return t, nil
+}
+
+func (e *ETL) ensureNamespace(ctx context.Context) error {
+	ns := table.Identifier{e.cfg.Database}
+	ok, err := e.cat.CheckNamespaceExists(ctx, ns)
+	if err != nil {
+		return fmt.Errorf("etl: database %s: %w", e.cfg.Database, err)
+	}
+	if ok {
+		return nil
+	}
+	if err := e.cat.CreateNamespace(ctx, ns, nil); err != nil {
+		if ok, _ := e.cat.CheckNamespaceExists(ctx, ns); ok {
+			return nil // created concurrently
+		}
+		return fmt.Errorf("etl: create database %s: %w", e.cfg.Database, err)
+	}
+	return nil
+}
+
+// create makes the lake table of an inferred row type, partitioned by day of
+// the time field when it is a timestamp.
+func (e *ETL) create(ctx context.Context, name string, t *schemaType) (*table.Table, error) {
+	if err := e.ensureNamespace(ctx); err != nil {
+		return nil, err
+	}
+	g := &idGen{}
+	sc := iceberg.NewSchema(0, structFields(t, g)...)
+	opts := []icecat.CreateTableOpt{icecat.WithProperties(tableProps)}
+	if f, ok := sc.FindFieldByName(e.cfg.TimeField); ok {
+		if _, isTS := f.Type.(iceberg.TimestampTzType); isTS {
+			spec, err := iceberg.NewPartitionSpecOpts(iceberg.AddPartitionFieldBySourceID(
+				f.ID, e.cfg.TimeField+"_day", iceberg.DayTransform{}, sc, nil))
+			if err != nil {
+				return nil, fmt.Errorf("etl: table %s: partition spec: %w", name, err)
+			}
+			opts = append(opts, icecat.WithPartitionSpec(&spec))
+		}
+	}
+	return e.createTable(ctx, name, sc, opts)
+}
+
+func (e *ETL) createTable(ctx context.Context, name string, sc *iceberg.Schema, opts []icecat.CreateTableOpt) (*table.Table, error) {
+	id := table.Identifier{e.cfg.Database, name}
+	tbl, err := e.cat.CreateTable(ctx, id, sc, opts...)
+	if err != nil {
+		if t, lerr := e.cat.LoadTable(ctx, id); lerr == nil {
+			return t, nil // created concurrently
+		}
+		return nil, fmt.Errorf("etl: create table %s.%s: %w", e.cfg.Database, name, err)
+	}
+	e.log.Info("created table", "table", e.cfg.Database+"."+name, "schema", sc.String())
+	return tbl, nil
+}
+
+// dlqSchema is the dead-letter table's schema.
+var dlqSchema = iceberg.NewSchema(0,
+	iceberg.NestedField{ID: 1, Name: "topic", Type: iceberg.PrimitiveTypes.String},
+	iceberg.NestedField{ID: 2, Name: "partition", Type: iceberg.PrimitiveTypes.Int32},
+	iceberg.NestedField{ID: 3, Name: "offset", Type: iceberg.PrimitiveTypes.Int64},
+	iceberg.NestedField{ID: 4, Name: "kafka_timestamp", Type: iceberg.PrimitiveTypes.TimestampTz},
+	iceberg.NestedField{ID: 5, Name: "key", Type: iceberg.PrimitiveTypes.String},
+	iceberg.NestedField{ID: 6, Name: "raw_value", Type: iceberg.PrimitiveTypes.String,
+		Doc: "the record value; base64 when raw_value_encoding is base64"},
+	iceberg.NestedField{ID: 7, Name: "raw_value_encoding", Type: iceberg.PrimitiveTypes.String},
+	iceberg.NestedField{ID: 8, Name: "error_stage", Type: iceberg.PrimitiveTypes.String},
+	iceberg.NestedField{ID: 9, Name: "error", Type: iceberg.PrimitiveTypes.String},
+	iceberg.NestedField{ID: 10, Name: "failed_at", Type: iceberg.PrimitiveTypes.TimestampTz},
+)
+
+func (e *ETL) createDLQ(ctx context.Context, name string) (*table.Table, error) {
+	if err := e.ensureNamespace(ctx); err != nil {
+		return nil, err
+	}
+	return e.createTable(ctx, name, dlqSchema, []icecat.CreateTableOpt{icecat.WithProperties(tableProps)})
+}
+
+func deadLetterRecord(dead []deadLetter) arrow.RecordBatch {
+	as, _ := table.SchemaToArrowSchema(dlqSchema, nil, true, false)
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, as)
+	defer rb.Release()
+	now := arrow.Timestamp(time.Now().UnixMicro())
+	for _, d := range dead {
+		r := d.rec
+		rb.Field(0).(*array.StringBuilder).Append(r.Topic)
+		rb.Field(1).(*array.Int32Builder).Append(r.Partition)
+		rb.Field(2).(*array.Int64Builder).Append(r.Offset)
+		rb.Field(3).(*array.TimestampBuilder).Append(arrow.Timestamp(r.Timestamp.UnixMicro()))
+		appendText(rb.Field(4).(*array.StringBuilder), r.Key)
+		switch {
+		case r.Value == nil:
+			rb.Field(5).AppendNull()
+			rb.Field(6).AppendNull()
+		case utf8.Valid(r.Value):
+			rb.Field(5).(*array.StringBuilder).Append(string(r.Value))
+			rb.Field(6).(*array.StringBuilder).Append("text")
+		default:
+			rb.Field(5).(*array.StringBuilder).Append(base64.StdEncoding.EncodeToString(r.Value))
+			rb.Field(6).(*array.StringBuilder).Append("base64")
+		}
+		rb.Field(7).(*array.StringBuilder).Append(d.stage)
+		rb.Field(8).(*array.StringBuilder).Append(d.reason)
+		rb.Field(9).(*array.TimestampBuilder).Append(now)
+	}
+	return rb.NewRecordBatch()
+}
+
+func appendText(b *array.StringBuilder, v []byte) {
+	switch {
+	case v == nil:
+		b.AppendNull()
+	case utf8.Valid(v):
+		b.Append(string(v))
+	default:
+		b.Append(base64.StdEncoding.EncodeToString(v))
+	}
+}
+
+// rowsRecord converts checked rows to an Arrow record of the table schema.
+func rowsRecord(sc *iceberg.Schema, rows []row) (arrow.RecordBatch, error) {
+	as, err := table.SchemaToArrowSchema(sc, nil, true, false)
+	if err != nil {
+		return nil, err
+	}
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, as)
+	defer rb.Release()
+	rb.Reserve(len(rows))
+	fields := sc.Fields()
+	for _, r := range rows {
+		for i, f := range fields {
+			appendValue(rb.Field(i), r.value[f.Name], f.Type)
+		}
+	}
+	return rb.NewRecordBatch(), nil
+}
+
+// evolve returns the table schema extended with the inferred columns it
+// lacks (as the schema update will make it), and those additions.
+func evolve(sc *iceberg.Schema, inferred *schemaType) (*iceberg.Schema, []addition) {
+	g := &idGen{next: sc.HighestFieldID()}
+	adds := missingColumns(sc.Fields(), inferred, nil, g)
+	if len(adds) == 0 {
+		return sc, nil
+	}
+	fields := addColumns(sc.Fields(), adds, 0)
+	return iceberg.NewSchema(sc.ID+1, fields...), adds
+}
+
+// addColumns returns fields with the additions at depth applied.
+func addColumns(fields []iceberg.NestedField, adds []addition, depth int) []iceberg.NestedField {
+	out := append([]iceberg.NestedField(nil), fields...)
+	for _, a := range adds {
+		if len(a.path) == depth+1 {
+			out = append(out, iceberg.NestedField{ID: 0, Name: a.path[depth], Type: a.typ})
+			continue
+		}
+		for i, f := range out {
+			if f.Name != a.path[depth] {
+				continue
+			}
+			if st, ok := f.Type.(*iceberg.StructType); ok {
+				nested := addColumns(st.FieldList, []addition{a}, depth+1)
+				out[i].Type = &iceberg.StructType{FieldList: nested}
+			}
+		}
+	}
+	return out
+}

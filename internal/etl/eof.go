@@ -1,0 +1,5 @@
+package etl
+
+import "io"
+
+func errEOF() error { return io.EOF }

@@ -1,0 +1,412 @@
+// Package etl turns staging objects into Apache Iceberg tables, one per
+// topic, plus a dead-letter table per topic for records that cannot be
+// loaded.
+//
+// Exactly once: every commit stores, in its Iceberg snapshot summary, the
+// staging objects it covers (key and size) and a per-partition bookmark: the
+// next Kafka offset not yet in that table. A record is appended to a table
+// only if its offset is at or past the table's bookmark, and the bookmark
+// advances only in the same atomic commit as the rows. So re-reading an
+// object (after a crash, or when ingest rewrote it with a longer range)
+// never adds a row twice. The dead-letter table is committed before the
+// main table, so a crash between the two commits loses nothing: the
+// re-read skips the dead letters by the dead-letter table's own bookmark.
+//
+// An ETL is used by one goroutine at a time (Run or RunOnce); Pending may be
+// called between runs.
+package etl
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	icecat "github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
+	"gocloud.dev/blob"
+
+	"github.com/streamlake/streamlake/internal/schema"
+	"github.com/streamlake/streamlake/internal/stage"
+)
+
+// Snapshot summary keys written by every commit.
+const (
+	SummaryOffsets = "streamlake.offsets"         // {"<topic>/<partition>": next offset}
+	SummaryObjects = "streamlake.staging-objects" // ["<key>:<size>", ...]
+)
+
+// Config configures an ETL.
+type Config struct {
+	Database  string        // Iceberg namespace, e.g. "lake"
+	TimeField string        // event-time field; tables are partitioned by day of it
+	Interval  time.Duration // time between runs in Run
+	// MaxCommitRecords bounds the records read into one commit.
+	MaxCommitRecords int
+	Logger           *slog.Logger
+	Metrics          *Metrics
+}
+
+// ETL loads staging objects into the lake.
+type ETL struct {
+	cfg     Config
+	staging *blob.Bucket
+	cat     icecat.Catalog
+	log     *slog.Logger
+	m       *Metrics
+	// done maps staging keys already covered by a commit to their size.
+	done   map[string]int64
+	seeded map[string]bool // topics whose committed objects are in done
+}
+
+// New returns an ETL reading staging and writing tables through cat.
+func New(cfg Config, staging *blob.Bucket, cat icecat.Catalog) *ETL {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
+	if cfg.MaxCommitRecords <= 0 {
+		cfg.MaxCommitRecords = 1_000_000
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 2 * time.Second
+	}
+	return &ETL{cfg: cfg, staging: staging, cat: cat, log: cfg.Logger, m: cfg.Metrics,
+		done: map[string]int64{}, seeded: map[string]bool{}}
+}
+
+var nonAlnum = regexp.MustCompile(`[^a-z0-9]+`)
+
+// TableName is the lake table name of a topic: lower case, with runs of
+// non-alphanumerics as "_".
+func TableName(topic string) string {
+	return nonAlnum.ReplaceAllString(strings.ToLower(topic), "_")
+}
+
+// Result counts what a run did.
+type Result struct {
+	Objects, Rows, DeadLetters, Commits int
+}
+
+// Run runs RunOnce every Interval until ctx is done, then once more so that
+// what ingest flushed at shutdown is committed.
+func (e *ETL) Run(ctx context.Context) error {
+	t := time.NewTicker(e.cfg.Interval)
+	defer t.Stop()
+	for {
+		if _, err := e.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("etl run failed; retrying next interval", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Pending returns how many staging objects are not yet covered by a commit.
+func (e *ETL) Pending(ctx context.Context) (int, error) {
+	objs, err := e.pending(ctx)
+	return len(objs), err
+}
+
+type object struct {
+	stage.Object
+	size int64
+}
+
+func (e *ETL) pending(ctx context.Context) ([]object, error) {
+	var out []object
+	it := e.staging.List(nil)
+	for {
+		a, err := it.Next(ctx)
+		if errors.Is(err, ioEOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("etl: list staging: %w", err)
+		}
+		o, ok := stage.ParseName(a.Key)
+		if !ok {
+			continue
+		}
+		if !e.seeded[o.Topic] {
+			if err := e.seed(ctx, o.Topic); err != nil {
+				return nil, err
+			}
+		}
+		if size, ok := e.done[a.Key]; ok && size == a.Size {
+			continue
+		}
+		out = append(out, object{o, a.Size})
+	}
+	return out, nil
+}
+
+// seed marks the objects that the topic's table history already covers.
+func (e *ETL) seed(ctx context.Context, topic string) error {
+	tbl, err := e.load(ctx, TableName(topic))
+	if err != nil {
+		return err
+	}
+	if tbl != nil {
+		for _, s := range tbl.Metadata().Snapshots() {
+			if s.Summary == nil {
+				continue
+			}
+			var objs []string
+			if v, ok := s.Summary.Properties[SummaryObjects]; ok && json.Unmarshal([]byte(v), &objs) == nil {
+				for _, o := range objs {
+					if i := strings.LastIndexByte(o, ':'); i > 0 {
+						var size int64
+						fmt.Sscan(o[i+1:], &size)
+						e.done[o[:i]] = size
+					}
+				}
+			}
+		}
+	}
+	e.seeded[topic] = true
+	return nil
+}
+
+// load returns the table, or nil if it does not exist.
+func (e *ETL) load(ctx context.Context, name string) (*table.Table, error) {
+	tbl, err := e.cat.LoadTable(ctx, table.Identifier{e.cfg.Database, name})
+	if errors.Is(err, icecat.ErrNoSuchTable) || errors.Is(err, icecat.ErrNoSuchNamespace) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("etl: load table %s.%s: %w", e.cfg.Database, name, err)
+	}
+	return tbl, nil
+}
+
+// RunOnce commits every pending staging object.
+func (e *ETL) RunOnce(ctx context.Context) (Result, error) {
+	var res Result
+	objs, err := e.pending(ctx)
+	if err != nil {
+		return res, err
+	}
+	byTopic := map[string][]object{}
+	for _, o := range objs {
+		byTopic[o.Topic] = append(byTopic[o.Topic], o)
+	}
+	topics := make([]string, 0, len(byTopic))
+	for t := range byTopic {
+		topics = append(topics, t)
+	}
+	slices.Sort(topics)
+	for _, t := range topics {
+		r, err := e.loadTopic(ctx, t, byTopic[t])
+		res.Objects += r.Objects
+		res.Rows += r.Rows
+		res.DeadLetters += r.DeadLetters
+		res.Commits += r.Commits
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// bookmark reads a table's per-partition next offsets.
+func bookmark(tbl *table.Table) map[string]int64 {
+	bm := map[string]int64{}
+	if tbl == nil || tbl.CurrentSnapshot() == nil || tbl.CurrentSnapshot().Summary == nil {
+		return bm
+	}
+	if v, ok := tbl.CurrentSnapshot().Summary.Properties[SummaryOffsets]; ok {
+		_ = json.Unmarshal([]byte(v), &bm)
+	}
+	return bm
+}
+
+func tpKey(topic string, partition int32) string { return fmt.Sprintf("%s/%d", topic, partition) }
+
+func (e *ETL) loadTopic(ctx context.Context, topic string, objs []object) (Result, error) {
+	var res Result
+	name := TableName(topic)
+	main, err := e.load(ctx, name)
+	if err != nil {
+		return res, err
+	}
+	dlq, err := e.load(ctx, name+"_dlq")
+	if err != nil {
+		return res, err
+	}
+	slices.SortFunc(objs, func(a, b object) int {
+		return cmp.Or(cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.FirstOffset, b.FirstOffset))
+	})
+	mainBM, dlqBM := bookmark(main), bookmark(dlq)
+	for len(objs) > 0 {
+		b := newBatch(e.cfg.TimeField)
+		n := 0
+		for n < len(objs) && (n == 0 || b.records < e.cfg.MaxCommitRecords) {
+			if err := e.read(ctx, objs[n], b, mainBM, dlqBM); err != nil {
+				return res, err
+			}
+			n++
+		}
+		chunk := objs[:n]
+		objs = objs[n:]
+		c, err := e.commit(ctx, name, b, chunk, &main, &dlq, mainBM, dlqBM)
+		res.Objects += n
+		res.Rows += c.Rows
+		res.DeadLetters += c.DeadLetters
+		res.Commits += c.Commits
+		if err != nil {
+			return res, err
+		}
+		for _, o := range chunk {
+			e.done[o.Key] = o.size
+		}
+		e.m.objects.Add(float64(n))
+	}
+	return res, nil
+}
+
+// read decodes one staging object into b, skipping records that both
+// tables already hold, and advances the running bookmarks.
+func (e *ETL) read(ctx context.Context, o object, b *batch, mainBM, dlqBM map[string]int64) error {
+	data, err := e.staging.ReadAll(ctx, o.Key)
+	if err != nil {
+		return fmt.Errorf("etl: read staging object %s: %w", o.Key, err)
+	}
+	lines, err := stage.Decompress(data)
+	if err != nil {
+		return fmt.Errorf("etl: staging object %s: %w", o.Key, err)
+	}
+	err = stage.Decode(lines, func(r stage.Record) error {
+		k := tpKey(r.Topic, r.Partition)
+		wantMain, wantDLQ := r.Offset >= mainBM[k], r.Offset >= dlqBM[k]
+		if wantMain || wantDLQ {
+			b.add(r, wantMain, wantDLQ)
+		}
+		mainBM[k] = max(mainBM[k], r.Offset+1)
+		dlqBM[k] = max(dlqBM[k], r.Offset+1)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("etl: staging object %s: %w", o.Key, err)
+	}
+	return nil
+}
+
+// batch holds the decoded rows and dead letters of one commit.
+type batch struct {
+	timeField string
+	records   int
+	rows      []row
+	dead      []deadLetter
+	inferred  *schema.Type
+	tsParsed  int
+}
+
+type row struct {
+	rec   stage.Record
+	value map[string]any
+}
+
+func newBatch(timeField string) *batch {
+	return &batch{timeField: timeField, inferred: &schema.Type{Kind: schema.Struct}}
+}
+
+func (b *batch) add(r stage.Record, wantMain, wantDLQ bool) {
+	b.records++
+	v, reason := decodeObject(r)
+	if reason != "" {
+		if wantDLQ {
+			b.dead = append(b.dead, deadLetter{rec: r, stage: "decode", reason: reason})
+		}
+		return
+	}
+	if !wantMain {
+		return
+	}
+	b.rows = append(b.rows, row{rec: r, value: v})
+	b.inferred, _ = schema.Merge(b.inferred, schema.Infer(v))
+	if s, ok := v[b.timeField].(string); ok {
+		if _, ok := schema.ParseTimestamp(s); ok {
+			b.tsParsed++
+		}
+	}
+}
+
+// decodeObject parses a record value that must be a JSON object.
+func decodeObject(r stage.Record) (map[string]any, string) {
+	switch {
+	case r.Value == nil:
+		return nil, "value is empty (tombstone)"
+	case !r.ValueIsJSON:
+		return nil, "value is not valid JSON"
+	}
+	dec := json.NewDecoder(bytes.NewReader(r.Value))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, "value is not valid JSON: " + err.Error()
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Sprintf("value is a JSON %s, not an object", jsonKind(v))
+	}
+	return m, ""
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case json.Number:
+		return "number"
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	}
+	return "value"
+}
+
+// tableSchema is the inferred row type with the time field forced to a
+// timestamp when its values parse as one.
+func (b *batch) tableSchema() *schema.Type {
+	t := b.inferred
+	if b.tsParsed == 0 {
+		return t
+	}
+	fields := slices.Clone(t.Fields)
+	for i, f := range fields {
+		if f.Name == b.timeField && f.Type.Kind == schema.String {
+			fields[i].Type = schema.Of(schema.Timestamp)
+		}
+	}
+	// Put id and the time field first: what people look at first.
+	slices.SortStableFunc(fields, func(x, y schema.Field) int { return rank(x.Name, b.timeField) - rank(y.Name, b.timeField) })
+	return &schema.Type{Kind: schema.Struct, Fields: fields}
+}
+
+func rank(name, timeField string) int {
+	switch name {
+	case "id":
+		return 0
+	case timeField:
+		return 1
+	}
+	return 2
+}
+
+var ioEOF = errEOF()

@@ -1,0 +1,59 @@
+package etl
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the ETL stage's Prometheus metrics.
+type Metrics struct {
+	rows, deadLetters *prometheus.CounterVec
+	objects           prometheus.Counter
+	commitSeconds     prometheus.Histogram
+	newestEvent       *prometheus.GaugeVec
+	freshness         *prometheus.HistogramVec
+}
+
+// NewMetrics creates the metrics and registers them with reg (if not nil).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamlake_etl_rows_committed_total", Help: "Rows committed to lake tables.",
+		}, []string{"table"}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamlake_etl_dead_letter_rows_total", Help: "Records committed to dead-letter tables.",
+		}, []string{"table"}),
+		objects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamlake_etl_staging_objects_total", Help: "Staging objects covered by lake commits.",
+		}),
+		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "streamlake_etl_commit_seconds", Help: "Time to write and commit one Iceberg append.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}),
+		newestEvent: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "streamlake_etl_newest_kafka_timestamp_seconds", Help: "Newest Kafka timestamp committed, as Unix seconds.",
+		}, []string{"table"}),
+		freshness: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "streamlake_etl_produce_to_queryable_seconds", Help: "Kafka timestamp to lake commit, per committed row.",
+			Buckets: prometheus.ExponentialBuckets(0.25, 2, 12),
+		}, []string{"table"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.rows, m.deadLetters, m.objects, m.commitSeconds, m.newestEvent, m.freshness)
+	}
+	return m
+}
+
+func (e *ETL) observeFreshness(name string, rows []row) {
+	now := time.Now()
+	var newest time.Time
+	h := e.m.freshness.WithLabelValues(name)
+	for _, r := range rows {
+		h.Observe(now.Sub(r.rec.Timestamp).Seconds())
+		if r.rec.Timestamp.After(newest) {
+			newest = r.rec.Timestamp
+		}
+	}
+	e.m.newestEvent.WithLabelValues(name).Set(float64(newest.UnixMilli()) / 1e3)
+}

@@ -1,0 +1,437 @@
+// Package ingest consumes Kafka topics with a consumer group and writes
+// staging objects.
+//
+// Delivery contract: never drops, may redo work, never duplicates in the
+// lake. Records are batched per topic-partition; a batch becomes one staging
+// object whose name is a pure function of topic, partition and first offset
+// (see package stage), so redoing a batch overwrites the same object. A
+// partition's offset is committed only after the object covering it is
+// durable in the bucket. On a revoke, unflushed batches are abandoned
+// (uncommitted), and the next owner starts where the last durable object
+// ended. Downstream, the ETL skips offsets it already committed, so an
+// object rewritten with a longer range after a crash adds no duplicates.
+//
+// An Ingester runs one poll loop (Run); Lag and Idle are safe to call
+// concurrently with it.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"gocloud.dev/blob"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/streamlake/streamlake/internal/stage"
+)
+
+// Config configures an Ingester.
+type Config struct {
+	Brokers []string
+	// Topics to consume; empty means every topic whose name does not start
+	// with "_" (a regex subscription that picks up new topics).
+	Topics        []string
+	Group         string
+	Start         string // earliest or latest
+	FlushRecords  int
+	FlushBytes    int
+	FlushInterval time.Duration
+	Logger        *slog.Logger
+	Metrics       *Metrics
+}
+
+// Ingester moves records from Kafka to staging objects.
+type Ingester struct {
+	cfg    Config
+	bucket *blob.Bucket
+	log    *slog.Logger
+	m      *Metrics
+	client *kgo.Client
+	adm    *kadm.Client
+
+	mu      sync.Mutex
+	batches map[tp]*batch
+}
+
+type tp struct {
+	topic     string
+	partition int32
+}
+
+type batch struct {
+	first      *kgo.Record
+	last       *kgo.Record
+	records    int
+	buf        []byte
+	startedAt  time.Time
+	lastCommit int64
+}
+
+// allTopics subscribes to every topic not starting with "_" (internal topics).
+const allTopics = `^[^_].*`
+
+// New connects a consumer-group client. It does not consume until Run.
+func New(cfg Config, bucket *blob.Bucket) (*Ingester, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
+	in := &Ingester{cfg: cfg, bucket: bucket, log: cfg.Logger, m: cfg.Metrics, batches: map[tp]*batch{}}
+	reset := kgo.NewOffset().AtStart()
+	if cfg.Start == "latest" {
+		reset = kgo.NewOffset().AtEnd()
+	}
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(reset),
+		kgo.OnPartitionsRevoked(in.onRevoked),
+		kgo.OnPartitionsLost(in.onRevoked),
+		kgo.FetchMaxWait(250 * time.Millisecond),
+		kgo.MetadataMinAge(time.Second),
+	}
+	if len(cfg.Topics) == 0 {
+		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(allTopics))
+	} else {
+		opts = append(opts, kgo.ConsumeTopics(cfg.Topics...))
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: kafka client: %w", err)
+	}
+	in.client = cl
+	in.adm = kadm.NewClient(cl)
+	return in, nil
+}
+
+// Ping checks that the brokers answer within ctx.
+func (in *Ingester) Ping(ctx context.Context) error {
+	if err := in.client.Ping(ctx); err != nil {
+		return fmt.Errorf("ingest: brokers %v unreachable: %w", in.cfg.Brokers, err)
+	}
+	return nil
+}
+
+// onRevoked abandons unflushed batches of partitions this member lost: they
+// were never committed, so the next owner re-reads them.
+func (in *Ingester) onRevoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for topic, parts := range revoked {
+		for _, p := range parts {
+			if b := in.batches[tp{topic, p}]; b != nil && b.records > 0 {
+				in.log.Info("partition revoked, abandoning unflushed batch",
+					"topic", topic, "partition", p, "first_offset", b.first.Offset, "records", b.records)
+			}
+			delete(in.batches, tp{topic, p})
+		}
+	}
+	in.m.rebalances.Inc()
+}
+
+// Run consumes until ctx is done, then flushes and commits what it holds
+// (within a 30 s grace period) and leaves the group.
+func (in *Ingester) Run(ctx context.Context) error {
+	defer in.client.Close()
+	for {
+		if ctx.Err() != nil {
+			return in.shutdown()
+		}
+		pollCtx, cancel := context.WithTimeout(ctx, in.pollWait())
+		fetches := in.client.PollRecords(pollCtx, 10_000)
+		cancel()
+		if fetches.IsClientClosed() {
+			return nil
+		}
+		fetches.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				in.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
+			}
+		})
+		if err := in.process(ctx, fetches); err != nil {
+			in.client.AllowRebalance()
+			if ctx.Err() != nil {
+				return in.shutdown()
+			}
+			return err
+		}
+		in.client.AllowRebalance()
+	}
+}
+
+func (in *Ingester) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	in.mu.Lock()
+	due := make([]tp, 0, len(in.batches))
+	for k, b := range in.batches {
+		if b.records > 0 {
+			due = append(due, k)
+		}
+	}
+	in.mu.Unlock()
+	if err := in.flush(ctx, due); err != nil {
+		return fmt.Errorf("ingest: final flush: %w", err)
+	}
+	return nil
+}
+
+// pollWait is how long a poll may block: until the oldest batch is due.
+func (in *Ingester) pollWait() time.Duration {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	wait := in.cfg.FlushInterval
+	now := time.Now()
+	for _, b := range in.batches {
+		if b.records == 0 {
+			continue
+		}
+		if d := b.startedAt.Add(in.cfg.FlushInterval).Sub(now); d < wait {
+			wait = max(d, time.Millisecond)
+		}
+	}
+	return wait
+}
+
+func (in *Ingester) process(ctx context.Context, fetches kgo.Fetches) error {
+	var due []tp
+	in.mu.Lock()
+	fetches.EachRecord(func(r *kgo.Record) {
+		k := tp{r.Topic, r.Partition}
+		b := in.batches[k]
+		if b == nil {
+			b = &batch{}
+			in.batches[k] = b
+		}
+		if b.records == 0 {
+			b.first, b.startedAt = r, time.Now()
+		}
+		b.last = r
+		b.records++
+		b.buf = stage.AppendEnvelope(b.buf, envelope(r))
+		in.m.records.WithLabelValues(r.Topic).Inc()
+		in.m.bytes.WithLabelValues(r.Topic).Add(float64(len(r.Value) + len(r.Key)))
+		if b.records >= in.cfg.FlushRecords || len(b.buf) >= in.cfg.FlushBytes {
+			if len(due) == 0 || due[len(due)-1] != k {
+				due = append(due, k)
+			}
+		}
+	})
+	now := time.Now()
+	for k, b := range in.batches {
+		if b.records > 0 && now.Sub(b.startedAt) >= in.cfg.FlushInterval && !contains(due, k) {
+			due = append(due, k)
+		}
+	}
+	in.mu.Unlock()
+	return in.flush(ctx, due)
+}
+
+func contains(s []tp, k tp) bool {
+	for _, x := range s {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+func envelope(r *kgo.Record) *stage.Record {
+	s := &stage.Record{
+		Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
+		Timestamp: r.Timestamp, Key: r.Key, Value: r.Value,
+	}
+	if len(r.Headers) > 0 {
+		s.Headers = make([]stage.Header, len(r.Headers))
+		for i, h := range r.Headers {
+			s.Headers[i] = stage.Header{Key: h.Key, Value: h.Value}
+		}
+	}
+	return s
+}
+
+// flush uploads the batches of the given partitions in parallel, then
+// commits their offsets in one request. Only batches that are durable are
+// committed.
+func (in *Ingester) flush(ctx context.Context, parts []tp) error {
+	if len(parts) == 0 {
+		return nil
+	}
+	type done struct {
+		k    tp
+		last *kgo.Record
+	}
+	in.mu.Lock()
+	jobs := make([]struct {
+		k tp
+		b *batch
+	}, 0, len(parts))
+	for _, k := range parts {
+		if b := in.batches[k]; b != nil && b.records > 0 {
+			jobs = append(jobs, struct {
+				k tp
+				b *batch
+			}{k, b})
+			in.batches[k] = &batch{buf: b.buf[:0:0]}
+		}
+	}
+	in.mu.Unlock()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	results := make([]done, len(jobs))
+	for i, j := range jobs {
+		g.Go(func() error {
+			if err := in.upload(gctx, j.b); err != nil {
+				return err
+			}
+			results[i] = done{j.k, j.b.last}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	offsets := map[string]map[int32]kgo.EpochOffset{}
+	for _, d := range results {
+		if offsets[d.k.topic] == nil {
+			offsets[d.k.topic] = map[int32]kgo.EpochOffset{}
+		}
+		offsets[d.k.topic][d.k.partition] = kgo.EpochOffset{Epoch: d.last.LeaderEpoch, Offset: d.last.Offset + 1}
+	}
+	var commitErr error
+	in.client.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsgReq, resp *kmsgResp, err error) {
+		if err != nil {
+			commitErr = err
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if e := kerrErr(p.ErrorCode); e != nil && commitErr == nil {
+					commitErr = fmt.Errorf("%s[%d]: %w", t.Topic, p.Partition, e)
+				}
+			}
+		}
+	})
+	if commitErr != nil {
+		// The objects are durable; a redo after restart rewrites them under
+		// the same names, so this is safe to surface and retry later.
+		in.log.Warn("offset commit failed; records will be re-read", "err", commitErr)
+		in.m.commitErrors.Inc()
+	}
+	return nil
+}
+
+// upload writes one batch as a staging object, retrying with backoff until
+// it succeeds or ctx is done.
+func (in *Ingester) upload(ctx context.Context, b *batch) error {
+	name := stage.ObjectName(b.first.Topic, b.first.Partition, b.first.Offset, b.first.Timestamp)
+	data := stage.Compress(nil, b.buf)
+	start := time.Now()
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := in.bucket.WriteAll(ctx, name, data, &blob.WriterOptions{ContentType: "application/x-ndjson"})
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("ingest: upload %s: %w", name, ctx.Err())
+		}
+		in.m.uploadRetries.Inc()
+		in.log.Warn("staging upload failed; retrying", "object", name, "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("ingest: upload %s: %w", name, ctx.Err())
+		case <-time.After(backoff + rand.N(backoff/2)):
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+	in.m.objects.WithLabelValues(b.first.Topic).Inc()
+	in.m.objectBytes.WithLabelValues(b.first.Topic).Add(float64(len(data)))
+	in.m.flushSeconds.Observe(time.Since(start).Seconds())
+	in.log.Debug("staged", "object", name, "records", b.records, "bytes", len(data))
+	return nil
+}
+
+// Idle reports whether no records are held in memory.
+func (in *Ingester) Idle() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, b := range in.batches {
+		if b.records > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+var internalTopic = regexp.MustCompile(`^_`)
+
+// Lag returns the group's total consumer lag: for every partition of the
+// consumed topics, the last stable offset minus the committed offset (or
+// minus the log start when nothing is committed and start is earliest).
+func (in *Ingester) Lag(ctx context.Context) (int64, error) {
+	topics := in.cfg.Topics
+	if len(topics) == 0 {
+		td, err := in.adm.ListTopics(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("ingest: lag: list topics: %w", err)
+		}
+		for _, t := range td.Names() {
+			if !internalTopic.MatchString(t) {
+				topics = append(topics, t)
+			}
+		}
+	}
+	if len(topics) == 0 {
+		return 0, nil
+	}
+	ends, err := in.adm.ListCommittedOffsets(ctx, topics...)
+	if err != nil {
+		return 0, fmt.Errorf("ingest: lag: end offsets: %w", err)
+	}
+	starts, err := in.adm.ListStartOffsets(ctx, topics...)
+	if err != nil {
+		return 0, fmt.Errorf("ingest: lag: start offsets: %w", err)
+	}
+	committed, err := in.adm.FetchOffsets(ctx, in.cfg.Group)
+	if err != nil {
+		return 0, fmt.Errorf("ingest: lag: committed offsets: %w", err)
+	}
+	var total int64
+	var lerr error
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil {
+			if lerr == nil {
+				lerr = fmt.Errorf("ingest: lag: %s[%d]: %w", o.Topic, o.Partition, o.Err)
+			}
+			return
+		}
+		from := int64(-1)
+		if c, ok := committed.Lookup(o.Topic, o.Partition); ok && c.Err == nil && c.At >= 0 {
+			from = c.At
+		} else if in.cfg.Start == "latest" {
+			from = o.Offset
+		} else if s, ok := starts.Lookup(o.Topic, o.Partition); ok {
+			from = s.Offset
+		}
+		lag := max(o.Offset-from, 0)
+		in.m.lag.WithLabelValues(o.Topic, fmt.Sprint(o.Partition)).Set(float64(lag))
+		total += lag
+	})
+	return total, lerr
+}

@@ -1,0 +1,51 @@
+package ingest
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the ingest stage's Prometheus metrics.
+type Metrics struct {
+	records, bytes, objects, objectBytes *prometheus.CounterVec
+	uploadRetries, rebalances            prometheus.Counter
+	commitErrors                         prometheus.Counter
+	flushSeconds                         prometheus.Histogram
+	lag                                  *prometheus.GaugeVec
+}
+
+// NewMetrics creates the metrics and registers them with reg (if not nil).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamlake_ingest_records_total", Help: "Kafka records consumed.",
+		}, []string{"topic"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamlake_ingest_bytes_total", Help: "Key and value bytes of Kafka records consumed.",
+		}, []string{"topic"}),
+		objects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamlake_ingest_staging_objects_total", Help: "Staging objects written.",
+		}, []string{"topic"}),
+		objectBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamlake_ingest_staging_bytes_total", Help: "Compressed bytes of staging objects written.",
+		}, []string{"topic"}),
+		uploadRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamlake_ingest_upload_retries_total", Help: "Staging uploads retried after an error.",
+		}),
+		rebalances: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamlake_ingest_rebalances_total", Help: "Partition revocations seen by this member.",
+		}),
+		commitErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamlake_ingest_commit_errors_total", Help: "Offset commits that failed after a durable upload.",
+		}),
+		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "streamlake_ingest_flush_seconds", Help: "Time to write one staging object.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "streamlake_ingest_consumer_lag", Help: "Records between the group's committed offset and the end of the partition.",
+		}, []string{"topic", "partition"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.records, m.bytes, m.objects, m.objectBytes, m.uploadRetries, m.rebalances,
+			m.commitErrors, m.flushSeconds, m.lag)
+	}
+	return m
+}

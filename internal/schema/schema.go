@@ -1,0 +1,290 @@
+// Package schema infers column types from JSON values and merges them.
+//
+// The type model is the small set a JSON document can carry plus timestamps:
+// boolean, bigint, double, string, timestamp (RFC 3339 strings), struct, list.
+// Inference is deterministic: struct fields keep first-seen order. Merge rules:
+//
+//	null + T          -> T
+//	bigint + double   -> double
+//	timestamp + string-> string
+//	struct + struct   -> struct with the union of fields (fields merged pairwise)
+//	list<A> + list<B> -> list<merge(A,B)>
+//	any other pair    -> string, reported as a conflict
+//
+// Types are immutable once built; functions here are safe for concurrent use.
+package schema
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Kind is a column type's kind.
+type Kind uint8
+
+// The kinds, in widening order where it applies.
+const (
+	Null Kind = iota
+	Bool
+	Long
+	Double
+	Timestamp
+	String
+	Struct
+	List
+)
+
+// Type is an inferred column type.
+type Type struct {
+	Kind   Kind
+	Fields []Field // Struct
+	Elem   *Type   // List
+}
+
+// Field is a named struct member.
+type Field struct {
+	Name string
+	Type *Type
+}
+
+var (
+	tNull      = &Type{Kind: Null}
+	tBool      = &Type{Kind: Bool}
+	tLong      = &Type{Kind: Long}
+	tDouble    = &Type{Kind: Double}
+	tTimestamp = &Type{Kind: Timestamp}
+	tString    = &Type{Kind: String}
+)
+
+// Of returns the scalar type of kind k (not Struct or List).
+func Of(k Kind) *Type {
+	switch k {
+	case Bool:
+		return tBool
+	case Long:
+		return tLong
+	case Double:
+		return tDouble
+	case Timestamp:
+		return tTimestamp
+	case String:
+		return tString
+	}
+	return tNull
+}
+
+// ParseTimestamp parses the timestamp forms inference accepts: RFC 3339 with
+// optional fractional seconds.
+func ParseTimestamp(s string) (time.Time, bool) {
+	// Cheap shape check before the parser: 2006-01-02T15:04:05...
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') {
+		return time.Time{}, false
+	}
+	if s[10] == ' ' {
+		s = s[:10] + "T" + s[11:]
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t, err == nil
+}
+
+// Infer returns the type of a value decoded by encoding/json (or a
+// compatible decoder) with UseNumber: nil, bool, json.Number, string,
+// map[string]any, []any. Object keys are taken in sorted order for maps,
+// so callers wanting source order should use InferObject with ordered keys.
+func Infer(v any) *Type {
+	switch x := v.(type) {
+	case nil:
+		return tNull
+	case bool:
+		return tBool
+	case json.Number:
+		if isInteger(string(x)) {
+			return tLong
+		}
+		return tDouble
+	case float64:
+		if x == float64(int64(x)) && x < 1<<53 && x > -(1<<53) {
+			return tLong
+		}
+		return tDouble
+	case string:
+		if _, ok := ParseTimestamp(x); ok {
+			return tTimestamp
+		}
+		return tString
+	case []any:
+		elem := tNull
+		for _, e := range x {
+			elem, _ = Merge(elem, Infer(e))
+		}
+		return &Type{Kind: List, Elem: elem}
+	case map[string]any:
+		keys := sortedKeys(x)
+		fields := make([]Field, 0, len(keys))
+		for _, k := range keys {
+			fields = append(fields, Field{Name: k, Type: Infer(x[k])})
+		}
+		return &Type{Kind: Struct, Fields: fields}
+	}
+	return tString
+}
+
+func isInteger(s string) bool {
+	if strings.ContainsAny(s, ".eE") {
+		return false
+	}
+	// Integers beyond int64 are stored as doubles.
+	return len(strings.TrimPrefix(s, "-")) <= 18 || fitsInt64(s)
+}
+
+func fitsInt64(s string) bool {
+	var n json.Number = json.Number(s)
+	_, err := n.Int64()
+	return err == nil
+}
+
+// Merge returns the narrowest type holding both a and b, and whether the
+// merge had to fall back to string because the kinds conflict.
+func Merge(a, b *Type) (*Type, bool) {
+	switch {
+	case a == nil || a.Kind == Null:
+		return nonNil(b), false
+	case b == nil || b.Kind == Null:
+		return a, false
+	case a.Kind == b.Kind && a.Kind == Struct:
+		return mergeStruct(a, b)
+	case a.Kind == b.Kind && a.Kind == List:
+		e, c := Merge(a.Elem, b.Elem)
+		if e == a.Elem {
+			return a, c
+		}
+		return &Type{Kind: List, Elem: e}, c
+	case a.Kind == b.Kind:
+		return a, false
+	case (a.Kind == Long && b.Kind == Double) || (a.Kind == Double && b.Kind == Long):
+		return tDouble, false
+	case (a.Kind == Timestamp && b.Kind == String) || (a.Kind == String && b.Kind == Timestamp):
+		return tString, false
+	}
+	return tString, true
+}
+
+func nonNil(t *Type) *Type {
+	if t == nil {
+		return tNull
+	}
+	return t
+}
+
+func mergeStruct(a, b *Type) (*Type, bool) {
+	conflict := false
+	changed := false
+	fields := make([]Field, len(a.Fields), len(a.Fields)+len(b.Fields))
+	copy(fields, a.Fields)
+	for _, bf := range b.Fields {
+		i := indexOf(fields, bf.Name)
+		if i < 0 {
+			fields = append(fields, bf)
+			changed = true
+			continue
+		}
+		m, c := Merge(fields[i].Type, bf.Type)
+		conflict = conflict || c
+		if m != fields[i].Type {
+			fields[i].Type = m
+			changed = true
+		}
+	}
+	if !changed {
+		return a, conflict
+	}
+	return &Type{Kind: Struct, Fields: fields}, conflict
+}
+
+func indexOf(fields []Field, name string) int {
+	for i := range fields {
+		if fields[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Field returns the named struct field's type, or nil.
+func (t *Type) Field(name string) *Type {
+	if t == nil || t.Kind != Struct {
+		return nil
+	}
+	if i := indexOf(t.Fields, name); i >= 0 {
+		return t.Fields[i].Type
+	}
+	return nil
+}
+
+// Hive renders the type in Glue/Hive DDL syntax: bigint, struct<a:string>.
+func (t *Type) Hive() string {
+	var b strings.Builder
+	t.render(&b, hive)
+	return b.String()
+}
+
+// DuckDB renders the type as a DuckDB SQL type: BIGINT, STRUCT("a" VARCHAR).
+func (t *Type) DuckDB() string {
+	var b strings.Builder
+	t.render(&b, duck)
+	return b.String()
+}
+
+type dialect struct {
+	names                             [String + 1]string
+	structOpen, fieldSep, structClose string
+	listOpen, listClose               string
+	quote                             func(string) string
+}
+
+var (
+	hive = dialect{
+		names:      [...]string{"string", "boolean", "bigint", "double", "timestamp", "string"},
+		structOpen: "struct<", fieldSep: ":", structClose: ">",
+		listOpen: "array<", listClose: ">",
+		quote: func(s string) string { return s },
+	}
+	duck = dialect{
+		names:      [...]string{"VARCHAR", "BOOLEAN", "BIGINT", "DOUBLE", "TIMESTAMPTZ", "VARCHAR"},
+		structOpen: "STRUCT(", fieldSep: " ", structClose: ")",
+		listOpen: "", listClose: "[]",
+		quote: QuoteIdent,
+	}
+)
+
+func (t *Type) render(b *strings.Builder, d dialect) {
+	switch t.Kind {
+	case Struct:
+		if len(t.Fields) == 0 {
+			b.WriteString(d.names[String]) // an always-empty object carries no columns
+			return
+		}
+		b.WriteString(d.structOpen)
+		for i, f := range t.Fields {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(d.quote(f.Name))
+			b.WriteString(d.fieldSep)
+			f.Type.render(b, d)
+		}
+		b.WriteString(d.structClose)
+	case List:
+		b.WriteString(d.listOpen)
+		t.Elem.render(b, d)
+		b.WriteString(d.listClose)
+	default:
+		b.WriteString(d.names[t.Kind])
+	}
+}
+
+// QuoteIdent quotes a SQL identifier with double quotes.
+func QuoteIdent(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}

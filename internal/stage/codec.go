@@ -1,0 +1,203 @@
+package stage
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	json "github.com/goccy/go-json"
+	"github.com/klauspost/compress/zstd"
+)
+
+// AppendEnvelope appends r as one JSON line (with its trailing newline) to dst.
+func AppendEnvelope(dst []byte, r *Record) []byte {
+	dst = append(dst, `{"topic":`...)
+	dst = strconv.AppendQuote(dst, r.Topic)
+	dst = append(dst, `,"partition":`...)
+	dst = strconv.AppendInt(dst, int64(r.Partition), 10)
+	dst = append(dst, `,"offset":`...)
+	dst = strconv.AppendInt(dst, r.Offset, 10)
+	dst = append(dst, `,"timestamp":"`...)
+	dst = r.Timestamp.UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z07:00")
+	dst = append(dst, '"')
+	if r.Key != nil {
+		dst = appendBytesField(dst, "key", "key_b64", r.Key)
+	}
+	if len(r.Headers) > 0 {
+		dst = append(dst, `,"headers":[`...)
+		for i, h := range r.Headers {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"key":`...)
+			dst = appendJSONString(dst, h.Key)
+			dst = appendBytesField(dst, "value", "value_b64", h.Value)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	if r.Value != nil {
+		if json.Valid(r.Value) {
+			dst = append(dst, `,"value":`...)
+			dst = appendCompactJSON(dst, r.Value)
+		} else {
+			dst = appendBytesField(dst, "value_text", "value_b64", r.Value)
+		}
+	}
+	return append(dst, '}', '\n')
+}
+
+// appendBytesField writes b as text under textName, or base64 under b64Name
+// when b is not valid UTF-8.
+func appendBytesField(dst []byte, textName, b64Name string, b []byte) []byte {
+	dst = append(dst, ',', '"')
+	if utf8.Valid(b) {
+		dst = append(dst, textName...)
+		dst = append(dst, '"', ':')
+		return appendJSONString(dst, string(b))
+	}
+	dst = append(dst, b64Name...)
+	dst = append(dst, `":"`...)
+	dst = base64.StdEncoding.AppendEncode(dst, b)
+	return append(dst, '"')
+}
+
+func appendJSONString(dst []byte, s string) []byte {
+	b, _ := json.Marshal(s) // never fails for a string
+	return append(dst, b...)
+}
+
+// appendCompactJSON appends valid JSON without newlines, so one envelope
+// stays on one line.
+func appendCompactJSON(dst, v []byte) []byte {
+	if bytes.IndexByte(v, '\n') < 0 && bytes.IndexByte(v, '\r') < 0 {
+		return append(dst, v...)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, v); err != nil {
+		return append(dst, `null`...)
+	}
+	return append(dst, buf.Bytes()...)
+}
+
+var (
+	encoders = sync.Pool{New: func() any {
+		e, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+		return e
+	}}
+	decoders = sync.Pool{New: func() any {
+		d, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+		return d
+	}}
+)
+
+// Compress returns the zstd frame of the envelope lines in raw.
+func Compress(dst, raw []byte) []byte {
+	e := encoders.Get().(*zstd.Encoder)
+	defer encoders.Put(e)
+	return e.EncodeAll(raw, dst)
+}
+
+// Decompress returns the envelope lines of a staging object.
+func Decompress(obj []byte) ([]byte, error) {
+	d := decoders.Get().(*zstd.Decoder)
+	defer decoders.Put(d)
+	out, err := d.DecodeAll(obj, nil)
+	if err != nil {
+		return nil, fmt.Errorf("stage: decompress: %w", err)
+	}
+	return out, nil
+}
+
+type wireRecord struct {
+	Topic     string          `json:"topic"`
+	Partition int32           `json:"partition"`
+	Offset    *int64          `json:"offset"`
+	Timestamp string          `json:"timestamp"`
+	Key       *string         `json:"key"`
+	KeyB64    []byte          `json:"key_b64"`
+	Headers   []wireHeader    `json:"headers"`
+	Value     json.RawMessage `json:"value"`
+	ValueText *string         `json:"value_text"`
+	ValueB64  []byte          `json:"value_b64"`
+}
+
+type wireHeader struct {
+	Key      string  `json:"key"`
+	Value    *string `json:"value"`
+	ValueB64 []byte  `json:"value_b64"`
+}
+
+// ErrCorrupt is wrapped by decoding errors of malformed envelope lines.
+var ErrCorrupt = errors.New("corrupt staging envelope")
+
+// DecodeLine decodes one envelope line (without its newline).
+func DecodeLine(line []byte) (Record, error) {
+	var w wireRecord
+	if err := json.Unmarshal(line, &w); err != nil {
+		return Record{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if w.Offset == nil || w.Topic == "" {
+		return Record{}, fmt.Errorf("%w: missing topic or offset", ErrCorrupt)
+	}
+	ts, err := time.Parse(time.RFC3339Nano, w.Timestamp)
+	if err != nil {
+		return Record{}, fmt.Errorf("%w: timestamp: %v", ErrCorrupt, err)
+	}
+	r := Record{Topic: w.Topic, Partition: w.Partition, Offset: *w.Offset, Timestamp: ts}
+	switch {
+	case w.Key != nil:
+		r.Key = []byte(*w.Key)
+	case w.KeyB64 != nil:
+		r.Key = w.KeyB64
+	}
+	for _, h := range w.Headers {
+		hv := h.ValueB64
+		if h.Value != nil {
+			hv = []byte(*h.Value)
+		}
+		r.Headers = append(r.Headers, Header{Key: h.Key, Value: hv})
+	}
+	switch {
+	case w.Value != nil:
+		r.Value, r.ValueIsJSON = []byte(w.Value), true
+	case w.ValueText != nil:
+		r.Value = []byte(*w.ValueText)
+	case w.ValueB64 != nil:
+		r.Value = w.ValueB64
+	}
+	return r, nil
+}
+
+// Decode calls fn for every envelope of a decompressed object, in order.
+// It stops at the first error from fn or from a malformed line, naming the
+// line number.
+func Decode(lines []byte, fn func(Record) error) error {
+	n := 0
+	for len(lines) > 0 {
+		n++
+		i := bytes.IndexByte(lines, '\n')
+		var line []byte
+		if i < 0 {
+			line, lines = lines, nil
+		} else {
+			line, lines = lines[:i], lines[i+1:]
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		r, err := DecodeLine(line)
+		if err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}

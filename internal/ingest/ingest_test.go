@@ -1,0 +1,216 @@
+package ingest_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"gocloud.dev/blob"
+
+	sblob "github.com/streamlake/streamlake/internal/blob"
+	"github.com/streamlake/streamlake/internal/broker"
+	"github.com/streamlake/streamlake/internal/ingest"
+	"github.com/streamlake/streamlake/internal/stage"
+)
+
+func startBroker(t *testing.T, partitions int) *broker.Broker {
+	t.Helper()
+	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", Partitions: partitions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+func produce(t *testing.T, addr, topic string, from, n int) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for i := from; i < from+n; i++ {
+		wg.Add(1)
+		r := &kgo.Record{Topic: topic, Key: fmt.Appendf(nil, "k%d", i), Value: fmt.Appendf(nil, `{"id":"%d"}`, i),
+			Headers: []kgo.RecordHeader{{Key: "src", Value: []byte("test")}}}
+		cl.Produce(context.Background(), r, func(_ *kgo.Record, err error) {
+			if err != nil {
+				mu.Lock()
+				firstErr = err
+				mu.Unlock()
+			}
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		t.Fatal(firstErr)
+	}
+}
+
+func bucket(t *testing.T) *blob.Bucket {
+	t.Helper()
+	u, _ := sblob.DirURL(filepath.Join(t.TempDir(), "staging"))
+	b, err := sblob.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+func newIngester(t *testing.T, addr string, b *blob.Bucket, flushRecords int) *ingest.Ingester {
+	t.Helper()
+	in, err := ingest.New(ingest.Config{
+		Brokers: []string{addr}, Topics: []string{"events"}, Group: "g", Start: "earliest",
+		FlushRecords: flushRecords, FlushBytes: 1 << 20, FlushInterval: 100 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// runUntilIdle runs the ingester until lag is zero and nothing is buffered.
+func runUntilIdle(t *testing.T, in *ingest.Ingester) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		lag, err := in.Lag(context.Background())
+		if err == nil && lag == 0 && in.Idle() {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("not idle after 30s: lag %d err %v", lag, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// staged reads every record of every staging object.
+func staged(t *testing.T, b *blob.Bucket) (records map[string]int, objects int) {
+	t.Helper()
+	ctx := context.Background()
+	records = map[string]int{}
+	it := b.List(nil)
+	for {
+		a, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, ok := stage.ParseName(a.Key)
+		if !ok {
+			t.Fatalf("unexpected object %s", a.Key)
+		}
+		objects++
+		data, _ := b.ReadAll(ctx, a.Key)
+		lines, err := stage.Decompress(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := true
+		err = stage.Decode(lines, func(r stage.Record) error {
+			if first && r.Offset != o.FirstOffset {
+				return fmt.Errorf("%s starts at offset %d", a.Key, r.Offset)
+			}
+			first = false
+			if string(r.Key) == "" || len(r.Headers) != 1 || string(r.Headers[0].Value) != "test" {
+				return fmt.Errorf("key/headers lost: %+v", r)
+			}
+			records[string(r.Value)]++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return records, objects
+}
+
+func TestIngestStagesEveryRecordOnceAndCommits(t *testing.T) {
+	br := startBroker(t, 4)
+	b := bucket(t)
+	produce(t, br.Addr(), "events", 0, 5000)
+	runUntilIdle(t, newIngester(t, br.Addr(), b, 1000))
+	recs, objs := staged(t, b)
+	if len(recs) != 5000 {
+		t.Fatalf("%d distinct records staged, want 5000", len(recs))
+	}
+	for v, n := range recs {
+		if n != 1 {
+			t.Fatalf("record %s staged %d times", v, n)
+		}
+	}
+	if objs < 5 {
+		t.Fatalf("%d objects; flush by record count (1000) should give at least 5", objs)
+	}
+
+	// A second member of the group starts after the committed offsets:
+	// it stages only the new records.
+	produce(t, br.Addr(), "events", 5000, 300)
+	runUntilIdle(t, newIngester(t, br.Addr(), b, 1000))
+	recs, _ = staged(t, b)
+	if len(recs) != 5300 {
+		t.Fatalf("%d distinct records staged, want 5300", len(recs))
+	}
+	for v, n := range recs {
+		if n != 1 {
+			t.Fatalf("record %s staged %d times after restart", v, n)
+		}
+	}
+}
+
+func TestIdlePartitionFlushesByTime(t *testing.T) {
+	br := startBroker(t, 1)
+	b := bucket(t)
+	produce(t, br.Addr(), "events", 0, 3) // far below flush_records
+	in := newIngester(t, br.Addr(), b, 1_000_000)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go in.Run(ctx)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if recs, _ := staged(t, b); len(recs) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("3 records not staged by the flush interval within 20s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestUnreachableBroker(t *testing.T) {
+	in, err := ingest.New(ingest.Config{Brokers: []string{"127.0.0.1:1"}, Group: "g",
+		FlushRecords: 1, FlushBytes: 1024, FlushInterval: time.Second}, bucket(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := in.Ping(ctx); err == nil {
+		t.Fatal("Ping of a closed port succeeded")
+	}
+}

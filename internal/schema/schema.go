@@ -238,6 +238,7 @@ func (t *Type) DuckDB() string {
 
 type dialect struct {
 	names                             [String + 1]string
+	itemSep                           string
 	structOpen, fieldSep, structClose string
 	listOpen, listClose               string
 	quote                             func(string) string
@@ -246,12 +247,14 @@ type dialect struct {
 var (
 	hive = dialect{
 		names:      [...]string{"string", "boolean", "bigint", "double", "timestamp", "string"},
+		itemSep:    ",",
 		structOpen: "struct<", fieldSep: ":", structClose: ">",
 		listOpen: "array<", listClose: ">",
 		quote: func(s string) string { return s },
 	}
 	duck = dialect{
 		names:      [...]string{"VARCHAR", "BOOLEAN", "BIGINT", "DOUBLE", "TIMESTAMPTZ", "VARCHAR"},
+		itemSep:    ", ",
 		structOpen: "STRUCT(", fieldSep: " ", structClose: ")",
 		listOpen: "", listClose: "[]",
 		quote: QuoteIdent,
@@ -268,7 +271,7 @@ func (t *Type) render(b *strings.Builder, d dialect) {
 		b.WriteString(d.structOpen)
 		for i, f := range t.Fields {
 			if i > 0 {
-				b.WriteString(", ")
+				b.WriteString(d.itemSep)
 			}
 			b.WriteString(d.quote(f.Name))
 			b.WriteString(d.fieldSep)

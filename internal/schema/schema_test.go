@@ -1,0 +1,87 @@
+package schema
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func infer(t *testing.T, doc string) *Type {
+	t.Helper()
+	d := json.NewDecoder(strings.NewReader(doc))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return Infer(v)
+}
+
+func TestInfer(t *testing.T) {
+	cases := []struct{ doc, hive string }{
+		{`true`, "boolean"},
+		{`12`, "bigint"},
+		{`12.5`, "double"},
+		{`1e3`, "double"},
+		{`"x"`, "string"},
+		{`"2026-11-22T10:00:00.123Z"`, "timestamp"},
+		{`"2026-11-22 10:00:00+01:00"`, "timestamp"},
+		{`"2026-11-22"`, "string"},
+		{`[1, 2.5]`, "array<double>"},
+		{`[{"a":1},{"b":"x"}]`, "array<struct<a:bigint,b:string>>"},
+		{`{"z":1,"a":{"b":[true]}}`, "struct<a:struct<b:array<boolean>>,z:bigint>"},
+		{`99999999999999999999`, "double"},
+	}
+	for _, c := range cases {
+		if got := infer(t, c.doc).Hive(); got != c.hive {
+			t.Errorf("Infer(%s) = %s, want %s", c.doc, got, c.hive)
+		}
+	}
+}
+
+func TestMergeRules(t *testing.T) {
+	cases := []struct {
+		a, b, want string
+		conflict   bool
+	}{
+		{`null`, `1`, "bigint", false},
+		{`1`, `1.5`, "double", false},
+		{`"2026-11-22T10:00:00Z"`, `"x"`, "string", false},
+		{`{"a":1}`, `{"b":true}`, "struct<a:bigint,b:boolean>", false},
+		{`{"a":1}`, `{"a":2.5}`, "struct<a:double>", false},
+		{`[1]`, `["x"]`, "array<string>", true},
+		{`1`, `"x"`, "string", true},
+		{`{"a":1}`, `[1]`, "string", true},
+	}
+	for _, c := range cases {
+		got, conflict := Merge(infer(t, c.a), infer(t, c.b))
+		if got.Hive() != c.want || conflict != c.conflict {
+			t.Errorf("Merge(%s, %s) = %s (conflict %v), want %s (conflict %v)", c.a, c.b, got.Hive(), conflict, c.want, c.conflict)
+		}
+	}
+}
+
+func TestDuckDBRendering(t *testing.T) {
+	got := infer(t, `{"a b":[1],"c":{"d":"2026-11-22T10:00:00Z"}}`).DuckDB()
+	want := `STRUCT("a b" BIGINT[], "c" STRUCT("d" TIMESTAMPTZ))`
+	if got != want {
+		t.Fatalf("DuckDB() = %s, want %s", got, want)
+	}
+}
+
+func FuzzInfer(f *testing.F) {
+	f.Add(`{"a":[1,{"b":null}],"c":"2026-11-22T10:00:00Z"}`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		d := json.NewDecoder(strings.NewReader(doc))
+		d.UseNumber()
+		var v any
+		if d.Decode(&v) != nil {
+			return
+		}
+		ty := Infer(v)
+		m, _ := Merge(ty, ty)
+		if m.Hive() != ty.Hive() {
+			t.Fatalf("Merge(t, t) = %s, want %s", m.Hive(), ty.Hive())
+		}
+	})
+}

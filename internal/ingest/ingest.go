@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -119,7 +120,7 @@ func New(cfg Config, bucket *blob.Bucket) (*Ingester, error) {
 // Ping checks that the brokers answer within ctx.
 func (in *Ingester) Ping(ctx context.Context) error {
 	if err := in.client.Ping(ctx); err != nil {
-		return fmt.Errorf("ingest: brokers %v unreachable: %w", in.cfg.Brokers, err)
+		return fmt.Errorf("kafka brokers %s unreachable: %w", strings.Join(in.cfg.Brokers, ","), err)
 	}
 	return nil
 }

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"gocloud.dev/blob"
+
+	sblob "github.com/streamlake/streamlake/internal/blob"
+	"github.com/streamlake/streamlake/internal/broker"
+	"github.com/streamlake/streamlake/internal/catalog"
+	"github.com/streamlake/streamlake/internal/config"
+	"github.com/streamlake/streamlake/internal/crawl"
+	"github.com/streamlake/streamlake/internal/etl"
+	"github.com/streamlake/streamlake/internal/ingest"
+)
+
+// stagingURL and warehouseURL default to directories under the data dir.
+func stagingURL(c config.Config) (string, error) {
+	if c.Storage.StagingURL != "" {
+		return c.Storage.StagingURL, nil
+	}
+	return sblob.DirURL(c.Paths().Staging)
+}
+
+func warehouseURL(c config.Config) (string, error) {
+	if c.Storage.Warehouse != "" {
+		return c.Storage.Warehouse, nil
+	}
+	return sblob.DirURL(c.Paths().Lake)
+}
+
+func (a *app) openCatalog(ctx context.Context) (*catalog.Store, error) {
+	wh, err := warehouseURL(a.cfg)
+	if err != nil {
+		return nil, err
+	}
+	path := a.cfg.Catalog.URI
+	if path == "" {
+		path = a.cfg.Paths().CatalogDB
+	}
+	return catalog.Open(ctx, path, wh)
+}
+
+// pipeline is ingest + ETL + crawler over one staging bucket and catalog.
+type pipeline struct {
+	cfg      config.Config
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	embedded *broker.Broker
+	staging  *blob.Bucket
+	stageDir string
+	store    *catalog.Store
+	ingester *ingest.Ingester
+	etl      *etl.ETL
+}
+
+// openPipeline connects every stage; brokers empty means start the embedded
+// broker. Close releases everything.
+func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
+	p := &pipeline{cfg: a.cfg, log: a.log, reg: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	p.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	brokers := a.cfg.Kafka.Brokers
+	if len(brokers) == 0 {
+		p.embedded, err = broker.Start(broker.Config{Listen: a.cfg.Kafka.Listen, DataDir: a.cfg.Paths().Kafka,
+			Partitions: a.cfg.Kafka.Partitions, Logger: a.log})
+		if err != nil {
+			return nil, fmt.Errorf("embedded broker: %w", err)
+		}
+		brokers = []string{p.embedded.Addr()}
+		a.log.Info("embedded broker started", "addr", p.embedded.Addr())
+	}
+	su, err := stagingURL(a.cfg)
+	if err != nil {
+		return nil, err
+	}
+	if p.staging, err = sblob.Open(ctx, su); err != nil {
+		return nil, err
+	}
+	p.stageDir, _ = sblob.LocalDir(su)
+	if p.store, err = a.openCatalog(ctx); err != nil {
+		return nil, err
+	}
+	p.ingester, err = ingest.New(ingest.Config{
+		Brokers: brokers, Topics: a.cfg.Kafka.Topics, Group: a.cfg.Kafka.Group, Start: a.cfg.Kafka.Start,
+		FlushRecords: a.cfg.Ingest.FlushRecords, FlushBytes: a.cfg.Ingest.FlushBytes,
+		FlushInterval: a.cfg.Ingest.FlushInterval, Logger: a.log, Metrics: ingest.NewMetrics(p.reg),
+	}, p.staging)
+	if err != nil {
+		return nil, err
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := p.ingester.Ping(pingCtx); err != nil {
+		return nil, err
+	}
+	p.etl = etl.New(etl.Config{Database: a.cfg.ETL.Database, TimeField: a.cfg.ETL.TimeField,
+		Interval: a.cfg.ETL.Interval, Logger: a.log, Metrics: etl.NewMetrics(p.reg)}, p.staging, p.store.Iceberg())
+	return p, nil
+}
+
+// Close releases every part that was opened.
+func (p *pipeline) Close() {
+	if p.store != nil {
+		p.store.Close()
+	}
+	if p.staging != nil {
+		p.staging.Close()
+	}
+	if p.embedded != nil {
+		if err := p.embedded.Close(); err != nil {
+			p.log.Error("embedded broker close", "err", err)
+		}
+	}
+}
+
+// serveMetrics serves /metrics on addr until ctx is done.
+func (p *pipeline) serveMetrics(ctx context.Context, addr string) error {
+	if addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics: listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{Registry: p.reg}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	p.log.Info("metrics listening", "addr", ln.Addr().String())
+	go srv.Serve(ln)
+	return nil
+}
+
+// run runs ingest, ETL and crawler until ctx is done or, with exitWhenIdle,
+// until consumer lag is zero and every staging object is in the lake. Either
+// way it ends with ingest flushed and committed, a final ETL run and a crawl.
+func (p *pipeline) run(ctx context.Context, exitWhenIdle bool) error {
+	ingCtx, stopIngest := context.WithCancel(ctx)
+	defer stopIngest()
+	ingDone := make(chan error, 1)
+	go func() { ingDone <- p.ingester.Run(ingCtx) }()
+
+	interval := p.cfg.ETL.Interval
+	if exitWhenIdle {
+		interval = min(interval, 250*time.Millisecond)
+	}
+	lastCrawl := time.Now()
+	var loopErr error
+loop:
+	for {
+		idle := false
+		if exitWhenIdle && p.ingester.Idle() {
+			lag, err := p.ingester.Lag(ctx)
+			idle = err == nil && lag == 0
+		}
+		if _, err := p.etl.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			p.log.Error("etl run failed", "err", err)
+		}
+		if idle {
+			if n, err := p.etl.Pending(ctx); err == nil && n == 0 && p.ingester.Idle() {
+				p.log.Info("idle: consumer lag is zero and every staging object is in the lake")
+				break
+			}
+		}
+		if time.Since(lastCrawl) >= p.cfg.Crawl.Interval {
+			p.crawl(ctx)
+			lastCrawl = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-ingDone:
+			loopErr = err
+			ingDone <- err
+			break loop
+		case <-time.After(interval):
+		}
+	}
+	stopIngest()
+	if err := <-ingDone; err != nil && !errors.Is(err, context.Canceled) {
+		loopErr = errors.Join(loopErr, err)
+	}
+	// What ingest flushed at shutdown goes into the lake before we exit.
+	final := context.WithoutCancel(ctx)
+	if _, err := p.etl.RunOnce(final); err != nil {
+		loopErr = errors.Join(loopErr, err)
+	}
+	p.crawl(final)
+	if loopErr != nil {
+		return fmt.Errorf("run: %w", loopErr)
+	}
+	return nil
+}
+
+func (p *pipeline) crawl(ctx context.Context) {
+	if p.stageDir == "" {
+		return // the query layer reads external tables from local files only
+	}
+	rep, err := crawl.Staging(ctx, p.staging, p.stageDir, p.store, crawl.Options{
+		Database: p.cfg.Crawl.Database, SampleSize: p.cfg.Crawl.SampleSize, Logger: p.log})
+	if err != nil {
+		p.log.Error("crawl failed", "err", err)
+		return
+	}
+	p.log.Info("crawled staging", "tables", rep.Tables, "objects", rep.Objects)
+}
+
+func tableName(topic string) string { return etl.TableName(topic) }

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/streamlake/streamlake/internal/config"
+)
+
+// app holds what every command shares: the loaded config and logger.
+type app struct {
+	configFile string
+	cfg        config.Config
+	log        *slog.Logger
+	// quiet lowers the default log level to warn for commands whose output
+	// is for people (query, produce, demo); --log-level still wins.
+	quiet bool
+}
+
+func newRoot() *cobra.Command {
+	a := &app{}
+	root := &cobra.Command{
+		Use:   "streamlake",
+		Short: "Kafka topics to a cataloged, SQL-queryable Iceberg data lake, in one binary",
+		Long: `streamlake runs the streaming data-lake pipeline as one binary:
+producer -> Kafka -> ingest -> staging -> ETL -> Iceberg lake -> catalog -> SQL.
+
+With no --brokers it uses an embedded Kafka-compatible broker, local storage
+under --data-dir, a SQLite catalog and embedded DuckDB.
+
+Configuration precedence (lowest first): defaults, --config YAML file,
+STREAMLAKE_* environment variables (e.g. STREAMLAKE_KAFKA_BROKERS), flags.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.configFile, "config", "", "YAML config file (unknown keys are errors)")
+	pf.String("data-dir", "", "directory holding all embedded state (default ./streamlake-data)")
+	pf.String("log-level", "", "log level: debug, info, warn, error")
+	pf.String("log-format", "", "log format: text, json")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%s: %w (see '%s --help')", c.CommandPath(), err, c.CommandPath())
+	})
+	root.AddCommand(
+		a.brokerCmd(),
+		a.produceCmd(),
+		a.runCmd(),
+		a.queryCmd(),
+		a.crawlCmd(),
+		a.demoCmd(),
+	)
+	return root
+}
+
+// load builds the config: defaults < file < env < flags. flagKeys maps a
+// flag name to the config key it overrides.
+func (a *app) load(cmd *cobra.Command, flagKeys map[string]string) error {
+	cfg, err := config.Load(a.configFile, os.Environ())
+	if err != nil {
+		return err
+	}
+	if a.quiet && os.Getenv(config.EnvName("log.level")) == "" && !fileSetsLogLevel(a.configFile) {
+		cfg.Log.Level = "warn"
+	}
+	keys := map[string]string{"data-dir": "data_dir", "log-level": "log.level", "log-format": "log.format"}
+	for f, k := range flagKeys {
+		keys[f] = k
+	}
+	var ferr error
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		k, ok := keys[f.Name]
+		if !ok || ferr != nil {
+			return
+		}
+		if err := cfg.Set(k, f.Value.String()); err != nil {
+			ferr = fmt.Errorf("--%s: %w", f.Name, err)
+		}
+	})
+	if ferr != nil {
+		return ferr
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	a.cfg = cfg
+	a.log = newLogger(os.Stderr, cfg.Log)
+	return nil
+}
+
+func fileSetsLogLevel(path string) bool {
+	if path == "" {
+		return false
+	}
+	b, err := os.ReadFile(path)
+	return err == nil && strings.Contains(string(b), "level:")
+}
+
+func newLogger(w io.Writer, c config.Log) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

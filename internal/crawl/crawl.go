@@ -1,0 +1,215 @@
+// Package crawl is streamlake's crawler (the Glue crawler stage): it
+// classifies stored objects, infers their schema and registers them as
+// external tables in the catalog.
+//
+// Staging registers the staging area as one JSON table per Kafka topic in a
+// database (default "raw"). The schema of the record value is inferred from
+// a sample of envelopes, newest objects first; everything else about a
+// table (envelope columns, partition keys dt/hr/p from the object names,
+// format, compression, statistics) follows from the staging format.
+//
+// Contract:
+//   - A crawl only writes the catalog: it never modifies, moves or deletes
+//     objects. Re-crawling replaces each topic's table definition (the
+//     schema can widen or narrow with the sample); tables of topics that
+//     have disappeared are left in place.
+//   - Keys that are not staging objects are reported as unclassified, never
+//     registered.
+//   - A staging object that cannot be read or decoded is logged and left
+//     out of the sample; the crawl continues. Errors listing the bucket or
+//     writing the catalog end the crawl and name the operation and object.
+//   - The value schema is a sample: a value that does not fit it reads as
+//     NULL in queries (see package query).
+//
+// Staging holds no state between calls and is safe for concurrent use with
+// distinct databases.
+package crawl
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gocloud.dev/blob"
+
+	"github.com/streamlake/streamlake/internal/catalog"
+	"github.com/streamlake/streamlake/internal/stage"
+)
+
+// Registrar is where crawled tables go; *catalog.Store implements it.
+type Registrar interface {
+	PutTable(ctx context.Context, t catalog.Table) error
+}
+
+// Options configure a crawl. The zero value is usable.
+type Options struct {
+	// Database receives the tables; "" is "raw".
+	Database string
+	// SampleSize is how many envelopes per topic are read to infer the
+	// value schema; 0 (or less) is DefaultSampleSize.
+	SampleSize int
+	// Logger receives progress and problems. Nil discards.
+	Logger *slog.Logger
+}
+
+// DefaultSampleSize is the sample size of Options{}.
+const DefaultSampleSize = 1000
+
+// Report is what a crawl did.
+type Report struct {
+	// Tables are the registered tables, database.name, sorted.
+	Tables []string
+	// Objects is how many staging objects were found.
+	Objects int
+	// Unclassified are keys that are not staging objects, and the prefixes
+	// ("topic/") of topics skipped because an earlier topic (in sorted
+	// order) has the same table name, sorted.
+	Unclassified []string
+}
+
+// object is a staging object found by listing.
+type object struct {
+	key  string
+	size int64
+}
+
+// Staging crawls the staging area in bucket and registers one external JSON
+// table per topic in cat. location is where the bucket's objects are on
+// disk (a local directory or file:// URL, the bucket's root); each table's
+// Location is the topic's directory under it.
+func Staging(ctx context.Context, bucket *blob.Bucket, location string, cat Registrar, opts Options) (Report, error) {
+	if opts.Database == "" {
+		opts.Database = "raw"
+	}
+	if opts.SampleSize <= 0 {
+		opts.SampleSize = DefaultSampleSize
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if location == "" {
+		return Report{}, errors.New("crawl staging: empty location")
+	}
+	if !strings.Contains(location, "://") {
+		abs, err := filepath.Abs(location)
+		if err != nil {
+			return Report{}, fmt.Errorf("crawl staging: location %s: %w", location, err)
+		}
+		location = abs
+	}
+	start := time.Now()
+
+	topics, unclassified, err := list(ctx, bucket)
+	if err != nil {
+		return Report{}, err
+	}
+	rep := Report{Unclassified: unclassified}
+	names := map[string]string{} // table name -> topic
+	for _, topic := range sortedKeys(topics) {
+		objs := topics[topic]
+		rep.Objects += len(objs)
+		name := TableName(topic)
+		if other, ok := names[name]; ok {
+			log.Warn("crawl topic skipped: table name taken", "topic", topic, "table", opts.Database+"."+name, "by_topic", other)
+			rep.Unclassified = append(rep.Unclassified, stage.TopicPrefix(topic))
+			continue
+		}
+		names[name] = topic
+		t, err := topicTable(ctx, bucket, topic, objs, opts.SampleSize, log)
+		if err != nil {
+			return rep, err
+		}
+		t.Database, t.Name = opts.Database, name
+		t.Location = joinLocation(location, topic)
+		if err := cat.PutTable(ctx, t); err != nil {
+			return rep, fmt.Errorf("crawl staging: register %s.%s: %w", t.Database, t.Name, err)
+		}
+		log.Info("crawl table registered", "table", t.Database+"."+t.Name, "topic", topic,
+			"objects", len(objs), "records", t.Properties[PropRecordCount], "exact", t.Properties[PropRecordCountExact])
+		rep.Tables = append(rep.Tables, t.Database+"."+t.Name)
+	}
+	slices.Sort(rep.Unclassified)
+	log.Info("crawl done", "tables", len(rep.Tables), "objects", rep.Objects,
+		"unclassified", len(rep.Unclassified), "elapsed", time.Since(start))
+	return rep, nil
+}
+
+// list returns the staging objects of bucket by topic, and the other keys.
+func list(ctx context.Context, bucket *blob.Bucket) (map[string][]object, []string, error) {
+	topics := map[string][]object{}
+	var other []string
+	it := bucket.List(nil)
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("crawl staging: list objects: %w", err)
+		}
+		if obj.IsDir {
+			continue
+		}
+		o, ok := stage.ParseName(obj.Key)
+		if !ok || !validPartition(obj.Key) {
+			other = append(other, obj.Key)
+			continue
+		}
+		topics[o.Topic] = append(topics[o.Topic], object{key: obj.Key, size: obj.Size})
+	}
+	return topics, other, nil
+}
+
+// validPartition checks the dt= and hr= parts of a staging object name,
+// which queries read as a DATE and an INTEGER.
+func validPartition(key string) bool {
+	parts := strings.Split(key, "/")
+	if len(parts) < 3 {
+		return false
+	}
+	if _, err := time.Parse(time.DateOnly, strings.TrimPrefix(parts[1], "dt=")); err != nil {
+		return false
+	}
+	hr, err := strconv.Atoi(strings.TrimPrefix(parts[2], "hr="))
+	return err == nil && hr >= 0 && hr < 24
+}
+
+// TableName is the table name of a topic: lower case, every character other
+// than a-z and 0-9 replaced by '_'.
+func TableName(topic string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return '_'
+	}, topic)
+}
+
+// joinLocation appends a topic directory to a path or URL.
+func joinLocation(location, topic string) string {
+	if !strings.Contains(location, "://") {
+		return filepath.Join(location, topic)
+	}
+	return strings.TrimSuffix(location, "/") + "/" + topic
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, cmp.Compare)
+	return keys
+}

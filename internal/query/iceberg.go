@@ -1,0 +1,169 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/apache/iceberg-go"
+
+	"github.com/streamlake/streamlake/internal/catalog"
+	"github.com/streamlake/streamlake/internal/schema"
+)
+
+// icebergView returns the view body of an Iceberg table over the data files
+// of its current snapshot, and the directories it reads.
+func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Table) (string, []string, error) {
+	name := t.Database + "." + t.Name
+	tbl, err := e.cat.LoadIceberg(ctx, t.Database, t.Name)
+	if err != nil {
+		if errors.Is(err, catalog.ErrNoSuchTable) {
+			return "", nil, &NotFoundError{Database: t.Database, Table: t.Name}
+		}
+		return "", nil, fmt.Errorf("query: table %s: %w", name, err)
+	}
+	cols, err := icebergColumns(tbl.Schema())
+	if err != nil {
+		return "", nil, fmt.Errorf("query: table %s: %w", name, err)
+	}
+	var files []string
+	if tbl.CurrentSnapshot() != nil {
+		tasks, err := tbl.Scan().PlanFiles(ctx)
+		if err != nil {
+			return "", nil, fmt.Errorf("query: table %s: plan files: %w", name, err)
+		}
+		seen := map[string]bool{}
+		for _, task := range tasks {
+			if len(task.DeleteFiles)+len(task.EqualityDeleteFiles)+len(task.DeletionVectorFiles) > 0 {
+				return "", nil, fmt.Errorf("query: table %s: data file %s has row-level deletes, which are not supported yet",
+					name, task.File.FilePath())
+			}
+			if f := task.File.FileFormat(); f != iceberg.ParquetFile {
+				return "", nil, fmt.Errorf("query: table %s: data file %s: format %s is not supported", name, task.File.FilePath(), f)
+			}
+			p, err := localPath(task.File.FilePath())
+			if err != nil {
+				return "", nil, fmt.Errorf("query: table %s: data file: %w", name, err)
+			}
+			if !seen[p] {
+				seen[p] = true
+				files = append(files, p)
+			}
+		}
+	}
+	e.log.Debug("query iceberg plan", "table", name, "files", len(files))
+	if len(files) == 0 {
+		return emptyView(cols), nil, nil
+	}
+	// Paths of an Iceberg table are not Hive partitions to DuckDB: the
+	// partition values are in the files.
+	from := "read_parquet(" + fileList(files) + ", union_by_name = true, hive_partitioning = false)"
+	present, err := describe(ctx, conn, from)
+	if err != nil {
+		return "", nil, fmt.Errorf("query: table %s: read data files: %w", name, err)
+	}
+	return "SELECT " + projection(cols, present) + " FROM " + from, icebergDirs(tbl.Location(), files), nil
+}
+
+// icebergDirs is the table location when every file is under it, else the
+// files' directories.
+func icebergDirs(location string, files []string) []string {
+	if loc, err := localPath(location); err == nil {
+		root := dirOf(loc)
+		all := true
+		for _, f := range files {
+			if !strings.HasPrefix(f, root) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return []string{root}
+		}
+	}
+	dirs := make([]string, 0, len(files))
+	for _, f := range files {
+		dirs = append(dirs, dirOf(filepath.Dir(f)))
+	}
+	return dirs
+}
+
+// icebergColumns are the top-level columns of s in schema order.
+func icebergColumns(s *iceberg.Schema) ([]column, error) {
+	fields := s.Fields()
+	cols := make([]column, len(fields))
+	for i, f := range fields {
+		d, err := duckType(f.Type)
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", f.Name, err)
+		}
+		_, primitive := f.Type.(iceberg.PrimitiveType)
+		cols[i] = column{name: f.Name, duck: d, nested: !primitive}
+	}
+	return cols, nil
+}
+
+// duckType maps an Iceberg type to a DuckDB type.
+func duckType(t iceberg.Type) (string, error) {
+	switch t := t.(type) {
+	case iceberg.BooleanType:
+		return "BOOLEAN", nil
+	case iceberg.Int32Type:
+		return "INTEGER", nil
+	case iceberg.Int64Type:
+		return "BIGINT", nil
+	case iceberg.Float32Type:
+		return "FLOAT", nil
+	case iceberg.Float64Type:
+		return "DOUBLE", nil
+	case iceberg.StringType:
+		return "VARCHAR", nil
+	case iceberg.DateType:
+		return "DATE", nil
+	case iceberg.TimeType:
+		return "TIME", nil
+	case iceberg.TimestampType:
+		return "TIMESTAMP", nil
+	case iceberg.TimestampTzType, iceberg.TimestampTzNsType:
+		// DuckDB's TIMESTAMPTZ has microseconds.
+		return "TIMESTAMPTZ", nil
+	case iceberg.TimestampNsType:
+		return "TIMESTAMP_NS", nil
+	case iceberg.UUIDType:
+		return "UUID", nil
+	case iceberg.BinaryType, iceberg.FixedType:
+		return "BLOB", nil
+	case iceberg.DecimalType:
+		return fmt.Sprintf("DECIMAL(%d,%d)", t.Precision(), t.Scale()), nil
+	case *iceberg.StructType:
+		parts := make([]string, len(t.FieldList))
+		for i, f := range t.FieldList {
+			d, err := duckType(f.Type)
+			if err != nil {
+				return "", fmt.Errorf("field %s: %w", f.Name, err)
+			}
+			parts[i] = schema.QuoteIdent(f.Name) + " " + d
+		}
+		return "STRUCT(" + strings.Join(parts, ", ") + ")", nil
+	case *iceberg.ListType:
+		d, err := duckType(t.Element)
+		if err != nil {
+			return "", err
+		}
+		return d + "[]", nil
+	case *iceberg.MapType:
+		k, err := duckType(t.KeyType)
+		if err != nil {
+			return "", err
+		}
+		v, err := duckType(t.ValueType)
+		if err != nil {
+			return "", err
+		}
+		return "MAP(" + k + ", " + v + ")", nil
+	}
+	return "", fmt.Errorf("iceberg type %s is not supported", t)
+}

@@ -1,0 +1,283 @@
+// Package query is streamlake's SQL engine (the Athena stage): it runs SQL on
+// an embedded DuckDB in which the catalog's tables appear as views.
+//
+// Contract:
+//   - A qualified name db.table in the SQL, where db is a database of the
+//     catalog, resolves through the catalog. An Iceberg table reads exactly
+//     the Parquet data files of its current snapshot (scan planning with
+//     iceberg-go), projected to the current schema: columns added after a
+//     file was written read as NULL from it. An external table reads the
+//     files under its location (json, optionally zstd or gzip compressed, or
+//     parquet) with the catalog's column types and its partition keys taken
+//     from Hive-style paths (dt=2026-01-02/hr=03/...). A table without data
+//     files is an empty, typed view.
+//   - External tables with partition keys k1..kn read the files in
+//     location/k1=*/.../kn=*/ (Hive layout); without keys, every file under
+//     the location with the format's extension (.zst for zstd JSON).
+//   - In external JSON tables a value that does not fit its catalog type is
+//     cast where DuckDB can (1.5 into BIGINT reads as 2) and otherwise reads
+//     as NULL, and a malformed line reads as a row of NULLs (DuckDB
+//     ignore_errors): rows are never dropped, but the crawler's sampled
+//     schema can be narrower than the data.
+//   - A name known_db.x right after FROM, JOIN (or TABLE, DESCRIBE, ...)
+//     where the catalog has no table x fails before DuckDB runs, with a
+//     *NotFoundError wrapping catalog.ErrNoSuchTable. Elsewhere db.x may be
+//     a column path and is left to DuckDB. Every error is one line;
+//     DuckDB's own message ("Catalog Error: ...") is kept without its
+//     LINE/caret excerpt.
+//   - Unless Options.AllowFileAccess is set, SQL can read only the files of
+//     the tables it references: file system access outside them, ATTACH,
+//     COPY TO and extension loading are disabled, and settings are locked
+//     (SET fails), for the query.
+//
+// Only local files are read; data files in other storage (s3://) are an
+// error for now. Iceberg data files are matched to the schema by column
+// name, so renamed columns read as NULL from older files. Iceberg row-level
+// deletes are not supported and fail the query rather than returning
+// deleted rows.
+//
+// Each Query runs in its own in-memory DuckDB instance, so an Engine is safe
+// for concurrent use and queries do not see each other's views.
+package query
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/apache/iceberg-go/table"
+	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" database/sql driver
+
+	"github.com/streamlake/streamlake/internal/catalog"
+)
+
+// Catalog is what the engine needs from the catalog; *catalog.Store
+// implements it.
+type Catalog interface {
+	// Tables lists the tables of database ("" for all databases).
+	Tables(ctx context.Context, database string) ([]catalog.Table, error)
+	// Table returns one table; errors wrap catalog.ErrNoSuchTable.
+	Table(ctx context.Context, database, name string) (catalog.Table, error)
+	// LoadIceberg loads an Iceberg table's current metadata.
+	LoadIceberg(ctx context.Context, database, name string) (*table.Table, error)
+}
+
+// Options configure an Engine. The zero value is usable.
+type Options struct {
+	// Databases are known even while they hold no table (e.g. lake and
+	// raw before the first commit), so that db.missing is "not found".
+	Databases []string
+	// Logger receives debug logs of planning and execution. Nil discards.
+	Logger *slog.Logger
+	// Threads caps DuckDB's worker threads per query; 0 is DuckDB's default
+	// (one per core).
+	Threads int
+	// MemoryLimit caps DuckDB's memory per query, in DuckDB syntax
+	// ("2GB"); "" is DuckDB's default (80% of RAM).
+	MemoryLimit string
+	// AllowFileAccess lets SQL read any local file (read_csv('/path'),
+	// ATTACH, COPY TO). Off, only the referenced tables' files are readable.
+	AllowFileAccess bool
+}
+
+// Engine runs SQL against the catalog's tables.
+type Engine struct {
+	cat  Catalog
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns an engine over cat.
+func New(cat Catalog, opts Options) *Engine {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Engine{cat: cat, opts: opts, log: log}
+}
+
+// Result is a query's complete result.
+type Result struct {
+	// Columns are the result's column names, in order.
+	Columns []string
+	// Types are the DuckDB types of the columns (BIGINT, TIMESTAMPTZ,
+	// STRUCT("a" VARCHAR), VARCHAR[], ...).
+	Types []string
+	// Rows hold values as the duckdb-go driver returns them: nil, bool,
+	// signed and unsigned integers, float32/64, *big.Int, string, []byte,
+	// time.Time (UTC), duckdb.Decimal, duckdb.Interval, []any (lists),
+	// map[string]any (structs), duckdb.OrderedMap (maps), duckdb.Union.
+	// Write renders them; struct field order comes from Types.
+	Rows [][]any
+}
+
+// Query runs one SQL statement (or several; the last one's result is
+// returned) and returns its complete result.
+func (e *Engine) Query(ctx context.Context, query string) (*Result, error) {
+	start := time.Now()
+	refs, err := e.resolve(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return nil, fmt.Errorf("query: open duckdb: %w", err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("query: open duckdb: %w", duckError(err))
+	}
+	defer conn.Close()
+
+	if err := e.configure(ctx, conn); err != nil {
+		return nil, err
+	}
+	dirs, err := e.createViews(ctx, conn, refs)
+	if err != nil {
+		return nil, err
+	}
+	if !e.opts.AllowFileAccess {
+		if err := restrict(ctx, conn, dirs); err != nil {
+			return nil, err
+		}
+	}
+	planned := time.Since(start)
+	res, err := run(ctx, conn, query)
+	if err != nil {
+		return nil, err
+	}
+	e.log.Debug("query done", "tables", len(refs.tables), "rows", len(res.Rows),
+		"plan", planned, "elapsed", time.Since(start))
+	return res, nil
+}
+
+func (e *Engine) configure(ctx context.Context, conn *sql.Conn) error {
+	var stmts []string
+	if e.opts.Threads > 0 {
+		stmts = append(stmts, fmt.Sprintf("SET threads = %d", e.opts.Threads))
+	}
+	if e.opts.MemoryLimit != "" {
+		stmts = append(stmts, "SET memory_limit = "+quoteString(e.opts.MemoryLimit))
+	}
+	stmts = append(stmts, "SET TimeZone = 'UTC'")
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("query: configure duckdb: %s: %w", s, duckError(err))
+		}
+	}
+	return nil
+}
+
+// restrict limits file access to dirs and locks the configuration so the
+// user's SQL cannot lift the limit.
+func restrict(ctx context.Context, conn *sql.Conn, dirs []string) error {
+	var stmts []string
+	if len(dirs) > 0 {
+		quoted := make([]string, len(dirs))
+		for i, d := range dirs {
+			quoted[i] = quoteString(d)
+		}
+		stmts = append(stmts, "SET allowed_directories = ["+strings.Join(quoted, ", ")+"]")
+	}
+	stmts = append(stmts,
+		"SET enable_external_access = false",
+		"SET autoinstall_known_extensions = false",
+		"SET autoload_known_extensions = false",
+		"SET lock_configuration = true")
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("query: restrict file access: %w", duckError(err))
+		}
+	}
+	return nil
+}
+
+func run(ctx context.Context, conn *sql.Conn, query string) (*Result, error) {
+	rows, err := conn.QueryContext(ctx, query)
+	if err != nil {
+		return nil, queryError(ctx, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, queryError(ctx, err)
+	}
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, queryError(ctx, err)
+	}
+	res := &Result{Columns: cols, Types: make([]string, len(types)), Rows: [][]any{}}
+	for i, t := range types {
+		res.Types[i] = t.DatabaseTypeName()
+	}
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, queryError(ctx, err)
+		}
+		res.Rows = append(res.Rows, vals)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, queryError(ctx, err)
+	}
+	return res, nil
+}
+
+func queryError(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("query: %w", ctxErr)
+	}
+	return &duckErr{msg: "query: " + oneLine(err.Error()), err: err}
+}
+
+// duckErr is an error with a one-line message that still unwraps to the
+// driver's error.
+type duckErr struct {
+	msg string
+	err error
+}
+
+func (e *duckErr) Error() string { return e.msg }
+func (e *duckErr) Unwrap() error { return e.err }
+
+// duckError shortens err to one line, keeping it in the chain.
+func duckError(err error) error {
+	return &duckErr{msg: oneLine(err.Error()), err: err}
+}
+
+// oneLine drops DuckDB's "LINE n: ..." excerpt with its caret and joins
+// what remains onto one line.
+func oneLine(msg string) string {
+	if i := strings.Index(msg, "\nLINE "); i >= 0 {
+		msg = msg[:i]
+	} else if strings.HasPrefix(msg, "LINE ") {
+		msg = ""
+	}
+	return strings.Join(strings.Fields(msg), " ")
+}
+
+// NotFoundError reports a reference to a table that a known database does
+// not have. It wraps catalog.ErrNoSuchTable.
+type NotFoundError struct {
+	Database, Table string
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("query: table %s.%s not found", e.Database, e.Table)
+}
+
+// Unwrap returns catalog.ErrNoSuchTable.
+func (e *NotFoundError) Unwrap() error { return catalog.ErrNoSuchTable }
+
+func quoteString(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}

@@ -1,0 +1,209 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/streamlake/streamlake/internal/catalog"
+)
+
+// refs are the catalog objects a query needs.
+type refs struct {
+	databases []string        // every catalog database, for CREATE SCHEMA
+	tables    []catalog.Table // referenced tables, catalog spelling
+}
+
+// resolve finds the catalog tables that query references.
+func (e *Engine) resolve(ctx context.Context, query string) (refs, error) {
+	all, err := e.cat.Tables(ctx, "")
+	if err != nil {
+		return refs{}, fmt.Errorf("query: %w", err)
+	}
+	dbs := map[string]string{} // folded -> catalog spelling
+	byName := map[[2]string]catalog.Table{}
+	for _, db := range e.opts.Databases {
+		dbs[strings.ToLower(db)] = db
+	}
+	for _, t := range all {
+		dbs[strings.ToLower(t.Database)] = t.Database
+		byName[[2]string{strings.ToLower(t.Database), strings.ToLower(t.Name)}] = t
+	}
+	var r refs
+	for _, db := range dbs {
+		r.databases = append(r.databases, db)
+	}
+	slices.Sort(r.databases)
+
+	seen := map[[2]string]bool{}
+	for _, q := range qualifiedNames(query) {
+		key := [2]string{strings.ToLower(q.db), strings.ToLower(q.name)}
+		if _, ok := dbs[key[0]]; !ok || seen[key] {
+			continue
+		}
+		t, ok := byName[key]
+		if !ok {
+			if q.inner || !tablePosition[q.prev] {
+				// x.db.name, or db.name where a column may be: a struct
+				// column or alias named like the database. DuckDB decides.
+				continue
+			}
+			return refs{}, &NotFoundError{Database: q.db, Table: q.name}
+		}
+		seen[key] = true
+		r.tables = append(r.tables, t)
+	}
+	e.log.Debug("query resolved", "tables", len(r.tables))
+	return r, nil
+}
+
+// qualifiedName is a pair a.b of identifiers in SQL text; inner marks a
+// pair that follows another dot (x.a.b), prev is the preceding keyword
+// (lower case) if any.
+type qualifiedName struct {
+	db, name string
+	inner    bool
+	prev     string
+}
+
+// tablePosition are the keywords after which a name can only be a table.
+var tablePosition = map[string]bool{
+	"from": true, "join": true, "table": true, "describe": true, "summarize": true,
+	"into": true, "update": true,
+}
+
+// qualifiedNames returns the identifier pairs a.b of a SQL text, skipping
+// string literals and comments. Quoted identifiers are unquoted.
+func qualifiedNames(sql string) []qualifiedName {
+	toks := tokens(sql)
+	var out []qualifiedName
+	for i := 0; i+2 < len(toks); i++ {
+		if toks[i].kind != tokIdent || toks[i+1].kind != tokDot || toks[i+2].kind != tokIdent {
+			continue
+		}
+		q := qualifiedName{db: toks[i].text, name: toks[i+2].text}
+		if i > 0 {
+			q.inner = toks[i-1].kind == tokDot
+			if toks[i-1].kind == tokIdent && !toks[i-1].quoted {
+				q.prev = strings.ToLower(toks[i-1].text)
+			}
+		}
+		out = append(out, q)
+	}
+	return out
+}
+
+type tokKind uint8
+
+const (
+	tokOther tokKind = iota
+	tokIdent
+	tokDot
+)
+
+type token struct {
+	kind   tokKind
+	text   string
+	quoted bool
+}
+
+// tokens is a lexer just good enough to find identifiers: it knows
+// comments, 'strings', "quoted identifiers" and $tag$ dollar quotes.
+func tokens(s string) []token {
+	var out []token
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
+			i++
+		case strings.HasPrefix(s[i:], "--"):
+			j := strings.IndexByte(s[i:], '\n')
+			if j < 0 {
+				return out
+			}
+			i += j + 1
+		case strings.HasPrefix(s[i:], "/*"):
+			j := strings.Index(s[i+2:], "*/")
+			if j < 0 {
+				return out
+			}
+			i += j + 4
+		case c == '\'':
+			i = skipQuoted(s, i, '\'')
+			out = append(out, token{kind: tokOther})
+		case c == '"':
+			end := skipQuoted(s, i, '"')
+			text := strings.ReplaceAll(s[i+1:max(end-1, i+1)], `""`, `"`)
+			out = append(out, token{kind: tokIdent, text: text, quoted: true})
+			i = end
+		case c == '$':
+			i = skipDollar(s, i)
+			out = append(out, token{kind: tokOther})
+		case c == '.':
+			out = append(out, token{kind: tokDot})
+			i++
+		case isIdentStart(c):
+			j := i + 1
+			for j < len(s) && isIdentPart(s[j]) {
+				j++
+			}
+			out = append(out, token{kind: tokIdent, text: s[i:j]})
+			i = j
+		case c >= '0' && c <= '9':
+			// A number, including its fraction: 1.5 is not a name.
+			j := i + 1
+			for j < len(s) && (isIdentPart(s[j]) || s[j] == '.') {
+				j++
+			}
+			out = append(out, token{kind: tokOther})
+			i = j
+		default:
+			out = append(out, token{kind: tokOther})
+			i++
+		}
+	}
+	return out
+}
+
+// skipQuoted returns the index after the quoted run starting at s[i],
+// where a doubled quote is an escaped quote.
+func skipQuoted(s string, i int, q byte) int {
+	for j := i + 1; j < len(s); j++ {
+		if s[j] != q {
+			continue
+		}
+		if j+1 < len(s) && s[j+1] == q {
+			j++
+			continue
+		}
+		return j + 1
+	}
+	return len(s)
+}
+
+// skipDollar skips a $tag$...$tag$ string; a lone $ (a parameter such as
+// $1) is one character.
+func skipDollar(s string, i int) int {
+	j := i + 1
+	for j < len(s) && s[j] != '$' && (isIdentStart(s[j]) || (j > i+1 && s[j] >= '0' && s[j] <= '9')) {
+		j++
+	}
+	if j >= len(s) || s[j] != '$' {
+		return i + 1
+	}
+	tag := s[i : j+1]
+	k := strings.Index(s[j+1:], tag)
+	if k < 0 {
+		return len(s)
+	}
+	return j + 1 + k + len(tag)
+}
+
+func isIdentStart(c byte) bool {
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80
+}
+
+func isIdentPart(c byte) bool {
+	return isIdentStart(c) || (c >= '0' && c <= '9') || c == '$'
+}

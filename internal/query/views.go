@@ -1,0 +1,157 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/streamlake/streamlake/internal/catalog"
+	"github.com/streamlake/streamlake/internal/schema"
+)
+
+// column is a view column with its DuckDB type.
+type column struct {
+	name, duck string
+	nested     bool // STRUCT, LIST or MAP: read as the files have it, not cast
+}
+
+// createViews creates a schema for every catalog database and a view for
+// every referenced table. It returns the directories the views read.
+func (e *Engine) createViews(ctx context.Context, conn *sql.Conn, r refs) ([]string, error) {
+	for _, db := range r.databases {
+		if _, err := conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema.QuoteIdent(db)); err != nil {
+			return nil, fmt.Errorf("query: create schema %s: %w", db, duckError(err))
+		}
+	}
+	var dirs []string
+	for _, t := range r.tables {
+		var (
+			body string
+			d    []string
+			err  error
+		)
+		if t.Type == catalog.Iceberg {
+			body, d, err = e.icebergView(ctx, conn, t)
+		} else {
+			body, d, err = e.externalView(ctx, conn, t)
+		}
+		if err != nil {
+			return nil, err
+		}
+		ddl := "CREATE VIEW " + schema.QuoteIdent(t.Database) + "." + schema.QuoteIdent(t.Name) + " AS " + body
+		if _, err := conn.ExecContext(ctx, ddl); err != nil {
+			return nil, fmt.Errorf("query: table %s.%s: create view: %w", t.Database, t.Name, duckError(err))
+		}
+		e.log.Debug("query view", "table", t.Database+"."+t.Name, "type", t.Type, "dirs", len(d))
+		dirs = append(dirs, d...)
+	}
+	slices.Sort(dirs)
+	return slices.Compact(dirs), nil
+}
+
+// emptyView is a view with the columns' names and types and no rows.
+func emptyView(cols []column) string {
+	list := make([]string, len(cols))
+	for i, c := range cols {
+		list[i] = "CAST(NULL AS " + c.duck + ") AS " + schema.QuoteIdent(c.name)
+	}
+	return "SELECT " + strings.Join(list, ", ") + " LIMIT 0"
+}
+
+// projection is the select list that presents cols from a source whose
+// columns and types are present (folded name -> DuckDB type): a missing
+// column is a typed NULL, a scalar column of another type is cast.
+func projection(cols []column, present map[string]string) string {
+	list := make([]string, len(cols))
+	for i, c := range cols {
+		q := schema.QuoteIdent(c.name)
+		have, ok := present[strings.ToLower(c.name)]
+		switch {
+		case !ok:
+			list[i] = "CAST(NULL AS " + c.duck + ") AS " + q
+		case !c.nested && !sameType(have, c.duck):
+			list[i] = "CAST(" + q + " AS " + c.duck + ") AS " + q
+		default:
+			list[i] = q
+		}
+	}
+	return strings.Join(list, ", ")
+}
+
+func sameType(a, b string) bool {
+	norm := func(s string) string {
+		s = strings.ToUpper(strings.TrimSpace(s))
+		return strings.ReplaceAll(s, "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ")
+	}
+	return norm(a) == norm(b)
+}
+
+// describe returns the columns (folded name -> type) of SELECT * FROM from.
+func describe(ctx context.Context, conn *sql.Conn, from string) (map[string]string, error) {
+	rows, err := conn.QueryContext(ctx, "DESCRIBE SELECT * FROM "+from)
+	if err != nil {
+		return nil, duckError(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, duckError(err)
+	}
+	out := map[string]string{}
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, duckError(err)
+		}
+		name, _ := vals[0].(string)
+		typ, _ := vals[1].(string)
+		out[strings.ToLower(name)] = typ
+	}
+	if err := rows.Err(); err != nil {
+		return nil, duckError(err)
+	}
+	return out, nil
+}
+
+// localPath turns a location (a path or a file:// URL) into an absolute
+// local path.
+func localPath(loc string) (string, error) {
+	if !strings.Contains(loc, "://") && !strings.HasPrefix(loc, "file:") {
+		abs, err := filepath.Abs(loc)
+		if err != nil {
+			return "", fmt.Errorf("location %q: %w", loc, err)
+		}
+		return abs, nil
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return "", fmt.Errorf("location %q: %w", loc, err)
+	}
+	if u.Scheme != "file" || u.Path == "" {
+		return "", fmt.Errorf("location %q: only local files (a path or file://) can be read", loc)
+	}
+	return filepath.Clean(filepath.FromSlash(u.Path)), nil
+}
+
+// fileList is a DuckDB list literal of paths.
+func fileList(paths []string) string {
+	quoted := make([]string, len(paths))
+	for i, p := range paths {
+		quoted[i] = quoteString(p)
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
+}
+
+// dirOf is the allowed_directories entry for a directory: with a trailing
+// separator, so /lake/t does not also admit /lake/t2.
+func dirOf(dir string) string {
+	return strings.TrimSuffix(dir, string(filepath.Separator)) + string(filepath.Separator)
+}

@@ -222,4 +222,4 @@ func (p *pipeline) crawl(ctx context.Context) {
 	p.log.Info("crawled staging", "tables", rep.Tables, "objects", rep.Objects)
 }
 
-func tableName(topic string) string { return etl.TableName(topic) }
+func tableName(topic string) string { return catalog.TableName(topic) }

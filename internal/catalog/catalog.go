@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/iceberg-go"
@@ -236,4 +237,18 @@ func (s *Store) icebergTables(ctx context.Context, database string) ([]Table, er
 		}
 	}
 	return out, nil
+}
+
+// TableName is the table name of a topic, in every database: lower case, every character other
+// than a-z and 0-9 replaced by '_'.
+func TableName(topic string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return '_'
+	}, topic)
 }

@@ -117,7 +117,7 @@ func Staging(ctx context.Context, bucket *blob.Bucket, location string, cat Regi
 	for _, topic := range sortedKeys(topics) {
 		objs := topics[topic]
 		rep.Objects += len(objs)
-		name := TableName(topic)
+		name := catalog.TableName(topic)
 		if other, ok := names[name]; ok {
 			log.Warn("crawl topic skipped: table name taken", "topic", topic, "table", opts.Database+"."+name, "by_topic", other)
 			rep.Unclassified = append(rep.Unclassified, stage.TopicPrefix(topic))
@@ -181,20 +181,6 @@ func validPartition(key string) bool {
 	}
 	hr, err := strconv.Atoi(strings.TrimPrefix(parts[2], "hr="))
 	return err == nil && hr >= 0 && hr < 24
-}
-
-// TableName is the table name of a topic: lower case, every character other
-// than a-z and 0-9 replaced by '_'.
-func TableName(topic string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-			return r
-		case r >= 'A' && r <= 'Z':
-			return r + 'a' - 'A'
-		}
-		return '_'
-	}, topic)
 }
 
 // joinLocation appends a topic directory to a path or URL.

@@ -354,13 +354,3 @@ func TestStagingNameCollision(t *testing.T) {
 		t.Errorf("location = %s, want topic a.b's", tbl.Location)
 	}
 }
-
-func TestTableName(t *testing.T) {
-	for topic, want := range map[string]string{
-		"orders": "orders", "Orders.V1": "orders_v1", "a-b_c": "a_b_c", "été": "_t_",
-	} {
-		if got := crawl.TableName(topic); got != want {
-			t.Errorf("TableName(%q) = %q, want %q", topic, got, want)
-		}
-	}
-}

@@ -14,11 +14,14 @@ import (
 	"github.com/apache/iceberg-go"
 	icecat "github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/streamlake/streamlake/internal/schema"
+	"github.com/streamlake/streamlake/internal/stage"
 )
 
 // deadLetter is a record that could not be loaded, and why.
 type deadLetter struct {
-	rec    stageRecord
+	rec    stage.Record
 	stage  string // decode or convert
 	reason string
 }
@@ -154,7 +157,7 @@ func (e *ETL) ensureNamespace(ctx context.Context) error {
 
 // create makes the lake table of an inferred row type, partitioned by day of
 // the time field when it is a timestamp.
-func (e *ETL) create(ctx context.Context, name string, t *schemaType) (*table.Table, error) {
+func (e *ETL) create(ctx context.Context, name string, t *schema.Type) (*table.Table, error) {
 	if err := e.ensureNamespace(ctx); err != nil {
 		return nil, err
 	}
@@ -270,7 +273,7 @@ func rowsRecord(sc *iceberg.Schema, rows []row) (arrow.RecordBatch, error) {
 
 // evolve returns the table schema extended with the inferred columns it
 // lacks (as the schema update will make it), and those additions.
-func evolve(sc *iceberg.Schema, inferred *schemaType) (*iceberg.Schema, []addition) {
+func evolve(sc *iceberg.Schema, inferred *schema.Type) (*iceberg.Schema, []addition) {
 	g := &idGen{next: sc.HighestFieldID()}
 	adds := missingColumns(sc.Fields(), inferred, nil, g)
 	if len(adds) == 0 {

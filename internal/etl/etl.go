@@ -23,8 +23,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -33,6 +33,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 	"gocloud.dev/blob"
 
+	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/schema"
 	"github.com/streamlake/streamlake/internal/stage"
 )
@@ -84,14 +85,6 @@ func New(cfg Config, staging *blob.Bucket, cat icecat.Catalog) *ETL {
 		done: map[string]int64{}, seeded: map[string]bool{}}
 }
 
-var nonAlnum = regexp.MustCompile(`[^a-z0-9]+`)
-
-// TableName is the lake table name of a topic: lower case, with runs of
-// non-alphanumerics as "_".
-func TableName(topic string) string {
-	return nonAlnum.ReplaceAllString(strings.ToLower(topic), "_")
-}
-
 // Result counts what a run did.
 type Result struct {
 	Objects, Rows, DeadLetters, Commits int
@@ -130,7 +123,7 @@ func (e *ETL) pending(ctx context.Context) ([]object, error) {
 	it := e.staging.List(nil)
 	for {
 		a, err := it.Next(ctx)
-		if errors.Is(err, ioEOF) {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -155,7 +148,7 @@ func (e *ETL) pending(ctx context.Context) ([]object, error) {
 
 // seed marks the objects that the topic's table history already covers.
 func (e *ETL) seed(ctx context.Context, topic string) error {
-	tbl, err := e.load(ctx, TableName(topic))
+	tbl, err := e.load(ctx, catalog.TableName(topic))
 	if err != nil {
 		return err
 	}
@@ -237,7 +230,7 @@ func tpKey(topic string, partition int32) string { return fmt.Sprintf("%s/%d", t
 
 func (e *ETL) loadTopic(ctx context.Context, topic string, objs []object) (Result, error) {
 	var res Result
-	name := TableName(topic)
+	name := catalog.TableName(topic)
 	main, err := e.load(ctx, name)
 	if err != nil {
 		return res, err
@@ -408,5 +401,3 @@ func rank(name, timeField string) int {
 	}
 	return 2
 }
-
-var ioEOF = errEOF()

@@ -6,7 +6,6 @@ import (
 	"github.com/apache/iceberg-go"
 
 	"github.com/streamlake/streamlake/internal/schema"
-	"github.com/streamlake/streamlake/internal/stage"
 )
 
 // idGen hands out field IDs for a schema under construction. Catalogs
@@ -105,8 +104,3 @@ func describe(t iceberg.Type) string {
 	}
 	return fmt.Sprint(t)
 }
-
-type (
-	schemaType  = schema.Type
-	stageRecord = stage.Record
-)

@@ -1,5 +1,0 @@
-package etl
-
-import "io"
-
-func errEOF() error { return io.EOF }

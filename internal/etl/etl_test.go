@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/iceberg-go/table"
 	"gocloud.dev/blob"
 
@@ -17,6 +19,7 @@ import (
 )
 
 type env struct {
+	dir     string
 	staging *blob.Bucket
 	store   *catalog.Store
 }
@@ -37,7 +40,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return &env{b, st}
+	return &env{dir, b, st}
 }
 
 func (e *env) etl() *etl.ETL {
@@ -112,6 +115,24 @@ func TestLoadsRowsAndDeadLetters(t *testing.T) {
 	}
 	if f, ok := tbl.Schema().FindFieldByName("ts"); !ok || f.Type.String() != "timestamptz" {
 		t.Fatalf("ts column %v, want timestamptz", f)
+	}
+
+	// Data files are Parquet with zstd under Hive-style partition paths.
+	files, _ := filepath.Glob(filepath.Join(e.dir, "lake", "lake.db", "sensors", "data", "ts_day=*", "*.parquet"))
+	if len(files) == 0 {
+		t.Fatal("no data files under lake.db/sensors/data/ts_day=*/")
+	}
+	pf, err := file.OpenParquetFile(files[0], false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	cc, err := pf.MetaData().RowGroup(0).ColumnChunk(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cc.Compression() != compress.Codecs.Zstd {
+		t.Fatalf("%s compressed with %v, want zstd", files[0], cc.Compression())
 	}
 
 	// A fresh ETL (as after a restart) adds nothing.

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -96,6 +99,7 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	}
 	p.ingester, err = ingest.New(ingest.Config{
 		Brokers: brokers, Topics: a.cfg.Kafka.Topics, Group: a.cfg.Kafka.Group, Start: a.cfg.Kafka.Start,
+		SessionTimeout: a.cfg.Kafka.SessionTimeout, InstanceID: instanceID(a.cfg),
 		FlushRecords: a.cfg.Ingest.FlushRecords, FlushBytes: a.cfg.Ingest.FlushBytes,
 		FlushInterval: a.cfg.Ingest.FlushInterval, Logger: a.log, Metrics: ingest.NewMetrics(p.reg),
 	}, p.staging)
@@ -223,3 +227,19 @@ func (p *pipeline) crawl(ctx context.Context) {
 }
 
 func tableName(topic string) string { return catalog.TableName(topic) }
+
+// instanceID is the static group member id: the configured one, or one
+// derived from host name and absolute data directory, stable across
+// restarts of the same deployment and distinct between deployments.
+func instanceID(c config.Config) string {
+	if c.Kafka.InstanceID != "" {
+		return c.Kafka.InstanceID
+	}
+	host, _ := os.Hostname()
+	dir, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		dir = c.DataDir
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return fmt.Sprintf("streamlake-%s-%x", host, sum[:4])
+}

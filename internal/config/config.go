@@ -55,6 +55,13 @@ type Kafka struct {
 	Listen string `yaml:"listen"`
 	// Partitions is the partition count of topics the embedded broker auto-creates.
 	Partitions int `yaml:"partitions"`
+	// SessionTimeout is how long the group waits for a crashed member
+	// before reassigning its partitions.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
+	// InstanceID is this process's static group membership id; empty
+	// derives one from the host name and the data directory, so a
+	// restarted process reclaims its partitions at once.
+	InstanceID string `yaml:"instance_id"`
 }
 
 // Ingest sets when a partition's batch becomes a staging object.
@@ -102,10 +109,11 @@ func Default() Config {
 		DataDir: "./streamlake-data",
 		Log:     Log{Level: "info", Format: "text"},
 		Kafka: Kafka{
-			Group:      "streamlake",
-			Start:      "earliest",
-			Listen:     "127.0.0.1:9092",
-			Partitions: 4,
+			Group:          "streamlake",
+			Start:          "earliest",
+			Listen:         "127.0.0.1:9092",
+			Partitions:     4,
+			SessionTimeout: 45 * time.Second,
 		},
 		Ingest: Ingest{
 			FlushRecords:  100_000,
@@ -299,6 +307,8 @@ func (c *Config) Validate() error {
 		return bad("kafka.start", "%q is not one of earliest, latest", c.Kafka.Start)
 	case c.Kafka.Partitions < 1 || c.Kafka.Partitions > 10_000:
 		return bad("kafka.partitions", "%d is out of range 1..10000", c.Kafka.Partitions)
+	case c.Kafka.SessionTimeout < 6*time.Second || c.Kafka.SessionTimeout > 30*time.Minute:
+		return bad("kafka.session_timeout", "%s is out of range 6s..30m", c.Kafka.SessionTimeout)
 	case c.Ingest.FlushRecords < 1:
 		return bad("ingest.flush_records", "%d must be at least 1", c.Ingest.FlushRecords)
 	case c.Ingest.FlushBytes < 1024:

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -186,7 +187,7 @@ func (e *ETL) createTable(ctx context.Context, name string, sc *iceberg.Schema, 
 		}
 		return nil, fmt.Errorf("etl: create table %s.%s: %w", e.cfg.Database, name, err)
 	}
-	e.log.Info("created table", "table", e.cfg.Database+"."+name, "schema", sc.String())
+	e.log.Info("created table", "table", e.cfg.Database+"."+name, "schema", strings.Join(strings.Fields(sc.String()), " "))
 	return tbl, nil
 }
 

@@ -16,6 +16,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,7 +40,14 @@ type Config struct {
 	Brokers []string
 	// Topics to consume; empty means every topic whose name does not start
 	// with "_" (a regex subscription that picks up new topics).
-	Topics        []string
+	Topics []string
+	// SessionTimeout is how long the group waits for a member that stopped
+	// heartbeating (a crashed process) before giving its partitions away.
+	SessionTimeout time.Duration
+	// InstanceID, when set, makes this a static group member: a process
+	// restarted with the same ID (after a crash) takes its partitions back
+	// at once instead of waiting for a rebalance.
+	InstanceID    string
 	Group         string
 	Start         string // earliest or latest
 	FlushRecords  int
@@ -101,7 +109,14 @@ func New(cfg Config, bucket *blob.Bucket) (*Ingester, error) {
 		kgo.OnPartitionsRevoked(in.onRevoked),
 		kgo.OnPartitionsLost(in.onRevoked),
 		kgo.FetchMaxWait(250 * time.Millisecond),
+		kgo.SessionTimeout(cmp.Or(cfg.SessionTimeout, 45*time.Second)),
+		// Revocation only abandons buffers, so a rebalance need not wait
+		// longer for a member than its session allows.
+		kgo.RebalanceTimeout(cmp.Or(cfg.SessionTimeout, 45*time.Second)),
 		kgo.MetadataMinAge(time.Second),
+	}
+	if cfg.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
 	}
 	if len(cfg.Topics) == 0 {
 		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(allTopics))
@@ -262,10 +277,27 @@ func (in *Ingester) flush(ctx context.Context, batches []*batch) error {
 	if len(batches) == 0 {
 		return nil
 	}
+	// Batches of one partition are written in offset order, one after the
+	// other: an object becomes visible only after every earlier object of
+	// its partition, so the ETL never sees a later range before an earlier
+	// one (which its offset bookmark would then skip). Partitions upload
+	// in parallel.
+	byPartition := map[tp][]*batch{}
+	for _, b := range batches {
+		k := tp{b.first.Topic, b.first.Partition}
+		byPartition[k] = append(byPartition[k], b)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
-	for _, b := range batches {
-		g.Go(func() error { return in.upload(gctx, b) })
+	for _, seq := range byPartition {
+		g.Go(func() error {
+			for _, b := range seq {
+				if err := in.upload(gctx, b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
 	if err := g.Wait(); err != nil {
 		return err

@@ -296,9 +296,14 @@ func addColumns(fields []iceberg.NestedField, adds []addition, depth int) []iceb
 			if f.Name != a.path[depth] {
 				continue
 			}
-			if st, ok := f.Type.(*iceberg.StructType); ok {
-				nested := addColumns(st.FieldList, []addition{a}, depth+1)
-				out[i].Type = &iceberg.StructType{FieldList: nested}
+			switch t := f.Type.(type) {
+			case *iceberg.StructType:
+				out[i].Type = &iceberg.StructType{FieldList: addColumns(t.FieldList, []addition{a}, depth+1)}
+			case *iceberg.ListType:
+				if st, ok := t.Element.(*iceberg.StructType); ok {
+					elem := &iceberg.StructType{FieldList: addColumns(st.FieldList, []addition{a}, depth+1)}
+					out[i].Type = &iceberg.ListType{ElementID: t.ElementID, Element: elem, ElementRequired: t.ElementRequired}
+				}
 			}
 		}
 	}

@@ -329,7 +329,12 @@ func (b *batch) add(r stage.Record, wantMain, wantDLQ bool) {
 		return
 	}
 	b.rows = append(b.rows, row{rec: r, value: v})
-	b.inferred, _ = schema.Merge(b.inferred, schema.Infer(v))
+	// A row whose types conflict with the batch's so far does not widen
+	// them to string: the first shape wins, and the row goes to the
+	// dead-letter table when it fails the column check.
+	if m, conflict := schema.Merge(b.inferred, schema.Infer(v)); !conflict {
+		b.inferred = m
+	}
 	if s, ok := v[b.timeField].(string); ok {
 		if _, ok := schema.ParseTimestamp(s); ok {
 			b.tsParsed++

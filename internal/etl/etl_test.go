@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/iceberg-go/table"
@@ -24,7 +26,7 @@ type env struct {
 	store   *catalog.Store
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -51,7 +53,7 @@ var base = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 
 // put writes a staging object of partition p holding offsets [from, to),
 // where value(i) gives each record's value.
-func (e *env) put(t *testing.T, topic string, p int32, from, to int64, value func(i int64) []byte) {
+func (e *env) put(t testing.TB, topic string, p int32, from, to int64, value func(i int64) []byte) {
 	t.Helper()
 	var buf []byte
 	for i := from; i < to; i++ {
@@ -196,5 +198,57 @@ func TestSchemaEvolutionAddsColumns(t *testing.T) {
 	defer at.Release()
 	if at.NumRows() != 20 {
 		t.Fatalf("%d rows, want 20", at.NumRows())
+	}
+}
+
+func TestNewFieldsInsideListElementsBecomeColumns(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.put(t, "o", 0, 0, 5, func(i int64) []byte {
+		return fmt.Appendf(nil, `{"id":"a%d","ts":"2026-11-21T00:00:00.000Z","items":[{"sku":"x","qty":%d}]}`, i, i)
+	})
+	if _, err := e.etl().RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.put(t, "o", 0, 5, 11, func(i int64) []byte {
+		if i == 10 { // a bad row in the same batch must not hide the new field
+			return []byte(`{"id":"bad","ts":"2026-11-21T00:00:00.000Z","items":"oops"}`)
+		}
+		return fmt.Appendf(nil, `{"id":"b%d","ts":"2026-11-21T00:00:00.000Z","items":[{"sku":"y","qty":1,"discount":0.5}]}`, i)
+	})
+	res, err := e.etl().RunOnce(ctx)
+	if err != nil || res.Rows != 5 || res.DeadLetters != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	tbl, _ := e.store.LoadIceberg(ctx, "lake", "o")
+	if _, ok := tbl.Schema().FindFieldByName("items.element.discount"); !ok {
+		t.Fatalf("schema %v lacks items.element.discount", tbl.Schema())
+	}
+	tbl, _ = e.store.LoadIceberg(ctx, "lake", "o")
+	at, err := tbl.Scan(table.WithSelectedFields("items")).ToArrowTable(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer at.Release()
+	if at.NumRows() != 10 {
+		t.Fatalf("%d rows, want 10", at.NumRows())
+	}
+	// Every row of the second batch kept its discount.
+	discounts := 0
+	for _, chunk := range at.Column(0).Data().Chunks() {
+		elems := chunk.(*array.List).ListValues().(*array.Struct)
+		idx, ok := elems.DataType().(*arrow.StructType).FieldIdx("discount")
+		if !ok {
+			t.Fatal("items elements have no discount field")
+		}
+		d := elems.Field(idx).(*array.Float64)
+		for i := range d.Len() {
+			if d.IsValid(i) && d.Value(i) == 0.5 {
+				discounts++
+			}
+		}
+	}
+	if discounts != 5 {
+		t.Fatalf("%d discounts stored, want 5", discounts)
 	}
 }

@@ -77,8 +77,8 @@ func missingColumns(fields []iceberg.NestedField, inferred *schema.Type, prefix 
 			}
 			continue
 		}
-		if st, ok := existing.Type.(*iceberg.StructType); ok && f.Type.Kind == schema.Struct {
-			out = append(out, missingColumns(st.FieldList, f.Type, path, g)...)
+		if st, inf := structsOf(existing.Type, f.Type); st != nil {
+			out = append(out, missingColumns(st.FieldList, inf, path, g)...)
 		}
 	}
 	return out
@@ -103,4 +103,22 @@ func describe(t iceberg.Type) string {
 		return "map"
 	}
 	return fmt.Sprint(t)
+}
+
+// structsOf returns the table struct and inferred struct to compare below a
+// column: the column itself when both are structs, or the list elements
+// when both are lists of structs (iceberg-go resolves a path through a list
+// to its element). Otherwise nil.
+func structsOf(col iceberg.Type, inferred *schema.Type) (*iceberg.StructType, *schema.Type) {
+	switch t := col.(type) {
+	case *iceberg.StructType:
+		if inferred.Kind == schema.Struct {
+			return t, inferred
+		}
+	case *iceberg.ListType:
+		if st, ok := t.Element.(*iceberg.StructType); ok && inferred.Kind == schema.List && inferred.Elem.Kind == schema.Struct {
+			return st, inferred.Elem
+		}
+	}
+	return nil, nil
 }

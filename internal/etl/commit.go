@@ -266,7 +266,7 @@ func rowsRecord(sc *iceberg.Schema, rows []row) (arrow.RecordBatch, error) {
 	fields := sc.Fields()
 	for _, r := range rows {
 		for i, f := range fields {
-			appendValue(rb.Field(i), r.value[f.Name], f.Type)
+			appendValue(rb.Field(i), r.value.Get(f.Name), f.Type)
 		}
 	}
 	return rb.NewRecordBatch(), nil

@@ -68,12 +68,12 @@ func checkValue(v any, t iceberg.Type, path string) error {
 			return fmt.Errorf("field %s: %s is not a date (YYYY-MM-DD)", path, preview(v))
 		}
 	case *iceberg.StructType:
-		m, ok := v.(map[string]any)
+		m, ok := v.(schema.Object)
 		if !ok {
 			return bad()
 		}
 		for _, f := range t.FieldList {
-			if err := checkValue(m[f.Name], f.Type, path+"."+f.Name); err != nil {
+			if err := checkValue(m.Get(f.Name), f.Type, path+"."+f.Name); err != nil {
 				return err
 			}
 		}
@@ -137,10 +137,10 @@ func appendValue(b array.Builder, v any, t iceberg.Type) {
 		b.Append(arrow.Date32FromTime(d))
 	case *array.StructBuilder:
 		st := t.(*iceberg.StructType)
-		m := v.(map[string]any)
+		m := v.(schema.Object)
 		b.Append(true)
 		for i, f := range st.FieldList {
-			appendValue(b.FieldBuilder(i), m[f.Name], f.Type)
+			appendValue(b.FieldBuilder(i), m.Get(f.Name), f.Type)
 		}
 	case *array.ListBuilder:
 		lt := t.(*iceberg.ListType)

@@ -17,7 +17,6 @@
 package etl
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -309,7 +308,7 @@ type batch struct {
 
 type row struct {
 	rec   stage.Record
-	value map[string]any
+	value schema.Object
 }
 
 func newBatch(timeField string) *batch {
@@ -335,7 +334,7 @@ func (b *batch) add(r stage.Record, wantMain, wantDLQ bool) {
 	if m, conflict := schema.Merge(b.inferred, schema.Infer(v)); !conflict {
 		b.inferred = m
 	}
-	if s, ok := v[b.timeField].(string); ok {
+	if s, ok := v.Get(b.timeField).(string); ok {
 		if _, ok := schema.ParseTimestamp(s); ok {
 			b.tsParsed++
 		}
@@ -343,20 +342,18 @@ func (b *batch) add(r stage.Record, wantMain, wantDLQ bool) {
 }
 
 // decodeObject parses a record value that must be a JSON object.
-func decodeObject(r stage.Record) (map[string]any, string) {
+func decodeObject(r stage.Record) (schema.Object, string) {
 	switch {
 	case r.Value == nil:
 		return nil, "value is empty (tombstone)"
 	case !r.ValueIsJSON:
 		return nil, "value is not valid JSON"
 	}
-	dec := json.NewDecoder(bytes.NewReader(r.Value))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	v, err := schema.Parse(r.Value)
+	if err != nil {
 		return nil, "value is not valid JSON: " + err.Error()
 	}
-	m, ok := v.(map[string]any)
+	m, ok := v.(schema.Object)
 	if !ok {
 		return nil, fmt.Sprintf("value is a JSON %s, not an object", jsonKind(v))
 	}
@@ -379,8 +376,9 @@ func jsonKind(v any) string {
 	return "value"
 }
 
-// tableSchema is the inferred row type with the time field forced to a
-// timestamp when its values parse as one.
+// tableSchema is the inferred row type, fields in the order the records
+// first showed them, with the time field forced to a timestamp when its
+// values parse as one.
 func (b *batch) tableSchema() *schema.Type {
 	t := b.inferred
 	if b.tsParsed == 0 {
@@ -392,17 +390,5 @@ func (b *batch) tableSchema() *schema.Type {
 			fields[i].Type = schema.Of(schema.Timestamp)
 		}
 	}
-	// Put id and the time field first: what people look at first.
-	slices.SortStableFunc(fields, func(x, y schema.Field) int { return rank(x.Name, b.timeField) - rank(y.Name, b.timeField) })
 	return &schema.Type{Kind: schema.Struct, Fields: fields}
-}
-
-func rank(name, timeField string) int {
-	switch name {
-	case "id":
-		return 0
-	case timeField:
-		return 1
-	}
-	return 2
 }

@@ -88,10 +88,10 @@ func ParseTimestamp(s string) (time.Time, bool) {
 	return t, err == nil
 }
 
-// Infer returns the type of a value decoded by encoding/json (or a
-// compatible decoder) with UseNumber: nil, bool, json.Number, string,
-// map[string]any, []any. Object keys are taken in sorted order for maps,
-// so callers wanting source order should use InferObject with ordered keys.
+// Infer returns the type of a value decoded by Parse (nil, bool,
+// json.Number, string, []any, Object) or by encoding/json with UseNumber
+// (map[string]any). Struct fields follow source order for an Object and
+// sorted order for a map.
 func Infer(v any) *Type {
 	switch x := v.(type) {
 	case nil:
@@ -119,6 +119,17 @@ func Infer(v any) *Type {
 			elem, _ = Merge(elem, Infer(e))
 		}
 		return &Type{Kind: List, Elem: elem}
+	case Object:
+		fields := make([]Field, 0, len(x))
+		for _, m := range x {
+			t := Infer(m.Value)
+			if i := indexOf(fields, m.Key); i >= 0 {
+				fields[i].Type = t // duplicate key: the last wins
+				continue
+			}
+			fields = append(fields, Field{Name: m.Key, Type: t})
+		}
+		return &Type{Kind: Struct, Fields: fields}
 	case map[string]any:
 		keys := sortedKeys(x)
 		fields := make([]Field, 0, len(keys))

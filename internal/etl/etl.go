@@ -75,7 +75,7 @@ func New(cfg Config, staging *blob.Bucket, cat icecat.Catalog) *ETL {
 		cfg.Metrics = NewMetrics(nil)
 	}
 	if cfg.MaxCommitRecords <= 0 {
-		cfg.MaxCommitRecords = 1_000_000
+		cfg.MaxCommitRecords = 250_000
 	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = 2 * time.Second

@@ -68,6 +68,7 @@ type Ingester struct {
 
 	mu      sync.Mutex
 	batches map[tp]*batch
+	enc     encoder // used under mu
 }
 
 type tp struct {
@@ -228,22 +229,29 @@ func (in *Ingester) pollWait() time.Duration {
 func (in *Ingester) process(ctx context.Context, fetches kgo.Fetches) error {
 	var due []*batch
 	in.mu.Lock()
-	fetches.EachRecord(func(r *kgo.Record) {
-		k := tp{r.Topic, r.Partition}
-		b := in.batches[k]
-		if b == nil {
-			b = &batch{first: r, startedAt: time.Now()}
-			in.batches[k] = b
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if len(fp.Records) == 0 {
+			return
 		}
-		b.last = r
-		b.records++
-		b.buf = stage.AppendEnvelope(b.buf, envelope(r))
-		in.m.records.WithLabelValues(r.Topic).Inc()
-		in.m.bytes.WithLabelValues(r.Topic).Add(float64(len(r.Value) + len(r.Key)))
-		if b.records >= in.cfg.FlushRecords || len(b.buf) >= in.cfg.FlushBytes {
-			due = append(due, b)
-			delete(in.batches, k)
+		var bytes int
+		for _, r := range fp.Records {
+			bytes += len(r.Value) + len(r.Key)
+			k := tp{r.Topic, r.Partition}
+			b := in.batches[k]
+			if b == nil {
+				b = &batch{first: r, startedAt: time.Now()}
+				in.batches[k] = b
+			}
+			b.last = r
+			b.records++
+			b.buf = in.enc.Append(b.buf, r)
+			if b.records >= in.cfg.FlushRecords || len(b.buf) >= in.cfg.FlushBytes {
+				due = append(due, b)
+				delete(in.batches, k)
+			}
 		}
+		in.m.records.WithLabelValues(fp.Topic).Add(float64(len(fp.Records)))
+		in.m.bytes.WithLabelValues(fp.Topic).Add(float64(bytes))
 	})
 	now := time.Now()
 	for k, b := range in.batches {
@@ -256,18 +264,21 @@ func (in *Ingester) process(ctx context.Context, fetches kgo.Fetches) error {
 	return in.flush(ctx, due)
 }
 
-func envelope(r *kgo.Record) *stage.Record {
-	s := &stage.Record{
+// encoder turns kgo records into envelope lines, reusing its scratch record.
+type encoder struct {
+	rec stage.Record
+	enc stage.Encoder
+}
+
+func (e *encoder) Append(dst []byte, r *kgo.Record) []byte {
+	e.rec = stage.Record{
 		Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
-		Timestamp: r.Timestamp, Key: r.Key, Value: r.Value,
+		Timestamp: r.Timestamp, Key: r.Key, Value: r.Value, Headers: e.rec.Headers[:0],
 	}
-	if len(r.Headers) > 0 {
-		s.Headers = make([]stage.Header, len(r.Headers))
-		for i, h := range r.Headers {
-			s.Headers[i] = stage.Header{Key: h.Key, Value: h.Value}
-		}
+	for _, h := range r.Headers {
+		e.rec.Headers = append(e.rec.Headers, stage.Header{Key: h.Key, Value: h.Value})
 	}
-	return s
+	return e.enc.Append(dst, &e.rec)
 }
 
 // flush uploads sealed batches in parallel, then commits, per partition, the

@@ -29,7 +29,7 @@ func startBroker(t *testing.T, partitions int) *broker.Broker {
 	return b
 }
 
-func produce(t *testing.T, addr, topic string, from, n int) {
+func produceRecords(t *testing.T, addr, topic string, from, n int) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.AllowAutoTopicCreation())
 	if err != nil {
@@ -58,7 +58,7 @@ func produce(t *testing.T, addr, topic string, from, n int) {
 	}
 }
 
-func bucket(t *testing.T) *blob.Bucket {
+func bucket(t testing.TB) *blob.Bucket {
 	t.Helper()
 	u, _ := sblob.DirURL(filepath.Join(t.TempDir(), "staging"))
 	b, err := sblob.Open(context.Background(), u)
@@ -152,7 +152,7 @@ func staged(t *testing.T, b *blob.Bucket) (records map[string]int, objects int) 
 func TestIngestStagesEveryRecordOnceAndCommits(t *testing.T) {
 	br := startBroker(t, 4)
 	b := bucket(t)
-	produce(t, br.Addr(), "events", 0, 5000)
+	produceRecords(t, br.Addr(), "events", 0, 5000)
 	runUntilIdle(t, newIngester(t, br.Addr(), b, 1000))
 	recs, objs := staged(t, b)
 	if len(recs) != 5000 {
@@ -169,7 +169,7 @@ func TestIngestStagesEveryRecordOnceAndCommits(t *testing.T) {
 
 	// A second member of the group starts after the committed offsets:
 	// it stages only the new records.
-	produce(t, br.Addr(), "events", 5000, 300)
+	produceRecords(t, br.Addr(), "events", 5000, 300)
 	runUntilIdle(t, newIngester(t, br.Addr(), b, 1000))
 	recs, _ = staged(t, b)
 	if len(recs) != 5300 {
@@ -185,7 +185,7 @@ func TestIngestStagesEveryRecordOnceAndCommits(t *testing.T) {
 func TestIdlePartitionFlushesByTime(t *testing.T) {
 	br := startBroker(t, 1)
 	b := bucket(t)
-	produce(t, br.Addr(), "events", 0, 3) // far below flush_records
+	produceRecords(t, br.Addr(), "events", 0, 3) // far below flush_records
 	in := newIngester(t, br.Addr(), b, 1_000_000)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

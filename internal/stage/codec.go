@@ -16,6 +16,20 @@ import (
 
 // AppendEnvelope appends r as one JSON line (with its trailing newline) to dst.
 func AppendEnvelope(dst []byte, r *Record) []byte {
+	var e Encoder
+	return e.Append(dst, r)
+}
+
+// Encoder appends envelope lines; it caches the formatted timestamp of the
+// last second seen, since consecutive records mostly share it. The zero
+// value is ready; an Encoder is not safe for concurrent use.
+type Encoder struct {
+	sec    int64
+	prefix []byte // "2006-01-02T15:04:05" of sec
+}
+
+// Append appends r as one JSON line (with its trailing newline) to dst.
+func (e *Encoder) Append(dst []byte, r *Record) []byte {
 	dst = append(dst, `{"topic":`...)
 	dst = strconv.AppendQuote(dst, r.Topic)
 	dst = append(dst, `,"partition":`...)
@@ -23,7 +37,7 @@ func AppendEnvelope(dst []byte, r *Record) []byte {
 	dst = append(dst, `,"offset":`...)
 	dst = strconv.AppendInt(dst, r.Offset, 10)
 	dst = append(dst, `,"timestamp":"`...)
-	dst = r.Timestamp.UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z07:00")
+	dst = e.appendTimestamp(dst, r.Timestamp)
 	dst = append(dst, '"')
 	if r.Key != nil {
 		dst = appendBytesField(dst, "key", "key_b64", r.Key)
@@ -52,6 +66,18 @@ func AppendEnvelope(dst []byte, r *Record) []byte {
 	return append(dst, '}', '\n')
 }
 
+// appendTimestamp appends t in UTC as 2006-01-02T15:04:05.000Z.
+func (e *Encoder) appendTimestamp(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	if sec := t.Unix(); sec != e.sec || e.prefix == nil {
+		e.sec = sec
+		e.prefix = t.AppendFormat(e.prefix[:0], "2006-01-02T15:04:05")
+	}
+	dst = append(dst, e.prefix...)
+	ms := t.Nanosecond() / 1e6
+	return append(dst, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
+}
+
 // appendBytesField writes b as text under textName, or base64 under b64Name
 // when b is not valid UTF-8.
 func appendBytesField(dst []byte, textName, b64Name string, b []byte) []byte {
@@ -67,9 +93,18 @@ func appendBytesField(dst []byte, textName, b64Name string, b []byte) []byte {
 	return append(dst, '"')
 }
 
+// appendJSONString appends s as a JSON string. s must be valid UTF-8. The
+// common case, nothing to escape, is a scan and a copy.
 func appendJSONString(dst []byte, s string) []byte {
-	b, _ := json.Marshal(s) // never fails for a string
-	return append(dst, b...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c == 0xe2 {
+			b, _ := json.Marshal(s) // never fails for a string
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // appendCompactJSON appends valid JSON without newlines, so one envelope

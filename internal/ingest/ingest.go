@@ -25,6 +25,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -53,8 +54,14 @@ type Config struct {
 	FlushRecords  int
 	FlushBytes    int
 	FlushInterval time.Duration
-	Logger        *slog.Logger
-	Metrics       *Metrics
+	// LagInterval is how often the consumer lag gauge is refreshed and a
+	// stall checked for (0: 5s).
+	LagInterval time.Duration
+	// StallAfter: lag that grows while no staging object has been written
+	// for this long is logged as an error (0: 1m).
+	StallAfter time.Duration
+	Logger     *slog.Logger
+	Metrics    *Metrics
 }
 
 // Ingester moves records from Kafka to staging objects.
@@ -69,6 +76,8 @@ type Ingester struct {
 	mu      sync.Mutex
 	batches map[tp]*batch
 	enc     encoder // used under mu
+
+	lastWrite atomic.Int64 // unix nanoseconds of the last staging object written
 }
 
 type tp struct {
@@ -95,6 +104,7 @@ func New(cfg Config, bucket *blob.Bucket) (*Ingester, error) {
 		cfg.Metrics = NewMetrics(nil)
 	}
 	in := &Ingester{cfg: cfg, bucket: bucket, log: cfg.Logger, m: cfg.Metrics, batches: map[tp]*batch{}}
+	in.lastWrite.Store(time.Now().UnixNano())
 	reset := kgo.NewOffset().AtStart()
 	if cfg.Start == "latest" {
 		reset = kgo.NewOffset().AtEnd()
@@ -162,6 +172,9 @@ func (in *Ingester) onRevoked(_ context.Context, _ *kgo.Client, revoked map[stri
 // (within a 30 s grace period) and leaves the group.
 func (in *Ingester) Run(ctx context.Context) error {
 	defer in.client.Close()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go in.watchLag(watchCtx)
 	for {
 		if ctx.Err() != nil {
 			return in.shutdown()
@@ -371,11 +384,43 @@ func (in *Ingester) upload(ctx context.Context, b *batch) error {
 		}
 		backoff = min(backoff*2, 10*time.Second)
 	}
+	in.lastWrite.Store(time.Now().UnixNano())
 	in.m.objects.WithLabelValues(b.first.Topic).Inc()
 	in.m.objectBytes.WithLabelValues(b.first.Topic).Add(float64(len(data)))
 	in.m.flushSeconds.Observe(time.Since(start).Seconds())
 	in.log.Debug("staged", "object", name, "records", b.records, "bytes", len(data))
 	return nil
+}
+
+// watchLag refreshes the lag gauge and reports a stall: lag growing while
+// no staging object was written for StallAfter.
+func (in *Ingester) watchLag(ctx context.Context) {
+	every := cmp.Or(in.cfg.LagInterval, 5*time.Second)
+	stallAfter := cmp.Or(in.cfg.StallAfter, time.Minute)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	prev := int64(-1)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		lag, err := in.Lag(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				in.log.Warn("consumer lag unavailable", "err", err)
+			}
+			continue
+		}
+		idleFor := time.Since(time.Unix(0, in.lastWrite.Load()))
+		if prev >= 0 && lag > prev && idleFor > stallAfter {
+			in.m.stalls.Inc()
+			in.log.Error("ingest stalled: lag is growing and no staging object was written",
+				"lag", lag, "previous_lag", prev, "since_last_object", idleFor.Round(time.Second))
+		}
+		prev = lag
+	}
 }
 
 // Idle reports whether no records are held in memory.

@@ -6,7 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type Metrics struct {
 	records, bytes, objects, objectBytes *prometheus.CounterVec
 	uploadRetries, rebalances            prometheus.Counter
-	commitErrors                         prometheus.Counter
+	commitErrors, stalls                 prometheus.Counter
 	flushSeconds                         prometheus.Histogram
 	lag                                  *prometheus.GaugeVec
 }
@@ -35,6 +35,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		commitErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "streamlake_ingest_commit_errors_total", Help: "Offset commits that failed after a durable upload.",
 		}),
+		stalls: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamlake_ingest_stalls_total", Help: "Lag checks that found lag growing with no staging object written for the stall threshold.",
+		}),
 		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "streamlake_ingest_flush_seconds", Help: "Time to write one staging object.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
@@ -45,7 +48,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.records, m.bytes, m.objects, m.objectBytes, m.uploadRetries, m.rebalances,
-			m.commitErrors, m.flushSeconds, m.lag)
+			m.commitErrors, m.stalls, m.flushSeconds, m.lag)
 	}
 	return m
 }

@@ -1,0 +1,44 @@
+package stage
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func benchLines(n int) []byte {
+	var e Encoder
+	var buf []byte
+	ts := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	for i := range n {
+		r := Record{Topic: "sensors", Partition: 3, Offset: int64(i), Timestamp: ts.Add(time.Duration(i) * time.Millisecond),
+			Key: fmt.Appendf(nil, "run-%09d", i),
+			Value: fmt.Appendf(nil, `{"id":"run-%09d","ts":"2026-11-22T10:00:%02d.%03dZ","device":"dev-%04d","site":"ams-1","temperature":%d.%02d,"humidity":%d.5,"battery":%d,"status":"ok"}`,
+				i, i/1000%60, i%1000, i%500, 10+i%20, i%100, 40+i%30, i%100)}
+		buf = e.Append(buf, &r)
+	}
+	return buf
+}
+
+// BenchmarkEnvelope measures encoding one record's envelope line.
+func BenchmarkEnvelope(b *testing.B) {
+	r := Record{Topic: "sensors", Partition: 3, Offset: 42, Timestamp: time.Now(), Key: []byte("run-000000042"),
+		Value: []byte(`{"id":"run-000000042","ts":"2026-11-22T10:00:00.042Z","device":"dev-0042","site":"ams-1","temperature":21.37,"humidity":55.5,"battery":87,"status":"ok"}`)}
+	var e Encoder
+	buf := make([]byte, 0, 1024)
+	b.SetBytes(int64(len(r.Value)))
+	for range b.N {
+		buf = e.Append(buf[:0], &r)
+	}
+}
+
+// BenchmarkCompress measures zstd on a typical 100,000-record batch.
+func BenchmarkCompress(b *testing.B) {
+	raw := benchLines(100_000)
+	b.SetBytes(int64(len(raw)))
+	var out []byte
+	for range b.N {
+		out = Compress(out[:0], raw)
+	}
+	b.ReportMetric(float64(len(raw))/float64(len(out)), "ratio")
+}

@@ -12,8 +12,8 @@
 // main table, so a crash between the two commits loses nothing: the
 // re-read skips the dead letters by the dead-letter table's own bookmark.
 //
-// An ETL is used by one goroutine at a time (Run or RunOnce); Pending may be
-// called between runs.
+// An ETL is used by one goroutine at a time: the caller schedules RunOnce
+// (cmd/streamlake runs it every etl.interval) and Pending between runs.
 package etl
 
 import (
@@ -26,7 +26,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"time"
 
 	icecat "github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
@@ -45,9 +44,8 @@ const (
 
 // Config configures an ETL.
 type Config struct {
-	Database  string        // Iceberg namespace, e.g. "lake"
-	TimeField string        // event-time field; tables are partitioned by day of it
-	Interval  time.Duration // time between runs in Run
+	Database  string // Iceberg namespace, e.g. "lake"
+	TimeField string // event-time field; tables are partitioned by day of it
 	// MaxCommitRecords bounds the records read into one commit.
 	MaxCommitRecords int
 	Logger           *slog.Logger
@@ -77,9 +75,6 @@ func New(cfg Config, staging *blob.Bucket, cat icecat.Catalog) *ETL {
 	if cfg.MaxCommitRecords <= 0 {
 		cfg.MaxCommitRecords = 250_000
 	}
-	if cfg.Interval <= 0 {
-		cfg.Interval = 2 * time.Second
-	}
 	return &ETL{cfg: cfg, staging: staging, cat: cat, log: cfg.Logger, m: cfg.Metrics,
 		done: map[string]int64{}, seeded: map[string]bool{}}
 }
@@ -87,23 +82,6 @@ func New(cfg Config, staging *blob.Bucket, cat icecat.Catalog) *ETL {
 // Result counts what a run did.
 type Result struct {
 	Objects, Rows, DeadLetters, Commits int
-}
-
-// Run runs RunOnce every Interval until ctx is done, then once more so that
-// what ingest flushed at shutdown is committed.
-func (e *ETL) Run(ctx context.Context) error {
-	t := time.NewTicker(e.cfg.Interval)
-	defer t.Stop()
-	for {
-		if _, err := e.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			e.log.Error("etl run failed; retrying next interval", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
 }
 
 // Pending returns how many staging objects are not yet covered by a commit.

@@ -22,14 +22,15 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"gocloud.dev/blob"
 	"golang.org/x/sync/errgroup"
 
@@ -226,9 +227,6 @@ func (in *Ingester) pollWait() time.Duration {
 	wait := in.cfg.FlushInterval
 	now := time.Now()
 	for _, b := range in.batches {
-		if b.records == 0 {
-			continue
-		}
 		if d := b.startedAt.Add(in.cfg.FlushInterval).Sub(now); d < wait {
 			wait = max(d, time.Millisecond)
 		}
@@ -337,14 +335,14 @@ func (in *Ingester) flush(ctx context.Context, batches []*batch) error {
 		}
 	}
 	var commitErr error
-	in.client.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsgReq, resp *kmsgResp, err error) {
+	in.client.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 		if err != nil {
 			commitErr = err
 			return
 		}
 		for _, t := range resp.Topics {
 			for _, p := range t.Partitions {
-				if e := kerrErr(p.ErrorCode); e != nil && commitErr == nil {
+				if e := kerr.ErrorForCode(p.ErrorCode); e != nil && commitErr == nil {
 					commitErr = fmt.Errorf("%s[%d]: %w", t.Topic, p.Partition, e)
 				}
 			}
@@ -430,8 +428,6 @@ func (in *Ingester) Idle() bool {
 	return len(in.batches) == 0
 }
 
-var internalTopic = regexp.MustCompile(`^_`)
-
 // Lag returns the group's total consumer lag: for every partition of the
 // consumed topics, the last stable offset minus the committed offset (or
 // minus the log start when nothing is committed and start is earliest).
@@ -443,7 +439,7 @@ func (in *Ingester) Lag(ctx context.Context) (int64, error) {
 			return 0, fmt.Errorf("ingest: lag: list topics: %w", err)
 		}
 		for _, t := range td.Names() {
-			if !internalTopic.MatchString(t) {
+			if !strings.HasPrefix(t, "_") {
 				topics = append(topics, t)
 			}
 		}

@@ -117,6 +117,10 @@ func New(cfg Config, bucket *blob.Bucket) (*Ingester, error) {
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Transaction markers come through so that the committed offset
+		// can pass them: otherwise a log ending in a marker would show a
+		// lag of one forever.
+		kgo.KeepControlRecords(),
 		kgo.ConsumeResetOffset(reset),
 		kgo.OnPartitionsRevoked(in.onRevoked),
 		kgo.OnPartitionsLost(in.onRevoked),
@@ -214,7 +218,7 @@ func (in *Ingester) shutdown() error {
 		}
 	}
 	in.mu.Unlock()
-	if err := in.flush(ctx, due); err != nil {
+	if err := in.flush(ctx, due, nil); err != nil {
 		return fmt.Errorf("ingest: final flush: %w", err)
 	}
 	return nil
@@ -239,16 +243,28 @@ func (in *Ingester) pollWait() time.Duration {
 // sealed batches and those older than the flush interval.
 func (in *Ingester) process(ctx context.Context, fetches kgo.Fetches) error {
 	var due []*batch
+	var markers []*kgo.Record // transaction markers outside any batch
 	in.mu.Lock()
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		if len(fp.Records) == 0 {
 			return
 		}
-		var bytes int
+		var bytes, n int
 		for _, r := range fp.Records {
-			bytes += len(r.Value) + len(r.Key)
 			k := tp{r.Topic, r.Partition}
 			b := in.batches[k]
+			if r.Attrs.IsControl() {
+				// Not data: an open batch's commit covers it; with no open
+				// batch everything before it is durable or flushed below.
+				if b != nil {
+					b.last = r
+				} else {
+					markers = append(markers, r)
+				}
+				continue
+			}
+			n++
+			bytes += len(r.Value) + len(r.Key)
 			if b == nil {
 				b = &batch{first: r, startedAt: time.Now()}
 				in.batches[k] = b
@@ -261,7 +277,7 @@ func (in *Ingester) process(ctx context.Context, fetches kgo.Fetches) error {
 				delete(in.batches, k)
 			}
 		}
-		in.m.records.WithLabelValues(fp.Topic).Add(float64(len(fp.Records)))
+		in.m.records.WithLabelValues(fp.Topic).Add(float64(n))
 		in.m.bytes.WithLabelValues(fp.Topic).Add(float64(bytes))
 	})
 	now := time.Now()
@@ -272,7 +288,7 @@ func (in *Ingester) process(ctx context.Context, fetches kgo.Fetches) error {
 		}
 	}
 	in.mu.Unlock()
-	return in.flush(ctx, due)
+	return in.flush(ctx, due, markers)
 }
 
 // encoder turns kgo records into envelope lines, reusing its scratch record.
@@ -293,10 +309,11 @@ func (e *encoder) Append(dst []byte, r *kgo.Record) []byte {
 }
 
 // flush uploads sealed batches in parallel, then commits, per partition, the
-// offset after the last record of its batches, in one request. Nothing is
-// committed unless every upload succeeded.
-func (in *Ingester) flush(ctx context.Context, batches []*batch) error {
-	if len(batches) == 0 {
+// offset after the last record of its batches (or after a later transaction
+// marker), in one request. Nothing is committed unless every upload
+// succeeded.
+func (in *Ingester) flush(ctx context.Context, batches []*batch, markers []*kgo.Record) error {
+	if len(batches) == 0 && len(markers) == 0 {
 		return nil
 	}
 	// Batches of one partition are written in offset order, one after the
@@ -325,14 +342,19 @@ func (in *Ingester) flush(ctx context.Context, batches []*batch) error {
 		return err
 	}
 	offsets := map[string]map[int32]kgo.EpochOffset{}
+	commitAfter := func(r *kgo.Record) {
+		if offsets[r.Topic] == nil {
+			offsets[r.Topic] = map[int32]kgo.EpochOffset{}
+		}
+		if cur, ok := offsets[r.Topic][r.Partition]; !ok || r.Offset+1 > cur.Offset {
+			offsets[r.Topic][r.Partition] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
+		}
+	}
 	for _, b := range batches {
-		t, p := b.last.Topic, b.last.Partition
-		if offsets[t] == nil {
-			offsets[t] = map[int32]kgo.EpochOffset{}
-		}
-		if cur, ok := offsets[t][p]; !ok || b.last.Offset+1 > cur.Offset {
-			offsets[t][p] = kgo.EpochOffset{Epoch: b.last.LeaderEpoch, Offset: b.last.Offset + 1}
-		}
+		commitAfter(b.last)
+	}
+	for _, r := range markers {
+		commitAfter(r)
 	}
 	var commitErr error
 	in.client.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {

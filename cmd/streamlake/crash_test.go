@@ -4,66 +4,123 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 )
 
-// TestKillNineLosesAndDuplicatesNothing kills `streamlake run` with SIGKILL
-// several times while records stream in, then lets a final run finish: the
-// lake must hold every produced record exactly once.
-func TestKillNineLosesAndDuplicatesNothing(t *testing.T) {
-	dir := t.TempDir()
-	addr := freePort(t)
-	br := exec.Command(bin, "broker", "--listen", addr, "--data-dir", dir)
+// crashEnv makes the pipeline flush and commit often, so that kills land
+// between uploads, offset commits and lake commits.
+var crashEnv = []string{"STREAMLAKE_KAFKA_SESSION_TIMEOUT=6s", "STREAMLAKE_INGEST_FLUSH_RECORDS=5000",
+	"STREAMLAKE_INGEST_FLUSH_INTERVAL=150ms", "STREAMLAKE_ETL_INTERVAL=200ms", "STREAMLAKE_CRAWL_INTERVAL=2s"}
+
+type crashRig struct {
+	t    *testing.T
+	dir  string
+	addr string
+	prod *exec.Cmd
+	out  bytes.Buffer
+}
+
+// newCrashRig starts `streamlake broker` and a producer of n records at a
+// steady rate, in the background.
+func newCrashRig(t *testing.T, n, rate int) *crashRig {
+	r := &crashRig{t: t, dir: t.TempDir(), addr: freePort(t)}
+	br := exec.Command(bin, "broker", "--listen", r.addr, "--data-dir", r.dir)
 	if err := br.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { br.Process.Kill(); br.Wait() }()
-	waitDial(t, addr)
-
-	const records = 30000
-	prod := exec.Command(bin, "produce", "--brokers", addr, "--topic", "crash", "--dataset", "sensors",
-		"--records", fmt.Sprint(records), "--rate", "10000", "--data-dir", dir)
-	var prodOut bytes.Buffer
-	prod.Stdout = &prodOut
-	if err := prod.Start(); err != nil {
+	t.Cleanup(func() { br.Process.Kill(); br.Wait() })
+	waitDial(t, r.addr)
+	r.prod = exec.Command(bin, "produce", "--brokers", r.addr, "--topic", "crash", "--dataset", "sensors",
+		"--records", fmt.Sprint(n), "--rate", fmt.Sprint(rate), "--data-dir", r.dir)
+	r.prod.Stdout = &r.out
+	if err := r.prod.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// STREAMLAKE_* env: flush small batches often so kills land mid-flight.
-	env := []string{"STREAMLAKE_KAFKA_SESSION_TIMEOUT=6s", "STREAMLAKE_INGEST_FLUSH_RECORDS=700", "STREAMLAKE_INGEST_FLUSH_INTERVAL=150ms", "STREAMLAKE_ETL_INTERVAL=200ms"}
-	runArgs := []string{"run", "--brokers", addr, "--topics", "crash", "--metrics-listen", "", "--data-dir", dir, "--log-level", "error"}
-	for i, after := range []time.Duration{900 * time.Millisecond, 1300 * time.Millisecond, 700 * time.Millisecond} {
-		run := exec.Command(bin, runArgs...)
-		run.Env = append(run.Environ(), env...)
-		if err := run.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(after)
-		run.Process.Kill() // SIGKILL: no flush, no commit, no cleanup
-		run.Wait()
-		t.Logf("killed run %d after %s", i+1, after)
+	return r
+}
+
+func (r *crashRig) run(extraEnv ...string) *exec.Cmd {
+	cmd := exec.Command(bin, "run", "--brokers", r.addr, "--topics", "crash", "--metrics-listen", "",
+		"--data-dir", r.dir, "--log-level", "error")
+	cmd.Env = append(append(os.Environ(), crashEnv...), extraEnv...)
+	cmd.Stderr = &bytes.Buffer{}
+	if err := cmd.Start(); err != nil {
+		r.t.Fatal(err)
 	}
-	if err := prod.Wait(); err != nil {
+	return cmd
+}
+
+// finish waits for the producer, runs until idle and checks the lake holds
+// every record exactly once.
+func (r *crashRig) finish(n int) {
+	t := r.t
+	if err := r.prod.Wait(); err != nil {
 		t.Fatalf("produce: %v", err)
 	}
-	if !strings.Contains(prodOut.String(), fmt.Sprintf("produced %d records", records)) {
-		t.Fatalf("producer: %s", prodOut.String())
+	if !strings.Contains(r.out.String(), fmt.Sprintf("produced %d records", n)) {
+		t.Fatalf("producer: %s", r.out.String())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	final := exec.CommandContext(ctx, bin, append(runArgs, "--exit-when-idle", "--log-level", "info")...)
-	final.Env = append(final.Environ(), env...)
+	final := exec.CommandContext(ctx, bin, "run", "--brokers", r.addr, "--topics", "crash", "--metrics-listen", "",
+		"--data-dir", r.dir, "--exit-when-idle", "--log-level", "warn")
+	final.Env = append(os.Environ(), crashEnv...)
 	if out, err := final.CombinedOutput(); err != nil {
 		t.Fatalf("final run: %v\n%s", err, out)
 	}
-	out, err := exec.Command(bin, "query", "--format", "csv", "--data-dir", dir,
+	out, err := exec.Command(bin, "query", "--format", "csv", "--data-dir", r.dir,
 		"SELECT count(*), count(DISTINCT id) FROM lake.crash").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.TrimSpace(string(out)); !strings.HasSuffix(got, fmt.Sprintf("\n%d,%d", records, records)) {
-		t.Fatalf("after three SIGKILLs the lake holds:\n%s\nwant %d rows, all distinct", got, records)
+	if got := strings.TrimSpace(string(out)); !strings.HasSuffix(got, fmt.Sprintf("\n%d,%d", n, n)) {
+		t.Fatalf("the lake holds:\n%s\nwant %d rows, all distinct", got, n)
 	}
+}
+
+// TestKillNineLosesAndDuplicatesNothing kills `streamlake run` with SIGKILL
+// at random moments, at least five times, while 300,000 records stream in;
+// a final run then finds every record in the lake exactly once.
+func TestKillNineLosesAndDuplicatesNothing(t *testing.T) {
+	const n = 300_000
+	r := newCrashRig(t, n, 60_000)
+	seed := uint64(time.Now().UnixNano())
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for i := range 6 {
+		after := time.Duration(300+rng.IntN(1500)) * time.Millisecond
+		run := r.run()
+		time.Sleep(after)
+		run.Process.Kill() // SIGKILL: no flush, no commit, no cleanup
+		run.Wait()
+		t.Logf("seed %d: killed run %d after %s", seed, i+1, after)
+	}
+	r.finish(n)
+}
+
+// TestMemberJoinsAndLeaves runs a second consumer-group member (its own
+// static instance id, same staging and catalog) that joins mid-run and
+// leaves with SIGTERM, while the first member keeps running: partitions
+// move twice, and the lake still holds every record exactly once.
+func TestMemberJoinsAndLeaves(t *testing.T) {
+	const n = 200_000
+	r := newCrashRig(t, n, 50_000)
+	a := r.run()
+	time.Sleep(time.Second)
+	b := r.run("STREAMLAKE_KAFKA_INSTANCE_ID=second-member")
+	time.Sleep(1500 * time.Millisecond)
+	b.Process.Signal(os.Interrupt)
+	if err := b.Wait(); err != nil {
+		t.Fatalf("second member exit: %v\n%s", err, b.Stderr)
+	}
+	time.Sleep(time.Second)
+	a.Process.Signal(os.Interrupt)
+	if err := a.Wait(); err != nil {
+		t.Fatalf("first member exit: %v\n%s", err, a.Stderr)
+	}
+	r.finish(n)
 }

@@ -24,8 +24,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"strings"
+	"time"
 
 	icecat "github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
@@ -179,7 +181,7 @@ func (e *ETL) RunOnce(ctx context.Context) (Result, error) {
 	}
 	slices.Sort(topics)
 	for _, t := range topics {
-		r, err := e.loadTopic(ctx, t, byTopic[t])
+		r, err := e.loadTopicRetrying(ctx, t, byTopic[t])
 		res.Objects += r.Objects
 		res.Rows += r.Rows
 		res.DeadLetters += r.DeadLetters
@@ -189,6 +191,40 @@ func (e *ETL) RunOnce(ctx context.Context) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// loadTopicRetrying loads a topic's objects, starting over when another
+// writer committed to the table first: the reload re-reads the bookmarks,
+// so what the other writer committed is skipped, not appended twice.
+func (e *ETL) loadTopicRetrying(ctx context.Context, topic string, objs []object) (Result, error) {
+	var total Result
+	backoff := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		r, err := e.loadTopic(ctx, topic, objs)
+		total.Objects += r.Objects
+		total.Rows += r.Rows
+		total.DeadLetters += r.DeadLetters
+		total.Commits += r.Commits
+		if err == nil || !isCommitConflict(err) || attempt == 8 {
+			return total, err
+		}
+		e.m.conflicts.Inc()
+		e.log.Info("another writer committed first; reloading and retrying", "topic", topic, "attempt", attempt, "err", err)
+		// Objects a partial run already committed are now in done.
+		objs = slices.DeleteFunc(objs, func(o object) bool { size, ok := e.done[o.Key]; return ok && size == o.size })
+		select {
+		case <-ctx.Done():
+			return total, err
+		case <-time.After(backoff + rand.N(backoff)):
+		}
+		backoff *= 2
+	}
+}
+
+// isCommitConflict reports an optimistic-concurrency failure: the table
+// changed between load and commit.
+func isCommitConflict(err error) bool {
+	return errors.Is(err, table.ErrCommitFailed) || strings.Contains(err.Error(), "requirement failed")
 }
 
 // bookmark reads a table's per-partition next offsets.

@@ -8,11 +8,11 @@ import (
 
 // Metrics are the ETL stage's Prometheus metrics.
 type Metrics struct {
-	rows, deadLetters *prometheus.CounterVec
-	objects           prometheus.Counter
-	commitSeconds     prometheus.Histogram
-	newestEvent       *prometheus.GaugeVec
-	freshness         *prometheus.HistogramVec
+	rows, deadLetters  *prometheus.CounterVec
+	objects, conflicts prometheus.Counter
+	commitSeconds      prometheus.Histogram
+	newestEvent        *prometheus.GaugeVec
+	freshness          *prometheus.HistogramVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (if not nil).
@@ -27,6 +27,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		objects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "streamlake_etl_staging_objects_total", Help: "Staging objects covered by lake commits.",
 		}),
+		conflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamlake_etl_commit_conflicts_total", Help: "Lake commits retried because another writer committed first.",
+		}),
 		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "streamlake_etl_commit_seconds", Help: "Time to write and commit one Iceberg append.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
@@ -40,7 +43,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"table"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.rows, m.deadLetters, m.objects, m.commitSeconds, m.newestEvent, m.freshness)
+		reg.MustRegister(m.rows, m.deadLetters, m.objects, m.conflicts, m.commitSeconds, m.newestEvent, m.freshness)
 	}
 	return m
 }

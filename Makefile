@@ -23,14 +23,23 @@ test: test-deps
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 	$(GO) test -count=1 -race -timeout 10m $(RACE_PKGS)
 
+# kcat and the AWS CLI (apt), and versitygw, a real S3 server (go install):
+# the clients and servers nobody here wrote that the tests run against.
+VERSITYGW := $(shell $(GO) env GOPATH)/bin/versitygw
 test-deps:
-	@command -v kcat >/dev/null 2>&1 || { \
-		echo "installing kcat (apt-get install -y kcat)"; \
+	@missing=; command -v kcat >/dev/null 2>&1 || missing="$$missing kcat"; \
+	[ -x /usr/bin/aws ] || missing="$$missing awscli"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing (apt-get)"; \
 		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-		$$SUDO apt-get install -y kcat >/dev/null 2>&1 || \
-		{ $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y kcat >/dev/null; }; \
-	}
+		$$SUDO apt-get install -y $$missing >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y $$missing >/dev/null; }; \
+	fi
 	@command -v kcat >/dev/null 2>&1 || { echo "kcat is required by the interop tests and could not be installed"; exit 1; }
+	@[ -x /usr/bin/aws ] || { echo "the AWS CLI (/usr/bin/aws) is required by the S3 tests and could not be installed"; exit 1; }
+	@[ -x "$(VERSITYGW)" ] || command -v versitygw >/dev/null 2>&1 || { \
+		echo "installing versitygw v1.8.0 (go install, a few minutes the first time)"; \
+		$(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0; }
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...

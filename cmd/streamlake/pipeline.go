@@ -112,7 +112,7 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 		return nil, err
 	}
 	p.etl = etl.New(etl.Config{Database: a.cfg.ETL.Database, TimeField: a.cfg.ETL.TimeField,
-		Logger: a.log, Metrics: etl.NewMetrics(p.reg)}, p.staging, p.store.Iceberg())
+		StagingRetention: a.cfg.Storage.StagingRetention, Logger: a.log, Metrics: etl.NewMetrics(p.reg)}, p.staging, p.store.Iceberg())
 	return p, nil
 }
 

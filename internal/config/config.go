@@ -75,7 +75,10 @@ type Ingest struct {
 // file:// directories under the data directory.
 type Storage struct {
 	StagingURL string `yaml:"staging_url"`
-	Warehouse  string `yaml:"warehouse"`
+	// StagingRetention deletes staging objects older than this once the
+	// lake holds them; 0 keeps them forever.
+	StagingRetention time.Duration `yaml:"staging_retention"`
+	Warehouse        string        `yaml:"warehouse"`
 }
 
 // Catalog says where the catalog lives. Empty means DataDir/catalog.db.
@@ -315,6 +318,8 @@ func (c *Config) Validate() error {
 		return bad("ingest.flush_bytes", "%d must be at least 1024", c.Ingest.FlushBytes)
 	case c.Ingest.FlushInterval < 10*time.Millisecond:
 		return bad("ingest.flush_interval", "%s must be at least 10ms", c.Ingest.FlushInterval)
+	case c.Storage.StagingRetention < 0:
+		return bad("storage.staging_retention", "%s must not be negative (0 keeps objects forever)", c.Storage.StagingRetention)
 	case c.ETL.Interval < 10*time.Millisecond:
 		return bad("etl.interval", "%s must be at least 10ms", c.ETL.Interval)
 	case !identifier.MatchString(c.ETL.Database):

@@ -32,6 +32,7 @@ import (
 	icecat "github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
 
 	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/schema"
@@ -50,6 +51,10 @@ type Config struct {
 	TimeField string // event-time field; tables are partitioned by day of it
 	// MaxCommitRecords bounds the records read into one commit.
 	MaxCommitRecords int
+	// StagingRetention, when positive, deletes staging objects older than
+	// this once a lake commit covers them. Objects not yet in the lake are
+	// never deleted.
+	StagingRetention time.Duration
 	Logger           *slog.Logger
 	Metrics          *Metrics
 }
@@ -99,6 +104,7 @@ type object struct {
 
 func (e *ETL) pending(ctx context.Context) ([]object, error) {
 	var out []object
+	var expired []string
 	it := e.staging.List(nil)
 	for {
 		a, err := it.Next(ctx)
@@ -118,11 +124,28 @@ func (e *ETL) pending(ctx context.Context) ([]object, error) {
 			}
 		}
 		if size, ok := e.done[a.Key]; ok && size == a.Size {
+			if e.cfg.StagingRetention > 0 && time.Since(a.ModTime) > e.cfg.StagingRetention {
+				expired = append(expired, a.Key)
+			}
 			continue
 		}
 		out = append(out, object{o, a.Size})
 	}
+	e.expire(ctx, expired)
 	return out, nil
+}
+
+// expire deletes staging objects that are in the lake and past retention.
+// A failure is logged and retried on the next run.
+func (e *ETL) expire(ctx context.Context, keys []string) {
+	for _, k := range keys {
+		if err := e.staging.Delete(ctx, k); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+			e.log.Warn("staging retention: delete failed", "object", k, "err", err)
+			continue
+		}
+		delete(e.done, k)
+		e.m.expired.Inc()
+	}
 }
 
 // seed marks the objects that the topic's table history already covers.

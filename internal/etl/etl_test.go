@@ -3,7 +3,9 @@ package etl_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -285,4 +287,48 @@ func TestConcurrentWritersCommitEachRecordOnce(t *testing.T) {
 	if n := count(t, e.store, "c"); n != 3000 {
 		t.Fatalf("lake.c has %d rows, want 3000", n)
 	}
+}
+
+// TestRetentionDeletesOnlyWhatTheLakeHolds: with retention, objects a commit
+// covers are deleted once old enough; an object not yet loaded stays.
+func TestRetentionDeletesOnlyWhatTheLakeHolds(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.put(t, "r", 0, 0, 10, sensor)
+	x := etl.New(etl.Config{Database: "lake", TimeField: "ts", StagingRetention: time.Nanosecond}, e.staging, e.store.Iceberg())
+	if _, err := x.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.put(t, "r", 0, 10, 20, sensor) // staged after the commit: not in the lake
+	// Pending lists staging and applies retention to what the lake holds.
+	if n, err := x.Pending(ctx); err != nil || n != 1 {
+		t.Fatalf("pending %d, %v; want the one new object", n, err)
+	}
+	keys := listKeys(t, e.staging)
+	if len(keys) != 1 || !strings.Contains(keys[0], "/00000000000000000010.ndjson.zst") {
+		t.Fatalf("staging holds %v; want only the object not yet in the lake", keys)
+	}
+	if _, err := x.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, e.store, "r"); n != 20 {
+		t.Fatalf("lake.r has %d rows, want 20", n)
+	}
+}
+
+func listKeys(t *testing.T, b *blob.Bucket) []string {
+	t.Helper()
+	var keys []string
+	it := b.List(nil)
+	for {
+		a, err := it.Next(context.Background())
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, a.Key)
+	}
+	return keys
 }

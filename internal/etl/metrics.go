@@ -8,11 +8,11 @@ import (
 
 // Metrics are the ETL stage's Prometheus metrics.
 type Metrics struct {
-	rows, deadLetters  *prometheus.CounterVec
-	objects, conflicts prometheus.Counter
-	commitSeconds      prometheus.Histogram
-	newestEvent        *prometheus.GaugeVec
-	freshness          *prometheus.HistogramVec
+	rows, deadLetters           *prometheus.CounterVec
+	objects, conflicts, expired prometheus.Counter
+	commitSeconds               prometheus.Histogram
+	newestEvent                 *prometheus.GaugeVec
+	freshness                   *prometheus.HistogramVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (if not nil).
@@ -26,6 +26,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"table"}),
 		objects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "streamlake_etl_staging_objects_total", Help: "Staging objects covered by lake commits.",
+		}),
+		expired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamlake_etl_staging_objects_expired_total", Help: "Staging objects deleted by retention after a lake commit covered them.",
 		}),
 		conflicts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "streamlake_etl_commit_conflicts_total", Help: "Lake commits retried because another writer committed first.",
@@ -43,7 +46,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"table"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.rows, m.deadLetters, m.objects, m.conflicts, m.commitSeconds, m.newestEvent, m.freshness)
+		reg.MustRegister(m.rows, m.deadLetters, m.objects, m.conflicts, m.expired, m.commitSeconds, m.newestEvent, m.freshness)
 	}
 	return m
 }

@@ -101,7 +101,7 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 		Brokers: brokers, Topics: a.cfg.Kafka.Topics, Group: a.cfg.Kafka.Group, Start: a.cfg.Kafka.Start,
 		SessionTimeout: a.cfg.Kafka.SessionTimeout, InstanceID: instanceID(a.cfg),
 		FlushRecords: a.cfg.Ingest.FlushRecords, FlushBytes: a.cfg.Ingest.FlushBytes,
-		FlushInterval: a.cfg.Ingest.FlushInterval, Logger: a.log, Metrics: ingest.NewMetrics(p.reg),
+		FlushInterval: a.cfg.Ingest.FlushInterval, MemoryBudget: a.cfg.Ingest.MemoryBudget, Logger: a.log, Metrics: ingest.NewMetrics(p.reg),
 	}, p.staging)
 	if err != nil {
 		return nil, err

@@ -69,6 +69,8 @@ type Ingest struct {
 	FlushRecords  int           `yaml:"flush_records"`
 	FlushBytes    int           `yaml:"flush_bytes"`
 	FlushInterval time.Duration `yaml:"flush_interval"`
+	// MemoryBudget bounds the bytes held in open batches of all partitions.
+	MemoryBudget int `yaml:"memory_budget"`
 }
 
 // Storage says where staging objects and the lake live. Empty URLs mean
@@ -122,6 +124,7 @@ func Default() Config {
 			FlushRecords:  100_000,
 			FlushBytes:    16 << 20,
 			FlushInterval: time.Second,
+			MemoryBudget:  128 << 20,
 		},
 		ETL:     ETL{Interval: 2 * time.Second, Database: "lake", TimeField: "ts"},
 		Crawl:   Crawl{Interval: 30 * time.Second, Database: "raw", SampleSize: 1000},
@@ -318,6 +321,8 @@ func (c *Config) Validate() error {
 		return bad("ingest.flush_bytes", "%d must be at least 1024", c.Ingest.FlushBytes)
 	case c.Ingest.FlushInterval < 10*time.Millisecond:
 		return bad("ingest.flush_interval", "%s must be at least 10ms", c.Ingest.FlushInterval)
+	case c.Ingest.MemoryBudget < 1<<20:
+		return bad("ingest.memory_budget", "%d must be at least 1048576 (1 MiB)", c.Ingest.MemoryBudget)
 	case c.Storage.StagingRetention < 0:
 		return bad("storage.staging_retention", "%s must not be negative (0 keeps objects forever)", c.Storage.StagingRetention)
 	case c.ETL.Interval < 10*time.Millisecond:

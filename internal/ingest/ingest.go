@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,11 @@ type Config struct {
 	FlushRecords  int
 	FlushBytes    int
 	FlushInterval time.Duration
+	// MemoryBudget bounds the envelope bytes held in open batches across
+	// all partitions (0: 128 MiB). Past it, the largest batches are flushed
+	// early; fetches are sized to a quarter of it. While uploads are slow,
+	// polling waits for them, so fetching pauses instead of buffering.
+	MemoryBudget int
 	// LagInterval is how often the consumer lag gauge is refreshed and a
 	// stall checked for (0: 5s).
 	LagInterval time.Duration
@@ -125,6 +131,7 @@ func New(cfg Config, bucket *blob.Bucket) (*Ingester, error) {
 		kgo.OnPartitionsRevoked(in.onRevoked),
 		kgo.OnPartitionsLost(in.onRevoked),
 		kgo.FetchMaxWait(250 * time.Millisecond),
+		kgo.FetchMaxBytes(int32(min(in.budget()/4, 50<<20))),
 		kgo.SessionTimeout(cmp.Or(cfg.SessionTimeout, 45*time.Second)),
 		// Revocation only abandons buffers, so a rebalance need not wait
 		// longer for a member than its session allows.
@@ -245,6 +252,10 @@ func (in *Ingester) process(ctx context.Context, fetches kgo.Fetches) error {
 	var due []*batch
 	var markers []*kgo.Record // transaction markers outside any batch
 	in.mu.Lock()
+	buffered := 0
+	for _, b := range in.batches {
+		buffered += len(b.buf)
+	}
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		if len(fp.Records) == 0 {
 			return
@@ -271,10 +282,18 @@ func (in *Ingester) process(ctx context.Context, fetches kgo.Fetches) error {
 			}
 			b.last = r
 			b.records++
+			before := len(b.buf)
 			b.buf = in.enc.Append(b.buf, r)
+			buffered += len(b.buf) - before
 			if b.records >= in.cfg.FlushRecords || len(b.buf) >= in.cfg.FlushBytes {
 				due = append(due, b)
 				delete(in.batches, k)
+				buffered -= len(b.buf)
+			}
+			if buffered > in.budget() {
+				sealed, freed := in.sealLargest(buffered - in.budget()/2)
+				due = append(due, sealed...)
+				buffered -= freed
 			}
 		}
 		in.m.records.WithLabelValues(fp.Topic).Add(float64(n))
@@ -285,10 +304,35 @@ func (in *Ingester) process(ctx context.Context, fetches kgo.Fetches) error {
 		if now.Sub(b.startedAt) >= in.cfg.FlushInterval {
 			due = append(due, b)
 			delete(in.batches, k)
+			buffered -= len(b.buf)
 		}
 	}
+	in.m.buffered.Set(float64(buffered))
 	in.mu.Unlock()
 	return in.flush(ctx, due, markers)
+}
+
+func (in *Ingester) budget() int { return cmp.Or(in.cfg.MemoryBudget, 128<<20) }
+
+// sealLargest removes open batches, largest first, until at least free
+// bytes are released, and returns them for flushing and the bytes they
+// hold. Called with mu held.
+func (in *Ingester) sealLargest(free int) (sealed []*batch, freed int) {
+	open := make([]*batch, 0, len(in.batches))
+	for _, b := range in.batches {
+		open = append(open, b)
+	}
+	slices.SortFunc(open, func(a, b *batch) int { return len(b.buf) - len(a.buf) })
+	for _, b := range open {
+		if freed >= free {
+			break
+		}
+		freed += len(b.buf)
+		sealed = append(sealed, b)
+		delete(in.batches, tp{b.first.Topic, b.first.Partition})
+	}
+	in.m.budgetFlushes.Add(float64(len(sealed)))
+	return sealed, freed
 }
 
 // encoder turns kgo records into envelope lines, reusing its scratch record.

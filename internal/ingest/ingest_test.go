@@ -214,3 +214,55 @@ func TestUnreachableBroker(t *testing.T) {
 		t.Fatal("Ping of a closed port succeeded")
 	}
 }
+
+// TestMemoryBudgetFlushesEarly: with flush limits that would hold every
+// record for a minute, the memory budget makes ingest write objects at once,
+// none larger than the budget.
+func TestMemoryBudgetFlushesEarly(t *testing.T) {
+	br := startBroker(t, 8)
+	b := bucket(t)
+	produceRecords(t, br.Addr(), "events", 0, 20_000)
+	const budget = 256 << 10
+	in, err := ingest.New(ingest.Config{
+		Brokers: []string{br.Addr()}, Topics: []string{"events"}, Group: "g", Start: "earliest",
+		FlushRecords: 1_000_000, FlushBytes: 64 << 20, FlushInterval: time.Minute, MemoryBudget: budget,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go in.Run(ctx)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		recs, _ := staged(t, b)
+		if len(recs) >= 15_000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d records staged in 20s; the budget should flush long before the 1m interval", len(recs))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	it := b.List(nil)
+	for {
+		a, err := it.Next(context.Background())
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := b.ReadAll(context.Background(), a.Key)
+		raw, err := stage.Decompress(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The budget is checked after each record, so a batch can pass it
+		// by at most the one record (~150 bytes here) that crossed it.
+		if len(raw) > budget+1024 {
+			t.Fatalf("object %s holds %d bytes, more than the %d-byte budget plus a record", a.Key, len(raw), budget)
+		}
+	}
+}

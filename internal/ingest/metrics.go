@@ -6,7 +6,8 @@ import "github.com/prometheus/client_golang/prometheus"
 type Metrics struct {
 	records, bytes, objects, objectBytes *prometheus.CounterVec
 	uploadRetries, rebalances            prometheus.Counter
-	commitErrors, stalls                 prometheus.Counter
+	commitErrors, stalls, budgetFlushes  prometheus.Counter
+	buffered                             prometheus.Gauge
 	flushSeconds                         prometheus.Histogram
 	lag                                  *prometheus.GaugeVec
 }
@@ -38,6 +39,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		stalls: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "streamlake_ingest_stalls_total", Help: "Lag checks that found lag growing with no staging object written for the stall threshold.",
 		}),
+		budgetFlushes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamlake_ingest_budget_flushes_total", Help: "Batches flushed early because open batches exceeded the memory budget.",
+		}),
+		buffered: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "streamlake_ingest_buffered_bytes", Help: "Envelope bytes held in open batches.",
+		}),
 		flushSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "streamlake_ingest_flush_seconds", Help: "Time to write one staging object.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
@@ -48,7 +55,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.records, m.bytes, m.objects, m.objectBytes, m.uploadRetries, m.rebalances,
-			m.commitErrors, m.stalls, m.flushSeconds, m.lag)
+			m.commitErrors, m.stalls, m.budgetFlushes, m.buffered, m.flushSeconds, m.lag)
 	}
 	return m
 }

@@ -56,6 +56,7 @@ func TestMetricsDuringRun(t *testing.T) {
 		`streamlake_etl_rows_committed_total{table="m"}`:          1200,
 		`streamlake_etl_dead_letter_rows_total{table="m"}`:        4,
 		`streamlake_ingest_consumer_lag{partition="0",topic="m"}`: 0,
+		`streamlake_ingest_time_lag_seconds{partition="1",topic="m"}`: 0,
 	}
 	for series, v := range want {
 		m := regexp.MustCompile(regexp.QuoteMeta(series) + ` (\S+)`).FindSubmatch(body)

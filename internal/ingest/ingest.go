@@ -85,6 +85,9 @@ type Ingester struct {
 	enc     encoder // used under mu
 
 	lastWrite atomic.Int64 // unix nanoseconds of the last staging object written
+	// lastSeen is the Kafka timestamp of the newest record fetched per
+	// partition, for the time lag; guarded by mu.
+	lastSeen map[tp]time.Time
 }
 
 type tp struct {
@@ -110,7 +113,7 @@ func New(cfg Config, bucket *blob.Bucket) (*Ingester, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics(nil)
 	}
-	in := &Ingester{cfg: cfg, bucket: bucket, log: cfg.Logger, m: cfg.Metrics, batches: map[tp]*batch{}}
+	in := &Ingester{cfg: cfg, bucket: bucket, log: cfg.Logger, m: cfg.Metrics, batches: map[tp]*batch{}, lastSeen: map[tp]time.Time{}}
 	in.lastWrite.Store(time.Now().UnixNano())
 	reset := kgo.NewOffset().AtStart()
 	if cfg.Start == "latest" {
@@ -296,6 +299,8 @@ func (in *Ingester) process(ctx context.Context, fetches kgo.Fetches) error {
 				buffered -= freed
 			}
 		}
+		last := fp.Records[len(fp.Records)-1]
+		in.lastSeen[tp{last.Topic, last.Partition}] = last.Timestamp
 		in.m.records.WithLabelValues(fp.Topic).Add(float64(n))
 		in.m.bytes.WithLabelValues(fp.Topic).Add(float64(bytes))
 	})
@@ -543,7 +548,20 @@ func (in *Ingester) Lag(ctx context.Context) (int64, error) {
 			from = s.Offset
 		}
 		lag := max(o.Offset-from, 0)
-		in.m.lag.WithLabelValues(o.Topic, fmt.Sprint(o.Partition)).Set(float64(lag))
+		part := fmt.Sprint(o.Partition)
+		in.m.lag.WithLabelValues(o.Topic, part).Set(float64(lag))
+		// Time lag: how old the oldest unconsumed record is at most — the
+		// age of the newest record fetched, while records remain behind it.
+		age := 0.0
+		if lag > 0 {
+			in.mu.Lock()
+			seen, ok := in.lastSeen[tp{o.Topic, o.Partition}]
+			in.mu.Unlock()
+			if ok {
+				age = max(time.Since(seen).Seconds(), 0)
+			}
+		}
+		in.m.timeLag.WithLabelValues(o.Topic, part).Set(age)
 		total += lag
 	})
 	return total, lerr

@@ -9,7 +9,7 @@ type Metrics struct {
 	commitErrors, stalls, budgetFlushes  prometheus.Counter
 	buffered                             prometheus.Gauge
 	flushSeconds                         prometheus.Histogram
-	lag                                  *prometheus.GaugeVec
+	lag, timeLag                         *prometheus.GaugeVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (if not nil).
@@ -49,13 +49,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "streamlake_ingest_flush_seconds", Help: "Time to write one staging object.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
+		timeLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "streamlake_ingest_time_lag_seconds", Help: "While a partition has lag: the age of the newest record fetched from it, an upper bound on how long unconsumed records have waited; 0 when caught up.",
+		}, []string{"topic", "partition"}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "streamlake_ingest_consumer_lag", Help: "Records between the group's committed offset and the end of the partition.",
 		}, []string{"topic", "partition"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.records, m.bytes, m.objects, m.objectBytes, m.uploadRetries, m.rebalances,
-			m.commitErrors, m.stalls, m.budgetFlushes, m.buffered, m.flushSeconds, m.lag)
+			m.commitErrors, m.stalls, m.budgetFlushes, m.buffered, m.flushSeconds, m.lag, m.timeLag)
 	}
 	return m
 }

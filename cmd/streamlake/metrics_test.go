@@ -52,10 +52,10 @@ func TestMetricsDuringRun(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	want := map[string]float64{
-		`streamlake_ingest_records_total{topic="m"}`:              1204,
-		`streamlake_etl_rows_committed_total{table="m"}`:          1200,
-		`streamlake_etl_dead_letter_rows_total{table="m"}`:        4,
-		`streamlake_ingest_consumer_lag{partition="0",topic="m"}`: 0,
+		`streamlake_ingest_records_total{topic="m"}`:                  1204,
+		`streamlake_etl_rows_committed_total{table="m"}`:              1200,
+		`streamlake_etl_dead_letter_rows_total{table="m"}`:            4,
+		`streamlake_ingest_consumer_lag{partition="0",topic="m"}`:     0,
 		`streamlake_ingest_time_lag_seconds{partition="1",topic="m"}`: 0,
 	}
 	for series, v := range want {

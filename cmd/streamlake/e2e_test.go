@@ -219,6 +219,8 @@ func TestErrorsAreOneLine(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "bad.yml")
 	os.WriteFile(cfg, []byte("kafka:\n  brokerz: [127.0.0.1:9092]\n"), 0o644)
+	sasl := filepath.Join(dir, "sasl.yml")
+	os.WriteFile(sasl, []byte("kafka:\n  sasl: {mechanism: GSSAPI, username: u}\n"), 0o644)
 	cases := []struct {
 		name string
 		args []string
@@ -226,6 +228,7 @@ func TestErrorsAreOneLine(t *testing.T) {
 	}{
 		{"wrong flag", []string{"run", "--brokerz", "x"}, "unknown flag: --brokerz"},
 		{"unknown config key", []string{"run", "--config", cfg}, `unknown key "brokerz"`},
+		{"bad sasl mechanism", []string{"run", "--config", sasl}, `kafka.sasl.mechanism: "GSSAPI" is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512`},
 		{"bad flag value", []string{"query", "--format", "xml", "SELECT 1"}, `--format: "xml" is not one of table, csv, json`},
 		{"unreachable broker", []string{"run", "--brokers", "127.0.0.1:1", "--metrics-listen", ""}, "127.0.0.1:1 unreachable"},
 		{"missing table", []string{"query", "SELECT * FROM lake.nope"}, "table lake.nope not found"},

@@ -97,8 +97,16 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	if p.store, err = a.openCatalog(ctx); err != nil {
 		return nil, err
 	}
+	clientOpts, err := security(a.cfg).Opts()
+	if err != nil {
+		return nil, err
+	}
+	if p.embedded != nil {
+		clientOpts = nil // the embedded broker speaks plaintext on loopback
+	}
 	p.ingester, err = ingest.New(ingest.Config{
-		Brokers: brokers, Topics: a.cfg.Kafka.Topics, Group: a.cfg.Kafka.Group, Start: a.cfg.Kafka.Start,
+		ClientOpts: clientOpts,
+		Brokers:    brokers, Topics: a.cfg.Kafka.Topics, Group: a.cfg.Kafka.Group, Start: a.cfg.Kafka.Start,
 		SessionTimeout: a.cfg.Kafka.SessionTimeout, InstanceID: instanceID(a.cfg),
 		FlushRecords: a.cfg.Ingest.FlushRecords, FlushBytes: a.cfg.Ingest.FlushBytes,
 		FlushInterval: a.cfg.Ingest.FlushInterval, MemoryBudget: a.cfg.Ingest.MemoryBudget, Logger: a.log, Metrics: ingest.NewMetrics(p.reg),

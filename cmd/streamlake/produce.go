@@ -21,7 +21,7 @@ func (a *app) produceCmd() *cobra.Command {
 		Example: `  streamlake produce --brokers 127.0.0.1:9092 --topic sensors --dataset sensors --records 100000
   streamlake produce --brokers 127.0.0.1:9092 --topic events --file events.jsonl --rate 1000`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			a.quiet = true
 			if err := a.load(cmd, map[string]string{"brokers": "kafka.brokers"}); err != nil {
 				return err
@@ -31,6 +31,9 @@ func (a *app) produceCmd() *cobra.Command {
 				pc.Brokers = []string{a.cfg.Kafka.Listen}
 			}
 			pc.Logger = a.log
+			if pc.ClientOpts, err = security(a.cfg).Opts(); err != nil {
+				return err
+			}
 			if term.IsTerminal(int(os.Stderr.Fd())) {
 				pc.Progress = os.Stderr
 			}

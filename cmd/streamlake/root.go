@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/streamlake/streamlake/internal/config"
+	"github.com/streamlake/streamlake/internal/kafka"
 )
 
 // app holds what every command shares: the loaded config and logger.
@@ -88,6 +89,9 @@ func (a *app) load(cmd *cobra.Command, flagKeys map[string]string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if err := security(cfg).Validate(); err != nil {
+		return err
+	}
 	a.cfg = cfg
 	a.log = newLogger(os.Stderr, cfg.Log)
 	return nil
@@ -109,4 +113,14 @@ func newLogger(w io.Writer, c config.Log) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// security is the Kafka TLS/SASL setting of cfg.
+func security(cfg config.Config) kafka.Security {
+	t, s := cfg.Kafka.TLS, cfg.Kafka.SASL
+	return kafka.Security{
+		TLS: kafka.TLS{Enabled: t.Enabled, CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile,
+			InsecureSkipVerify: t.InsecureSkipVerify},
+		SASL: kafka.SASL{Mechanism: s.Mechanism, Username: s.Username, Password: s.Password},
+	}
 }

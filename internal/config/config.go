@@ -62,6 +62,24 @@ type Kafka struct {
 	// derives one from the host name and the data directory, so a
 	// restarted process reclaims its partitions at once.
 	InstanceID string `yaml:"instance_id"`
+	TLS        TLS    `yaml:"tls"`
+	SASL       SASL   `yaml:"sasl"`
+}
+
+// TLS encrypts Kafka connections: enabled, or implied by any file set.
+type TLS struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// SASL authenticates Kafka connections: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.
+type SASL struct {
+	Mechanism string `yaml:"mechanism"`
+	Username  string `yaml:"username"`
+	Password  string `yaml:"password"`
 }
 
 // Ingest sets when a partition's batch becomes a staging object.

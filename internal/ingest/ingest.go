@@ -67,6 +67,8 @@ type Config struct {
 	// StallAfter: lag that grows while no staging object has been written
 	// for this long is logged as an error (0: 1m).
 	StallAfter time.Duration
+	// ClientOpts are extra franz-go options, e.g. TLS and SASL.
+	ClientOpts []kgo.Opt
 	Logger     *slog.Logger
 	Metrics    *Metrics
 }
@@ -144,6 +146,7 @@ func New(cfg Config, bucket *blob.Bucket) (*Ingester, error) {
 	if cfg.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
 	}
+	opts = append(opts, cfg.ClientOpts...)
 	if len(cfg.Topics) == 0 {
 		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(allTopics))
 	} else {

@@ -68,6 +68,8 @@ type Config struct {
 	// Logger receives progress logs and the Kafka client's warnings; nil
 	// discards them.
 	Logger *slog.Logger
+	// ClientOpts are extra franz-go options, e.g. TLS and SASL.
+	ClientOpts []kgo.Opt
 }
 
 // Validate reports the first problem with cfg as one line naming the flag.
@@ -225,17 +227,17 @@ func openSource(cfg Config) (src source, total int64, closeSrc func(), err error
 }
 
 func newClient(cfg Config, log *slog.Logger) (*kgo.Client, error) {
-	cl, err := kgo.NewClient(
+	cl, err := kgo.NewClient(append([]kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ClientID("streamlake-produce"),
 		kgo.AllowAutoTopicCreation(),
-		kgo.ProducerLinger(5*time.Millisecond),
+		kgo.ProducerLinger(5 * time.Millisecond),
 		kgo.ProducerBatchCompression(kgo.ZstdCompression(), kgo.SnappyCompression(), kgo.NoCompression()),
 		kgo.MaxBufferedRecords(50_000),
 		// A broker that dies mid-run fails records instead of hanging Run.
-		kgo.RecordDeliveryTimeout(2*time.Minute),
+		kgo.RecordDeliveryTimeout(2 * time.Minute),
 		kgo.WithLogger(kgoLogger{log.With("component", "kafka-client")}),
-	)
+	}, cfg.ClientOpts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("produce: kafka client: %w", err)
 	}

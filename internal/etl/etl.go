@@ -368,8 +368,10 @@ func (b *batch) add(r stage.Record, wantMain, wantDLQ bool) {
 	// A row whose types conflict with the batch's so far does not widen
 	// them to string: the first shape wins, and the row goes to the
 	// dead-letter table when it fails the column check.
-	if m, conflict := schema.Merge(b.inferred, schema.Infer(v)); !conflict {
-		b.inferred = m
+	if !schema.Fits(v, b.inferred) { // most rows share a shape: skip inference
+		if m, conflict := schema.Merge(b.inferred, schema.Infer(v)); !conflict {
+			b.inferred = m
+		}
 	}
 	if s, ok := v.Get(b.timeField).(string); ok {
 		if _, ok := schema.ParseTimestamp(s); ok {

@@ -302,3 +302,62 @@ func (t *Type) render(b *strings.Builder, d dialect) {
 func QuoteIdent(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
+
+// Fits reports whether merging the type of v into t would leave t
+// unchanged (Merge(t, Infer(v)) == t, no conflict), without building the
+// type of v; null-valued members are ignored, since a null carries no type.
+// It lets a loader skip inference for rows of a known shape.
+func Fits(v any, t *Type) bool {
+	if v == nil {
+		return true
+	}
+	if t == nil {
+		return false
+	}
+	switch x := v.(type) {
+	case bool:
+		return t.Kind == Bool
+	case json.Number:
+		if t.Kind == Double {
+			return true
+		}
+		return t.Kind == Long && isInteger(string(x))
+	case string:
+		switch t.Kind {
+		case String:
+			return true
+		case Timestamp:
+			_, ok := ParseTimestamp(x)
+			return ok
+		}
+		return false
+	case []any:
+		if t.Kind != List {
+			return false
+		}
+		for _, e := range x {
+			if !Fits(e, t.Elem) {
+				return false
+			}
+		}
+		return true
+	case Object:
+		if t.Kind != Struct {
+			return false
+		}
+		for _, m := range x {
+			f := t.Field(m.Key)
+			if f == nil {
+				if m.Value == nil {
+					continue // a null field adds nothing
+				}
+				return false
+			}
+			if !Fits(m.Value, f) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}

@@ -85,3 +85,62 @@ func FuzzInfer(f *testing.F) {
 		}
 	})
 }
+
+func TestFitsAgreesWithMerge(t *testing.T) {
+	docs := []string{`{"a":1,"b":"x","c":[1,2],"d":{"e":true}}`, `{"a":1.5}`, `{"a":2,"f":null}`, `{"b":"2026-11-22T10:00:00Z"}`,
+		`{"c":[3.5]}`, `{"d":{"e":false,"g":1}}`, `{"d":null}`, `{"a":"x"}`, `{"c":[]}`, `{"d":{}}`}
+	for _, base := range docs {
+		for _, doc := range docs {
+			tb := infer(t, base)
+			v, err := Parse([]byte(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, conflict := Merge(tb, Infer(stripNulls(v)))
+			want := !conflict && equal(m, tb)
+			if got := Fits(v, tb); got != want {
+				t.Errorf("Fits(%s, %s) = %v, Merge says %v", doc, tb.Hive(), got, want)
+			}
+		}
+	}
+}
+
+// stripNulls drops null-valued object members: Fits ignores them, since a
+// null carries no type.
+func stripNulls(v any) any {
+	switch x := v.(type) {
+	case Object:
+		var out Object
+		for _, m := range x {
+			if m.Value != nil {
+				out = append(out, Member{m.Key, stripNulls(m.Value)})
+			}
+		}
+		if out == nil {
+			out = Object{}
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = stripNulls(e)
+		}
+		return out
+	}
+	return v
+}
+
+func equal(a, b *Type) bool {
+	if a.Kind != b.Kind || len(a.Fields) != len(b.Fields) {
+		return false
+	}
+	for i := range a.Fields {
+		if a.Fields[i].Name != b.Fields[i].Name || !equal(a.Fields[i].Type, b.Fields[i].Type) {
+			return false
+		}
+	}
+	if a.Kind == List {
+		return equal(a.Elem, b.Elem)
+	}
+	return true
+}

@@ -144,3 +144,22 @@ func equal(a, b *Type) bool {
 	}
 	return true
 }
+
+func FuzzFits(f *testing.F) {
+	f.Add(`{"a":1,"b":[{"c":"2026-11-22T10:00:00Z"}]}`, `{"a":2.5,"b":[{"c":"x","d":null}]}`)
+	f.Fuzz(func(t *testing.T, base, doc string) {
+		bv, err := Parse([]byte(base))
+		if err != nil {
+			return
+		}
+		v, err := Parse([]byte(doc))
+		if err != nil {
+			return
+		}
+		tb := Infer(bv)
+		m, conflict := Merge(tb, Infer(stripNulls(v)))
+		if want := !conflict && equal(m, tb); Fits(v, tb) != want {
+			t.Fatalf("Fits(%s, %s) = %v, Merge says %v", doc, tb.Hive(), !want, want)
+		}
+	})
+}

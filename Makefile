@@ -47,6 +47,9 @@ bench:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeLine -fuzztime 30s ./internal/stage/
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 30s ./internal/config/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/schema/
+	$(GO) test -run '^$$' -fuzz FuzzFits -fuzztime 30s ./internal/schema/
+	$(GO) test -run '^$$' -fuzz FuzzInfer -fuzztime 30s ./internal/schema/
 
 clean:
 	rm -rf bin streamlake-data

@@ -54,8 +54,9 @@ func (a *app) demo(cmd *cobra.Command, topic string, records int) error {
 		return err
 	}
 	defer p.Close()
-	table := a.cfg.ETL.Database + "." + tableName(topic)
-	before, err := lakeRows(ctx, p.store, a.cfg.ETL.Database, tableName(topic))
+	name := catalog.TableName(topic)
+	table := a.cfg.ETL.Database + "." + name
+	before, err := lakeRows(ctx, p.store, a.cfg.ETL.Database, name)
 	if err != nil {
 		return err
 	}
@@ -84,7 +85,7 @@ func (a *app) demo(cmd *cobra.Command, topic string, records int) error {
 	round(min(battery), 1) AS min_battery, max(ts) AS newest_event
 FROM %s GROUP BY site ORDER BY site LIMIT 8`, table),
 		fmt.Sprintf("SELECT status, count(*) AS readings FROM %s GROUP BY status ORDER BY readings DESC", table),
-		fmt.Sprintf("SELECT dt, count(*) AS staged_records FROM %s.%s GROUP BY dt ORDER BY dt", a.cfg.Crawl.Database, tableName(topic)),
+		fmt.Sprintf("SELECT dt, count(*) AS staged_records FROM %s.%s GROUP BY dt ORDER BY dt", a.cfg.Crawl.Database, name),
 	}
 	eng := query.New(p.store, a.queryOptions())
 	for _, q := range queries {
@@ -98,7 +99,7 @@ FROM %s GROUP BY site ORDER BY site LIMIT 8`, table),
 		}
 		fmt.Fprintln(out)
 	}
-	after, err := lakeRows(ctx, p.store, a.cfg.ETL.Database, tableName(topic))
+	after, err := lakeRows(ctx, p.store, a.cfg.ETL.Database, name)
 	if err != nil {
 		return err
 	}

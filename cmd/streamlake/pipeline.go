@@ -182,14 +182,15 @@ loop:
 			lag, err := p.ingester.Lag(ctx)
 			idle = err == nil && lag == 0
 		}
-		if _, err := p.etl.RunOnce(ctx); err != nil && ctx.Err() == nil {
+		// RunOnce lists staging after the idle check, and without an error
+		// it has committed everything it listed: nothing is left to wait for.
+		_, err := p.etl.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
 			p.log.Error("etl run failed", "err", err)
 		}
-		if idle {
-			if n, err := p.etl.Pending(ctx); err == nil && n == 0 && p.ingester.Idle() {
-				p.log.Info("idle: consumer lag is zero and every staging object is in the lake")
-				break
-			}
+		if idle && err == nil && p.ingester.Idle() {
+			p.log.Info("idle: consumer lag is zero and every staging object is in the lake")
+			break
 		}
 		if time.Since(lastCrawl) >= p.cfg.Crawl.Interval {
 			p.crawl(ctx)
@@ -233,8 +234,6 @@ func (p *pipeline) crawl(ctx context.Context) {
 	}
 	p.log.Info("crawled staging", "tables", rep.Tables, "objects", rep.Objects)
 }
-
-func tableName(topic string) string { return catalog.TableName(topic) }
 
 // instanceID is the static group member id: the configured one, or one
 // derived from host name and absolute data directory, stable across

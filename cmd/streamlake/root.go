@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -62,12 +61,13 @@ STREAMLAKE_* environment variables (e.g. STREAMLAKE_KAFKA_BROKERS), flags.`,
 // load builds the config: defaults < file < env < flags. flagKeys maps a
 // flag name to the config key it overrides.
 func (a *app) load(cmd *cobra.Command, flagKeys map[string]string) error {
-	cfg, err := config.Load(a.configFile, os.Environ())
+	defaults := config.Default()
+	if a.quiet {
+		defaults.Log.Level = "warn"
+	}
+	cfg, err := config.LoadOver(defaults, a.configFile, os.Environ())
 	if err != nil {
 		return err
-	}
-	if a.quiet && os.Getenv(config.EnvName("log.level")) == "" && !fileSetsLogLevel(a.configFile) {
-		cfg.Log.Level = "warn"
 	}
 	keys := map[string]string{"data-dir": "data_dir", "log-level": "log.level", "log-format": "log.format"}
 	for f, k := range flagKeys {
@@ -95,14 +95,6 @@ func (a *app) load(cmd *cobra.Command, flagKeys map[string]string) error {
 	a.cfg = cfg
 	a.log = newLogger(os.Stderr, cfg.Log)
 	return nil
-}
-
-func fileSetsLogLevel(path string) bool {
-	if path == "" {
-		return false
-	}
-	b, err := os.ReadFile(path)
-	return err == nil && strings.Contains(string(b), "level:")
 }
 
 func newLogger(w io.Writer, c config.Log) *slog.Logger {

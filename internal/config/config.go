@@ -153,7 +153,12 @@ func Default() Config {
 // Load returns defaults overlaid with the YAML file at path (if path is not
 // empty) and then with STREAMLAKE_* variables from env. It does not validate.
 func Load(path string, env []string) (Config, error) {
-	c := Default()
+	return LoadOver(Default(), path, env)
+}
+
+// LoadOver is Load with other defaults, e.g. a quieter log level for
+// commands whose output is for people; the file and env still override.
+func LoadOver(c Config, path string, env []string) (Config, error) {
 	if path != "" {
 		f, err := os.Open(path)
 		if err != nil {

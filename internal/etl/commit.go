@@ -43,11 +43,12 @@ func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
 	for i, o := range objs {
 		objList[i] = fmt.Sprintf("%s:%d", o.Key, o.size)
 	}
-	// Rows that do not fit the (evolved) schema become dead letters before
-	// the dead-letter commit.
+	// The main table's transaction starts here, with the new columns, so
+	// rows are checked against the schema they will be written with. Rows
+	// that do not fit become dead letters before the dead-letter commit.
 	var good []row
+	var tx *table.Transaction
 	var sc *iceberg.Schema
-	var adds []addition
 	if len(b.rows) > 0 {
 		var err error
 		if *main == nil {
@@ -55,7 +56,10 @@ func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
 				return res, err
 			}
 		}
-		sc, adds = evolve((*main).Schema(), b.tableSchema())
+		tx = (*main).NewTransaction()
+		if sc, err = e.addColumns(tx, name, (*main).Schema(), b.tableSchema()); err != nil {
+			return res, err
+		}
 		good = b.rows[:0:0]
 		st := sc.AsStruct()
 		for _, r := range b.rows {
@@ -73,8 +77,7 @@ func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
 				return res, err
 			}
 		}
-		build := func(*iceberg.Schema) (arrow.RecordBatch, error) { return deadLetterRecord(b.dead), nil }
-		t, err := e.append(ctx, *dlq, nil, build, dlqBM, objList)
+		t, err := e.append(ctx, name+"_dlq", (*dlq).NewTransaction(), deadLetterRecord(b.dead), dlqBM, objList)
 		if err != nil {
 			return res, err
 		}
@@ -83,8 +86,11 @@ func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
 		e.m.deadLetters.WithLabelValues(name).Add(float64(len(b.dead)))
 	}
 	if len(good) > 0 {
-		build := func(sc *iceberg.Schema) (arrow.RecordBatch, error) { return rowsRecord(sc, good) }
-		t, err := e.append(ctx, *main, adds, build, mainBM, objList)
+		rec, err := rowsRecord(sc, good)
+		if err != nil {
+			return res, fmt.Errorf("etl: table %s: build rows: %w", name, err)
+		}
+		t, err := e.append(ctx, name, tx, rec, mainBM, objList)
 		if err != nil {
 			return res, err
 		}
@@ -96,43 +102,47 @@ func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
 	return res, nil
 }
 
-// append commits schema additions and the record that build makes for the
-// resulting schema to tbl, in one transaction.
-func (e *ETL) append(ctx context.Context, tbl *table.Table, adds []addition,
-	build func(*iceberg.Schema) (arrow.RecordBatch, error), bm map[string]int64, objs []string) (*table.Table, error) {
-	start := time.Now()
-	id := tbl.Identifier()
-	tx := tbl.NewTransaction()
-	if len(adds) > 0 {
-		us := tx.UpdateSchema(true, false)
-		for _, a := range adds {
-			us.AddColumn(a.path, a.typ, "", false, nil)
-			e.log.Info("adding column", "table", id, "column", a.path, "type", a.typ)
-		}
-		if err := us.Commit(); err != nil {
-			return nil, fmt.Errorf("etl: table %v: add columns: %w", id, err)
-		}
+// addColumns stages in tx the columns of inferred that the table schema
+// sc lacks (iceberg-go assigns their ids) and returns the schema the
+// transaction will commit.
+func (e *ETL) addColumns(tx *table.Transaction, name string, sc *iceberg.Schema, inferred *schema.Type) (*iceberg.Schema, error) {
+	adds := missingColumns(sc.Fields(), inferred, nil, &idGen{next: sc.HighestFieldID()})
+	if len(adds) == 0 {
+		return sc, nil
+	}
+	us := tx.UpdateSchema(true, false)
+	for _, a := range adds {
+		us.AddColumn(a.path, a.typ, "", false, nil)
+		e.log.Info("adding column", "table", name, "column", a.path, "type", a.typ)
+	}
+	if err := us.Commit(); err != nil {
+		return nil, fmt.Errorf("etl: table %s: add columns: %w", name, err)
 	}
 	staged, err := tx.StagedTable()
 	if err != nil {
-		return nil, fmt.Errorf("etl: table %v: %w", id, err)
+		return nil, fmt.Errorf("etl: table %s: add columns: %w", name, err)
 	}
-	rec, err := build(staged.Schema())
-	if err != nil {
-		return nil, fmt.Errorf("etl: table %v: build rows: %w", id, err)
-	}
+	return staged.Schema(), nil
+}
+
+// append commits rec, and whatever tx already stages, in one transaction
+// whose snapshot summary carries the bookmark and the objects covered.
+// It releases rec.
+func (e *ETL) append(ctx context.Context, name string, tx *table.Transaction, rec arrow.RecordBatch,
+	bm map[string]int64, objs []string) (*table.Table, error) {
 	defer rec.Release()
+	start := time.Now()
 	bmJSON, _ := json.Marshal(bm)
 	objJSON, _ := json.Marshal(objs)
 	props := iceberg.Properties{SummaryOffsets: string(bmJSON), SummaryObjects: string(objJSON)}
 	at := array.NewTableFromRecords(rec.Schema(), []arrow.RecordBatch{rec})
 	defer at.Release()
 	if err := tx.AppendTable(ctx, at, rec.NumRows(), props); err != nil {
-		return nil, fmt.Errorf("etl: table %v: append: %w", id, err)
+		return nil, fmt.Errorf("etl: table %s: append: %w", name, err)
 	}
 	t, err := tx.Commit(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("etl: table %v: commit: %w", id, err)
+		return nil, fmt.Errorf("etl: table %s: commit: %w", name, err)
 	}
 	e.m.commitSeconds.Observe(time.Since(start).Seconds())
 	return t, nil
@@ -270,42 +280,4 @@ func rowsRecord(sc *iceberg.Schema, rows []row) (arrow.RecordBatch, error) {
 		}
 	}
 	return rb.NewRecordBatch(), nil
-}
-
-// evolve returns the table schema extended with the inferred columns it
-// lacks (as the schema update will make it), and those additions.
-func evolve(sc *iceberg.Schema, inferred *schema.Type) (*iceberg.Schema, []addition) {
-	g := &idGen{next: sc.HighestFieldID()}
-	adds := missingColumns(sc.Fields(), inferred, nil, g)
-	if len(adds) == 0 {
-		return sc, nil
-	}
-	fields := addColumns(sc.Fields(), adds, 0)
-	return iceberg.NewSchema(sc.ID+1, fields...), adds
-}
-
-// addColumns returns fields with the additions at depth applied.
-func addColumns(fields []iceberg.NestedField, adds []addition, depth int) []iceberg.NestedField {
-	out := append([]iceberg.NestedField(nil), fields...)
-	for _, a := range adds {
-		if len(a.path) == depth+1 {
-			out = append(out, iceberg.NestedField{ID: 0, Name: a.path[depth], Type: a.typ})
-			continue
-		}
-		for i, f := range out {
-			if f.Name != a.path[depth] {
-				continue
-			}
-			switch t := f.Type.(type) {
-			case *iceberg.StructType:
-				out[i].Type = &iceberg.StructType{FieldList: addColumns(t.FieldList, []addition{a}, depth+1)}
-			case *iceberg.ListType:
-				if st, ok := t.Element.(*iceberg.StructType); ok {
-					elem := &iceberg.StructType{FieldList: addColumns(st.FieldList, []addition{a}, depth+1)}
-					out[i].Type = &iceberg.ListType{ElementID: t.ElementID, Element: elem, ElementRequired: t.ElementRequired}
-				}
-			}
-		}
-	}
-	return out
 }

@@ -525,13 +525,23 @@ func (in *Ingester) Lag(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("ingest: lag: end offsets: %w", err)
 	}
-	starts, err := in.adm.ListStartOffsets(ctx, topics...)
-	if err != nil {
-		return 0, fmt.Errorf("ingest: lag: start offsets: %w", err)
-	}
 	committed, err := in.adm.FetchOffsets(ctx, in.cfg.Group)
 	if err != nil {
 		return 0, fmt.Errorf("ingest: lag: committed offsets: %w", err)
+	}
+	hasCommit := func(o kadm.ListedOffset) bool {
+		c, ok := committed.Lookup(o.Topic, o.Partition)
+		return ok && c.Err == nil && c.At >= 0
+	}
+	// Log start offsets matter only for partitions the group never
+	// committed; in the steady state this request is skipped.
+	var starts kadm.ListedOffsets
+	needStarts := false
+	ends.Each(func(o kadm.ListedOffset) { needStarts = needStarts || (o.Err == nil && !hasCommit(o)) })
+	if needStarts && in.cfg.Start != "latest" {
+		if starts, err = in.adm.ListStartOffsets(ctx, topics...); err != nil {
+			return 0, fmt.Errorf("ingest: lag: start offsets: %w", err)
+		}
 	}
 	var total int64
 	var lerr error
@@ -543,7 +553,7 @@ func (in *Ingester) Lag(ctx context.Context) (int64, error) {
 			return
 		}
 		from := int64(-1)
-		if c, ok := committed.Lookup(o.Topic, o.Partition); ok && c.Err == nil && c.At >= 0 {
+		if c, _ := committed.Lookup(o.Topic, o.Partition); hasCommit(o) {
 			from = c.At
 		} else if in.cfg.Start == "latest" {
 			from = o.Offset

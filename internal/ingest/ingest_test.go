@@ -88,21 +88,26 @@ func runUntilIdle(t *testing.T, in *ingest.Ingester) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- in.Run(ctx) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		lag, err := in.Lag(context.Background())
-		if err == nil && lag == 0 && in.Idle() {
-			break
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("not idle after 30s: lag %d err %v", lag, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitIdle(t, in, 30*time.Second)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// waitIdle waits until the group's lag is zero and nothing is buffered.
+func waitIdle(t *testing.T, in *ingest.Ingester, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		lag, err := in.Lag(context.Background())
+		if err == nil && lag == 0 && in.Idle() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not idle within %s: lag %d, %v", within, lag, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -65,16 +65,7 @@ func TestStorageOutageStallsThenRecovers(t *testing.T) {
 	// Mend storage: ingest resumes by itself.
 	os.Remove(dir)
 	os.MkdirAll(dir, 0o755)
-	for {
-		lag, err := in.Lag(context.Background())
-		if err == nil && lag == 0 && in.Idle() {
-			break
-		}
-		if time.Now().After(deadline.Add(20 * time.Second)) {
-			t.Fatalf("did not recover: lag %d, %v", lag, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitIdle(t, in, 40*time.Second)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

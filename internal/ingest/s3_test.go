@@ -39,22 +39,8 @@ func TestS3StagingSurvivesAnOutage(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- in.Run(ctx) }()
-	waitIdle := func(within time.Duration) {
-		t.Helper()
-		deadline := time.Now().Add(within)
-		for {
-			lag, err := in.Lag(context.Background())
-			if err == nil && lag == 0 && in.Idle() {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("not idle within %s: lag %d, %v", within, lag, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
 	produceRecords(t, br.Addr(), "events", 0, 2000)
-	waitIdle(30 * time.Second)
+	waitIdle(t, in, 30*time.Second)
 
 	s3.Stop() // outage
 	produceRecords(t, br.Addr(), "events", 2000, 2000)
@@ -63,7 +49,7 @@ func TestS3StagingSurvivesAnOutage(t *testing.T) {
 		t.Fatal("records were committed while storage was down")
 	}
 	s3.Start()
-	waitIdle(60 * time.Second)
+	waitIdle(t, in, 60*time.Second)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

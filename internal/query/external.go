@@ -16,8 +16,8 @@ import (
 
 // externalView returns the view body of an external table (its current
 // definition) over the files under its location, and the directories it
-// reads.
-func (e *Engine) externalView(ctx context.Context, conn *sql.Conn, ref catalog.Table) (string, []string, error) {
+// reads; it adds the files to sc.
+func (e *Engine) externalView(ctx context.Context, conn *sql.Conn, ref catalog.Table, sc *scan) (string, []string, error) {
 	name := ref.Database + "." + ref.Name
 	t, err := e.cat.Table(ctx, ref.Database, ref.Name)
 	if err != nil {
@@ -54,6 +54,9 @@ func (e *Engine) externalView(ctx context.Context, conn *sql.Conn, ref catalog.T
 			return "", nil, fmt.Errorf("query: table %s: no columns and no files under %s", name, loc)
 		}
 		return emptyView(cols), nil, nil
+	}
+	if err := sc.addFiles(loc, keys, found); err != nil {
+		return "", nil, fmt.Errorf("query: table %s: list files: %w", name, err)
 	}
 	globs := make([]string, len(found))
 	for i, ext := range found {

@@ -15,8 +15,9 @@ import (
 )
 
 // icebergView returns the view body of an Iceberg table over the data files
-// of its current snapshot, and the directories it reads.
-func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Table) (string, []string, error) {
+// of its current snapshot, and the directories it reads; it adds the files
+// to sc.
+func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Table, sc *scan) (string, []string, error) {
 	name := t.Database + "." + t.Name
 	tbl, err := e.cat.LoadIceberg(ctx, t.Database, t.Name)
 	if err != nil {
@@ -51,6 +52,7 @@ func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 			if !seen[p] {
 				seen[p] = true
 				files = append(files, p)
+				sc.add(task.File.FileSizeBytes())
 			}
 		}
 	}

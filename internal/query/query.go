@@ -28,7 +28,9 @@
 //   - Unless Options.AllowFileAccess is set, SQL can read only the files of
 //     the tables it references: file system access outside them, ATTACH,
 //     COPY TO and extension loading are disabled, and settings are locked
-//     (SET fails), for the query.
+//     (SET fails), for the query. Statements starting with ATTACH, DETACH,
+//     INSTALL, LOAD, COPY, EXPORT or IMPORT fail before DuckDB runs, with an
+//     error wrapping ErrNotAllowed.
 //
 // Only local files are read; data files in other storage (s3://) are an
 // error for now. Iceberg data files are matched to the schema by column
@@ -119,6 +121,43 @@ type Result struct {
 // returned) and returns its complete result.
 func (e *Engine) Query(ctx context.Context, query string) (*Result, error) {
 	start := time.Now()
+	s, err := e.open(ctx, query, e.opts.MemoryLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	planned := time.Since(start)
+	res, err := run(ctx, s.conn, query)
+	if err != nil {
+		return nil, err
+	}
+	e.log.Debug("query done", "tables", s.tables, "rows", len(res.Rows),
+		"plan", planned, "elapsed", time.Since(start))
+	return res, nil
+}
+
+// session is a DuckDB prepared for one query: the referenced tables are
+// views, access is restricted, and scan says what the views read.
+type session struct {
+	db     *sql.DB
+	conn   *sql.Conn
+	tables int
+	scan   scan
+}
+
+func (s *session) close() {
+	s.conn.Close()
+	s.db.Close()
+}
+
+// open plans query: it resolves the tables it references, opens a DuckDB
+// with memoryLimit ("" for DuckDB's default) and creates their views.
+func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session, error) {
+	if !e.opts.AllowFileAccess {
+		if err := refuseStatements(query); err != nil {
+			return nil, err
+		}
+	}
 	refs, err := e.resolve(ctx, query)
 	if err != nil {
 		return nil, err
@@ -127,42 +166,40 @@ func (e *Engine) Query(ctx context.Context, query string) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("query: open duckdb: %w", err)
 	}
-	defer db.Close()
 	conn, err := db.Conn(ctx)
 	if err != nil {
+		db.Close()
 		return nil, fmt.Errorf("query: open duckdb: %w", duckError(err))
 	}
-	defer conn.Close()
-
-	if err := e.configure(ctx, conn); err != nil {
+	s := &session{db: db, conn: conn, tables: len(refs.tables)}
+	if err := e.prepare(ctx, s, refs, memoryLimit); err != nil {
+		s.close()
 		return nil, err
 	}
-	dirs, err := e.createViews(ctx, conn, refs)
-	if err != nil {
-		return nil, err
-	}
-	if !e.opts.AllowFileAccess {
-		if err := restrict(ctx, conn, dirs); err != nil {
-			return nil, err
-		}
-	}
-	planned := time.Since(start)
-	res, err := run(ctx, conn, query)
-	if err != nil {
-		return nil, err
-	}
-	e.log.Debug("query done", "tables", len(refs.tables), "rows", len(res.Rows),
-		"plan", planned, "elapsed", time.Since(start))
-	return res, nil
+	return s, nil
 }
 
-func (e *Engine) configure(ctx context.Context, conn *sql.Conn) error {
+func (e *Engine) prepare(ctx context.Context, s *session, refs refs, memoryLimit string) error {
+	if err := e.configure(ctx, s.conn, memoryLimit); err != nil {
+		return err
+	}
+	dirs, err := e.createViews(ctx, s.conn, refs, &s.scan)
+	if err != nil {
+		return err
+	}
+	if !e.opts.AllowFileAccess {
+		return restrict(ctx, s.conn, dirs)
+	}
+	return nil
+}
+
+func (e *Engine) configure(ctx context.Context, conn *sql.Conn, memoryLimit string) error {
 	var stmts []string
 	if e.opts.Threads > 0 {
 		stmts = append(stmts, fmt.Sprintf("SET threads = %d", e.opts.Threads))
 	}
-	if e.opts.MemoryLimit != "" {
-		stmts = append(stmts, "SET memory_limit = "+quoteString(e.opts.MemoryLimit))
+	if memoryLimit != "" {
+		stmts = append(stmts, "SET memory_limit = "+quoteString(memoryLimit))
 	}
 	stmts = append(stmts, "SET TimeZone = 'UTC'")
 	for _, s := range stmts {

@@ -159,7 +159,7 @@ func tokens(s string) []token {
 			out = append(out, token{kind: tokOther})
 			i = j
 		default:
-			out = append(out, token{kind: tokOther})
+			out = append(out, token{kind: tokOther, text: s[i : i+1]})
 			i++
 		}
 	}

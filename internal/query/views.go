@@ -20,8 +20,9 @@ type column struct {
 }
 
 // createViews creates a schema for every catalog database and a view for
-// every referenced table. It returns the directories the views read.
-func (e *Engine) createViews(ctx context.Context, conn *sql.Conn, r refs) ([]string, error) {
+// every referenced table. It returns the directories the views read and
+// adds their data files to sc.
+func (e *Engine) createViews(ctx context.Context, conn *sql.Conn, r refs, sc *scan) ([]string, error) {
 	for _, db := range r.databases {
 		if _, err := conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema.QuoteIdent(db)); err != nil {
 			return nil, fmt.Errorf("query: create schema %s: %w", db, duckError(err))
@@ -35,9 +36,9 @@ func (e *Engine) createViews(ctx context.Context, conn *sql.Conn, r refs) ([]str
 			err  error
 		)
 		if t.Type == catalog.Iceberg {
-			body, d, err = e.icebergView(ctx, conn, t)
+			body, d, err = e.icebergView(ctx, conn, t, sc)
 		} else {
-			body, d, err = e.externalView(ctx, conn, t)
+			body, d, err = e.externalView(ctx, conn, t, sc)
 		}
 		if err != nil {
 			return nil, err

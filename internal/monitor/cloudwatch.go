@@ -10,7 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 )
 
 // AlarmStateMetric is the CloudWatch metric the exporter writes alarm states
@@ -31,6 +33,7 @@ type CloudWatch struct {
 	interval  time.Duration
 	pending   []types.MetricDatum
 	lastSent  time.Time
+	calls     int // PutMetricData calls made
 }
 
 // NewCloudWatch returns an exporter for cfg, with credentials from the usual
@@ -41,6 +44,10 @@ func NewCloudWatch(ctx context.Context, cfg CloudWatchConfig) (*CloudWatch, erro
 		return nil, fmt.Errorf("monitor: cloudwatch: load AWS config: %w", err)
 	}
 	client := cloudwatch.NewFromConfig(awsCfg, func(o *cloudwatch.Options) {
+		// The AWS Query protocol, which CloudWatch has always served, rather
+		// than the SDK's default RPCv2 CBOR: emulators (moto, LocalStack) and
+		// proxies speak it, and it is what the moto test proves.
+		o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801)
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
@@ -74,6 +81,7 @@ func (c *CloudWatch) Flush(ctx context.Context) error {
 			Namespace:  aws.String(c.namespace),
 			MetricData: c.pending[:n],
 		})
+		c.calls++
 		if err != nil {
 			return fmt.Errorf("monitor: cloudwatch PutMetricData %s (%d datums): %w", c.namespace, n, err)
 		}

@@ -204,9 +204,9 @@ func TestStallNeedsArrivingRecordsOrLag(t *testing.T) {
 		}
 	}
 	cases := []struct {
-		name              string
+		name               string
 		records, lag, rows float64
-		want              float64
+		want               float64
 	}{
 		{"idle topic", 100, 0, 100, 0},
 		{"ingest stopped, lag grows", 100, 50, 100, 1},

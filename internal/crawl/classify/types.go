@@ -369,6 +369,9 @@ func isFloat(s string) bool {
 	if s == "" || strings.ContainsAny(s, "xXpP_") || !strings.ContainsAny(s, "0123456789") {
 		return false // no hex floats, no Inf/NaN words
 	}
+	if d := strings.TrimLeft(s, "+-"); len(d) > 1 && d[0] == '0' && d[1] >= '0' && d[1] <= '9' {
+		return false // leading zeros: a code, not a number
+	}
 	_, err := strconv.ParseFloat(s, 64)
 	return err == nil
 }

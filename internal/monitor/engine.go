@@ -91,6 +91,8 @@ type Engine struct {
 	store  *store
 	stall  stallTracker
 
+	warnedDropped bool
+
 	queue   chan Transition // to the webhook worker, in order
 	exportQ chan Batch
 }
@@ -216,6 +218,10 @@ func (e *Engine) step(ctx context.Context, now time.Time) []Transition {
 		}
 	}
 	done := e.store.record(now, samples)
+	if e.store.dropped && !e.warnedDropped {
+		e.warnedDropped = true
+		e.log.Warn("monitor history is full, further series are not recorded", "max_series", e.cfg.MaxSeries)
+	}
 	var batch *Batch
 	if len(done) > 0 && len(e.exporters) > 0 {
 		batch = &Batch{Time: done[0].T, Points: done, Alarms: e.statesLocked()}

@@ -219,8 +219,9 @@ func (st *store) record(now time.Time, samples []sample) []SeriesPoint {
 		s := &samples[i]
 		a := st.cur[s.key]
 		if a == nil {
-			if _, ok := st.series[s.key]; !ok && len(st.series) >= st.maxSeries {
-				st.dropped = true
+			// Reserve the series' place now, so that the first MaxSeries
+			// series seen (in the registry's sorted order) are the ones kept.
+			if st.hist(s.key, s) == nil {
 				continue
 			}
 			a = &minuteAcc{kind: s.kind, label: s}

@@ -21,7 +21,7 @@ type node struct {
 	ok    bool
 	depth int // folder levels from this folder down to its files
 	key   string
-	cols  map[string]bool
+	cols  map[string]*classify.Type
 }
 
 func (n *node) add(f *File) {
@@ -131,26 +131,44 @@ func compatKey(r *classify.Result) string {
 	return string(r.Format)
 }
 
-func colSet(cols []classify.Field) map[string]bool {
-	s := make(map[string]bool, len(cols))
+// colSet maps lower-cased top-level column names to their types.
+func colSet(cols []classify.Field) map[string]*classify.Type {
+	s := make(map[string]*classify.Type, len(cols))
 	for _, c := range cols {
-		s[strings.ToLower(c.Name)] = true
+		s[strings.ToLower(c.Name)] = c.Type
 	}
 	return s
 }
 
-// jaccard is |a ∩ b| / |a ∪ b|, 1 for two empty sets.
-func jaccard(a, b map[string]bool) float64 {
-	if len(a) == 0 && len(b) == 0 {
-		return 1
+// addCols merges the columns of b into a.
+func addCols(a, b map[string]*classify.Type) {
+	for k, t := range b {
+		a[k], _ = classify.Merge("", a[k], t)
 	}
-	inter := 0
-	for k := range a {
-		if b[k] {
-			inter++
+}
+
+// similarity is the share of the smaller column set that the other set
+// has with a compatible type (merging without conflict): the overlap
+// coefficient of the compatible columns, 1 for two empty sets.
+func similarity(a, b map[string]*classify.Type) float64 {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if len(a) == 0 {
+		if len(b) == 0 {
+			return 1
+		}
+		return 0
+	}
+	same := 0
+	for k, ta := range a {
+		if tb, ok := b[k]; ok {
+			if _, cs := classify.Merge("", ta, tb); len(cs) == 0 {
+				same++
+			}
 		}
 	}
-	return float64(inter) / float64(len(a)+len(b)-inter)
+	return float64(same) / float64(len(a))
 }
 
 type member struct {
@@ -158,7 +176,7 @@ type member struct {
 	ok    bool
 	depth int
 	key   string
-	cols  map[string]bool
+	cols  map[string]*classify.Type
 	dir   bool
 }
 
@@ -175,7 +193,7 @@ func (g *grouper) analyze(n *node) {
 	}
 	n.ok = !(len(n.files) > 0 && len(n.children) > 0)
 	started := false
-	union := map[string]bool{}
+	union := map[string]*classify.Type{}
 	for _, m := range members {
 		if !m.ok {
 			n.ok = false
@@ -184,12 +202,10 @@ func (g *grouper) analyze(n *node) {
 		if !started {
 			started = true
 			n.key, n.depth = m.key, m.depth
-			for k := range m.cols {
-				union[k] = true
-			}
+			addCols(union, m.cols)
 			continue
 		}
-		score := jaccard(m.cols, union)
+		score := similarity(m.cols, union)
 		d := SimilarityScore{Dir: n.dir, Member: m.name, Score: score, Similar: score >= g.threshold}
 		switch {
 		case m.key != n.key:
@@ -201,9 +217,7 @@ func (g *grouper) analyze(n *node) {
 			g.rep.Similarity = append(g.rep.Similarity, d)
 		}
 		n.ok = n.ok && d.Similar
-		for k := range m.cols {
-			union[k] = true
-		}
+		addCols(union, m.cols)
 	}
 	n.cols = union
 	if len(n.children) > 0 {
@@ -228,7 +242,7 @@ func (g *grouper) auto(n *node) {
 func (g *grouper) fileGroups(n *node, files []*File) {
 	type group struct {
 		key   string
-		union map[string]bool
+		union map[string]*classify.Type
 		files []*File
 	}
 	var groups []*group
@@ -236,19 +250,17 @@ func (g *grouper) fileGroups(n *node, files []*File) {
 		key, cols := compatKey(&f.Result), colSet(f.Result.Columns)
 		var into *group
 		for _, gr := range groups {
-			if gr.key == key && jaccard(cols, gr.union) >= g.threshold {
+			if gr.key == key && similarity(cols, gr.union) >= g.threshold {
 				into = gr
 				break
 			}
 		}
 		if into == nil {
-			into = &group{key: key, union: map[string]bool{}}
+			into = &group{key: key, union: map[string]*classify.Type{}}
 			groups = append(groups, into)
 		}
 		into.files = append(into.files, f)
-		for k := range cols {
-			into.union[k] = true
-		}
+		addCols(into.union, cols)
 	}
 	for _, gr := range groups {
 		g.table(n, gr.files, 0)

@@ -13,12 +13,17 @@
 //     delimiter and header choice), all at the same depth, no folder that
 //     holds both files and subfolders, and every member similar to the
 //     members before it. The members of a folder are its files, or its
-//     subfolders, in name order. A member is similar when the Jaccard index
-//     of its top-level column names (case-insensitive) and the union of the
-//     names of the members before it is at least Options.Threshold
-//     (DefaultThreshold 0.7). So year=2017/ and year=2018/ whose files
-//     share 3 of 4 columns (0.75) form one table; folders of unrelated
-//     data (index 0) become separate tables.
+//     subfolders, in key order. A member is similar when its similarity
+//     score with the union of the members before it is at least
+//     Options.Threshold (DefaultThreshold 0.7). The score is the share of
+//     the smaller of the two top-level column sets (names compared
+//     case-insensitively) that the other set has with a compatible type
+//     (one that merges without a conflict): |compatible(A, B)| /
+//     min(|A|, |B|). So a later partition that adds columns (score 1) or
+//     widens int to double stays in the table, year=2017/ and year=2018/
+//     with the same columns form one table, while folders of unrelated
+//     data (score 0), or whose shared columns clash in type, become
+//     separate tables. Two empty column sets score 1.
 //   - The topmost compatible folders are the tables; the include path
 //     itself is one when everything is compatible. In a folder that is not
 //     a table, subfolders are examined in turn, and the folder's own files
@@ -71,8 +76,8 @@ type File struct {
 	Result classify.Result `json:"result"`
 }
 
-// DefaultThreshold is the Jaccard index of column names at or above which
-// two members of a folder are similar.
+// DefaultThreshold is the similarity score (see the package doc) at or
+// above which a member of a folder is similar to the members before it.
 const DefaultThreshold = 0.7
 
 // ErrTooManyTables is returned when a crawl would create more tables than

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,6 +69,10 @@ type pipeline struct {
 
 // openPipeline connects every stage; brokers empty means start the embedded
 // broker. Close releases everything.
+// etlMemory is the room the soft memory limit leaves the ETL's working set
+// (a commit's decoded rows, Arrow columns and Parquet pages) beside ingest's.
+const etlMemory = 512 << 20
+
 func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	p := &pipeline{cfg: a.cfg, log: a.log, reg: prometheus.NewRegistry()}
 	defer func() {
@@ -76,6 +81,11 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 		}
 	}()
 	p.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// A soft memory limit keeps the heap near what ingest and the ETL hold
+	// rather than twice it; GOMEMLIMIT, when set, wins.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(ingest.SoftMemoryLimit(a.cfg.Ingest.MemoryBudget) + etlMemory)
+	}
 	brokers := a.cfg.Kafka.Brokers
 	if len(brokers) == 0 {
 		p.embedded, err = broker.Start(broker.Config{Listen: a.cfg.Kafka.Listen, DataDir: a.cfg.Paths().Kafka,

@@ -142,7 +142,7 @@ func Default() Config {
 			FlushRecords:  100_000,
 			FlushBytes:    16 << 20,
 			FlushInterval: time.Second,
-			MemoryBudget:  128 << 20,
+			MemoryBudget:  64 << 20,
 		},
 		ETL:     ETL{Interval: 2 * time.Second, Database: "lake", TimeField: "ts"},
 		Crawl:   Crawl{Interval: 30 * time.Second, Database: "raw", SampleSize: 1000},

@@ -16,6 +16,7 @@
 package ingest
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -56,10 +57,12 @@ type Config struct {
 	FlushRecords  int
 	FlushBytes    int
 	FlushInterval time.Duration
-	// MemoryBudget bounds the envelope bytes held in open batches across
-	// all partitions (0: 128 MiB). Past it, the largest batches are flushed
-	// early; fetches are sized to a quarter of it. While uploads are slow,
-	// polling waits for them, so fetching pauses instead of buffering.
+	// MemoryBudget bounds the envelope bytes held in open and sealed
+	// batches across all partitions (0: 64 MiB). Past it, the largest
+	// batches are flushed early, mid-fetch if need be; fetches are sized to
+	// a sixteenth of it. While uploads are slow, polling waits for them, so
+	// fetching pauses instead of buffering. See SoftMemoryLimit for the
+	// process as a whole.
 	MemoryBudget int
 	// LagInterval is how often the consumer lag gauge is refreshed and a
 	// stall checked for (0: 5s).
@@ -85,6 +88,7 @@ type Ingester struct {
 	mu      sync.Mutex
 	batches map[tp]*batch
 	enc     encoder // used under mu
+	line    []byte  // envelope scratch, used under mu
 
 	lastWrite atomic.Int64 // unix nanoseconds of the last staging object written
 	// lastSeen is the Kafka timestamp of the newest record fetched per
@@ -100,7 +104,7 @@ type tp struct {
 type batch struct {
 	first, last *kgo.Record
 	records     int
-	buf         []byte
+	buf         stage.Buffer
 	startedAt   time.Time
 }
 
@@ -136,7 +140,7 @@ func New(cfg Config, bucket *blob.Bucket) (*Ingester, error) {
 		kgo.OnPartitionsRevoked(in.onRevoked),
 		kgo.OnPartitionsLost(in.onRevoked),
 		kgo.FetchMaxWait(250 * time.Millisecond),
-		kgo.FetchMaxBytes(int32(min(in.budget()/4, 50<<20))),
+		kgo.FetchMaxBytes(int32(min(in.budget()/16, 50<<20))),
 		kgo.SessionTimeout(cmp.Or(cfg.SessionTimeout, 45*time.Second)),
 		// Revocation only abandons buffers, so a rebalance need not wait
 		// longer for a member than its session allows.
@@ -254,19 +258,33 @@ func (in *Ingester) pollWait() time.Duration {
 // process appends fetched records to their partitions' batches, sealing a
 // batch as soon as it reaches the record or byte limit, then flushes the
 // sealed batches and those older than the flush interval.
+//
+// Memory: open batches plus sealed ones not yet flushed stay within the
+// budget. When they exceed it, the largest open batches are sealed; once
+// half the budget is sealed it is flushed before the next record, even in
+// the middle of a fetch.
 func (in *Ingester) process(ctx context.Context, fetches kgo.Fetches) error {
+	var parts []kgo.FetchTopicPartition
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if len(fp.Records) > 0 {
+			parts = append(parts, fp)
+		}
+	})
 	var due []*batch
 	var markers []*kgo.Record // transaction markers outside any batch
 	in.mu.Lock()
-	buffered := 0
+	open, sealed := 0, 0 // bytes in open batches, in due
 	for _, b := range in.batches {
-		buffered += len(b.buf)
+		open += b.buf.Len()
 	}
-	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
-		if len(fp.Records) == 0 {
-			return
-		}
-		var bytes, n int
+	seal := func(k tp, b *batch) {
+		due = append(due, b)
+		delete(in.batches, k)
+		open -= b.buf.Len()
+		sealed += b.buf.Len()
+	}
+	for _, fp := range parts {
+		var size, n int
 		for _, r := range fp.Records {
 			k := tp{r.Topic, r.Partition}
 			b := in.batches[k]
@@ -281,67 +299,83 @@ func (in *Ingester) process(ctx context.Context, fetches kgo.Fetches) error {
 				continue
 			}
 			n++
-			bytes += len(r.Value) + len(r.Key)
+			size += len(r.Value) + len(r.Key)
 			if b == nil {
 				b = &batch{first: r, startedAt: time.Now()}
 				in.batches[k] = b
 			}
 			b.last = r
 			b.records++
-			before := len(b.buf)
-			b.buf = in.enc.Append(b.buf, r)
-			buffered += len(b.buf) - before
-			if b.records >= in.cfg.FlushRecords || len(b.buf) >= in.cfg.FlushBytes {
-				due = append(due, b)
-				delete(in.batches, k)
-				buffered -= len(b.buf)
+			in.line = in.enc.Append(in.line[:0], r)
+			b.buf.Write(in.line)
+			open += len(in.line)
+			if b.records >= in.cfg.FlushRecords || b.buf.Len() >= in.cfg.FlushBytes {
+				seal(k, b)
 			}
-			if buffered > in.budget() {
-				sealed, freed := in.sealLargest(buffered - in.budget()/2)
-				due = append(due, sealed...)
-				buffered -= freed
+			if open+sealed > in.budget() {
+				lbs := in.largest(open + sealed - in.budget()/2)
+				for _, lb := range lbs {
+					seal(tp{lb.first.Topic, lb.first.Partition}, lb)
+				}
+				in.m.budgetFlushes.Add(float64(len(lbs)))
+			}
+			if sealed >= in.budget()/2 {
+				in.m.buffered.Set(float64(open + sealed))
+				in.mu.Unlock()
+				err := in.flush(ctx, due, markers)
+				in.mu.Lock()
+				if err != nil {
+					in.mu.Unlock()
+					return err
+				}
+				due, markers, sealed = nil, nil, 0
 			}
 		}
 		last := fp.Records[len(fp.Records)-1]
 		in.lastSeen[tp{last.Topic, last.Partition}] = last.Timestamp
 		in.m.records.WithLabelValues(fp.Topic).Add(float64(n))
-		in.m.bytes.WithLabelValues(fp.Topic).Add(float64(bytes))
-	})
+		in.m.bytes.WithLabelValues(fp.Topic).Add(float64(size))
+	}
 	now := time.Now()
 	for k, b := range in.batches {
 		if now.Sub(b.startedAt) >= in.cfg.FlushInterval {
-			due = append(due, b)
-			delete(in.batches, k)
-			buffered -= len(b.buf)
+			seal(k, b)
 		}
 	}
-	in.m.buffered.Set(float64(buffered))
+	in.m.buffered.Set(float64(open + sealed))
 	in.mu.Unlock()
 	return in.flush(ctx, due, markers)
 }
 
-func (in *Ingester) budget() int { return cmp.Or(in.cfg.MemoryBudget, 128<<20) }
+func (in *Ingester) budget() int { return cmp.Or(in.cfg.MemoryBudget, 64<<20) }
 
-// sealLargest removes open batches, largest first, until at least free
-// bytes are released, and returns them for flushing and the bytes they
-// hold. Called with mu held.
-func (in *Ingester) sealLargest(free int) (sealed []*batch, freed int) {
+// SoftMemoryLimit is the Go runtime memory limit (debug.SetMemoryLimit)
+// that keeps a process ingesting with the given budget near three times
+// it: the budget, the fetched records being encoded, and the garbage
+// collector's headroom. Without a limit the collector lets the heap grow
+// to twice its live size; with it, a 64 MiB budget stays under 256 MiB of
+// RSS with 64 busy partitions (TestMemoryBounded64Partitions).
+func SoftMemoryLimit(budget int) int64 { return 3 * int64(cmp.Or(budget, 64<<20)) }
+
+// largest returns open batches, largest first, holding at least free
+// bytes (or all of them). Called with mu held.
+func (in *Ingester) largest(free int) []*batch {
 	open := make([]*batch, 0, len(in.batches))
 	for _, b := range in.batches {
 		open = append(open, b)
 	}
-	slices.SortFunc(open, func(a, b *batch) int { return len(b.buf) - len(a.buf) })
-	for _, b := range open {
-		if freed >= free {
-			break
+	slices.SortFunc(open, func(a, b *batch) int { return b.buf.Len() - a.buf.Len() })
+	for i, b := range open {
+		if free <= 0 {
+			return open[:i]
 		}
-		freed += len(b.buf)
-		sealed = append(sealed, b)
-		delete(in.batches, tp{b.first.Topic, b.first.Partition})
+		free -= b.buf.Len()
 	}
-	in.m.budgetFlushes.Add(float64(len(sealed)))
-	return sealed, freed
+	return open
 }
+
+// compressed holds the output buffers of uploads in flight.
+var compressed = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // encoder turns kgo records into envelope lines, reusing its scratch record.
 type encoder struct {
@@ -378,6 +412,11 @@ func (in *Ingester) flush(ctx context.Context, batches []*batch, markers []*kgo.
 		k := tp{b.first.Topic, b.first.Partition}
 		byPartition[k] = append(byPartition[k], b)
 	}
+	defer func() {
+		for _, b := range batches {
+			b.buf.Release()
+		}
+	}()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for _, seq := range byPartition {
@@ -436,7 +475,13 @@ func (in *Ingester) flush(ctx context.Context, batches []*batch, markers []*kgo.
 // it succeeds or ctx is done.
 func (in *Ingester) upload(ctx context.Context, b *batch) error {
 	name := stage.ObjectName(b.first.Topic, b.first.Partition, b.first.Offset, b.first.Timestamp)
-	data := stage.Compress(nil, b.buf)
+	out := compressed.Get().(*bytes.Buffer)
+	defer compressed.Put(out)
+	out.Reset()
+	if err := stage.CompressBuffer(out, &b.buf); err != nil {
+		return fmt.Errorf("ingest: upload %s: %w", name, err)
+	}
+	data := out.Bytes()
 	start := time.Now()
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {

@@ -107,3 +107,40 @@ func FuzzDecodeLine(f *testing.F) {
 		}
 	})
 }
+
+// TestBufferRoundTrip writes pieces that straddle chunk boundaries and checks
+// that the bytes, and their compressed frame, come back exactly.
+func TestBufferRoundTrip(t *testing.T) {
+	var want []byte
+	var b Buffer
+	for i := range 3000 {
+		p := bytes.Repeat([]byte{byte('a' + i%26)}, 1+(i*7919)%600)
+		want = append(want, p...)
+		b.Write(p)
+	}
+	if b.Len() != len(want) || !bytes.Equal(b.Bytes(), want) {
+		t.Fatalf("buffer holds %d bytes, want %d (or contents differ)", b.Len(), len(want))
+	}
+	var out bytes.Buffer
+	if err := CompressBuffer(&out, &b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decompress(out.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("decompressed %d bytes, want %d", len(got), len(want))
+	}
+	b.Release()
+	if b.Len() != 0 {
+		t.Fatalf("released buffer has length %d", b.Len())
+	}
+	out.Reset()
+	if err := CompressBuffer(&out, &b); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Decompress(out.Bytes()); err != nil || len(got) != 0 {
+		t.Fatalf("empty buffer decompressed to %d bytes, %v", len(got), err)
+	}
+}

@@ -1,0 +1,104 @@
+package stage
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// chunkSize is the size of the pooled blocks a Buffer is made of: large
+// enough that per-chunk overhead vanishes, small enough that a partition
+// holding a few records costs little.
+const chunkSize = 256 << 10
+
+var chunks = sync.Pool{New: func() any { return new([chunkSize]byte) }}
+
+// Buffer holds the envelope lines of one open batch as a list of pooled
+// fixed-size chunks. Unlike one growing slice it never copies what it holds
+// when it grows and never asks the runtime for large blocks, so a busy
+// ingester reuses the same memory instead of faulting in fresh pages for
+// every batch. The zero value is empty and ready; a Buffer is not safe for
+// concurrent use. Release returns its chunks to the pool.
+type Buffer struct {
+	full []*[chunkSize]byte
+	cur  *[chunkSize]byte
+	off  int // bytes used in cur
+	n    int
+}
+
+// Len is the number of bytes written.
+func (b *Buffer) Len() int { return b.n }
+
+// Write appends p. It never fails.
+func (b *Buffer) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if b.cur == nil || b.off == chunkSize {
+			if b.cur != nil {
+				b.full = append(b.full, b.cur)
+			}
+			b.cur = chunks.Get().(*[chunkSize]byte)
+			b.off = 0
+		}
+		k := copy(b.cur[b.off:], p)
+		b.off += k
+		p = p[k:]
+	}
+	b.n += n
+	return n, nil
+}
+
+// each calls f with the written bytes in order, a chunk at a time.
+func (b *Buffer) each(f func([]byte) error) error {
+	for _, c := range b.full {
+		if err := f(c[:]); err != nil {
+			return err
+		}
+	}
+	if b.cur != nil {
+		return f(b.cur[:b.off])
+	}
+	return nil
+}
+
+// Bytes returns a copy of the written bytes (for tests and small batches).
+func (b *Buffer) Bytes() []byte {
+	out := make([]byte, 0, b.n)
+	b.each(func(p []byte) error { out = append(out, p...); return nil })
+	return out
+}
+
+// Release empties b and returns its chunks to the pool; b must not be read
+// after.
+func (b *Buffer) Release() {
+	for _, c := range b.full {
+		chunks.Put(c)
+	}
+	if b.cur != nil {
+		chunks.Put(b.cur)
+	}
+	*b = Buffer{}
+}
+
+var streamEncoders = sync.Pool{New: func() any {
+	e, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithEncoderConcurrency(1), zstd.WithZeroFrames(true))
+	return e
+}}
+
+// CompressBuffer writes the zstd frame of b's envelope lines to dst; the
+// result decompresses with Decompress like Compress's.
+func CompressBuffer(dst *bytes.Buffer, b *Buffer) error {
+	e := streamEncoders.Get().(*zstd.Encoder)
+	defer streamEncoders.Put(e)
+	e.Reset(dst)
+	if err := b.each(func(p []byte) error { _, err := e.Write(p); return err }); err != nil {
+		return fmt.Errorf("stage: compress: %w", err)
+	}
+	if err := e.Close(); err != nil {
+		return fmt.Errorf("stage: compress: %w", err)
+	}
+	return nil
+}

@@ -92,6 +92,8 @@ type Engine struct {
 	stall  stallTracker
 
 	warnedDropped bool
+	reg           prometheus.Registerer
+	deliveries    *prometheus.CounterVec
 
 	queue   chan Transition // to the webhook worker, in order
 	exportQ chan Batch
@@ -129,6 +131,9 @@ func New(cfg Config, g prometheus.Gatherer, dir string, opts ...Option) (*Engine
 	for _, o := range opts {
 		o(e)
 	}
+	if err := e.registerMetrics(); err != nil {
+		return nil, fmt.Errorf("monitor: register metrics: %w", err)
+	}
 	for _, spec := range cfg.AllAlarms() {
 		if err := spec.Validate(); err != nil {
 			return nil, err
@@ -160,7 +165,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	wg.Go(func() { e.exportLoop(workCtx) })
 	t := time.NewTicker(e.cfg.SampleInterval)
 	defer t.Stop()
-	e.step(ctx, e.now())
+	e.step(e.now())
 	for {
 		select {
 		case <-ctx.Done():
@@ -174,7 +179,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			defer e.mu.Unlock()
 			return errors.Join(e.saveStates(), e.store.close())
 		case <-t.C:
-			e.step(ctx, e.now())
+			e.step(e.now())
 		}
 	}
 }
@@ -185,6 +190,11 @@ func (e *Engine) deliverLoop(ctx context.Context) {
 	}
 }
 
+// flusher is an Exporter that buffers and can send what it holds now.
+type flusher interface {
+	Flush(ctx context.Context) error
+}
+
 func (e *Engine) exportLoop(ctx context.Context) {
 	for b := range e.exportQ {
 		for _, x := range e.exporters {
@@ -193,16 +203,28 @@ func (e *Engine) exportLoop(ctx context.Context) {
 			}
 		}
 	}
+	// Shutting down: send what buffering exporters still hold.
+	for _, x := range e.exporters {
+		if f, ok := x.(flusher); ok {
+			if err := f.Flush(ctx); err != nil {
+				e.log.Warn("monitor export flush failed", "err", err)
+			}
+		}
+	}
 }
 
 // step takes one sample at now: it closes finished periods, evaluates their
 // alarms, queues the actions of transitions and returns the transitions.
-func (e *Engine) step(ctx context.Context, now time.Time) []Transition {
+func (e *Engine) step(now time.Time) []Transition {
+	// Gather before taking e.mu: the gatherer may hold this engine's
+	// collector, which reads the states under e.mu.
 	mfs, err := e.gather.Gather()
 	if err != nil && len(mfs) == 0 {
 		e.log.Warn("monitor gather failed", "err", err)
 	}
-	samples := flatten(mfs)
+	// A registry that also holds this engine's own series: the derived ones
+	// are computed below, never read back.
+	samples := slices.DeleteFunc(flatten(mfs), func(s sample) bool { return s.name == StalledMetric })
 	samples = append(samples, e.stall.derive(now, samples)...)
 
 	e.mu.Lock()
@@ -226,7 +248,7 @@ func (e *Engine) step(ctx context.Context, now time.Time) []Transition {
 	if len(done) > 0 && len(e.exporters) > 0 {
 		batch = &Batch{Time: done[0].T, Points: done, Alarms: e.statesLocked()}
 	}
-	if len(trs) > 0 {
+	if len(trs) > 0 || len(done) > 0 {
 		for _, tr := range trs {
 			if err := e.store.appendTransition(tr); err != nil {
 				e.log.Warn("monitor history write failed", "err", err)
@@ -255,7 +277,6 @@ func (e *Engine) step(ctx context.Context, now time.Time) []Transition {
 			e.log.Warn("monitor export queue full, dropping a minute", "points", len(batch.Points))
 		}
 	}
-	_ = ctx
 	return trs
 }
 
@@ -264,6 +285,17 @@ func (e *Engine) advance(a *alarm, now time.Time) (Transition, bool) {
 	p := a.spec.Period
 	start := now.Truncate(p)
 	if a.cur == nil {
+		// First sample (or first since a restart): periods the process did
+		// not see are missing datapoints.
+		if n := len(a.points); n > 0 {
+			from := a.points[n-1].Start.Add(p)
+			if oldest := start.Add(-time.Duration(EvaluationRange(a.spec.EvaluationPeriods)) * p); from.Before(oldest) {
+				from = oldest
+			}
+			for t := from; t.Before(start); t = t.Add(p) {
+				a.points = append(a.points, Datapoint{Start: t, Missing: true})
+			}
+		}
 		a.cur = &acc{start: start}
 		return Transition{}, false
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -110,7 +111,7 @@ func (w tWriter) Write(b []byte) (int, error) {
 // drive steps the engine at now and runs the actions of its transitions
 // synchronously, as Run's worker would.
 func drive(e *Engine, now time.Time) []Transition {
-	trs := e.step(context.Background(), now)
+	trs := e.step(now)
 	for _, tr := range trs {
 		if e.shouldAct(tr) {
 			e.act(context.Background(), tr)
@@ -279,7 +280,8 @@ func TestRunDeliversOnTransition(t *testing.T) {
 	cfg.Alarms = []AlarmSpec{{Name: "deep", Metric: "queue_depth", Statistic: StatMax, Period: time.Second,
 		EvaluationPeriods: 1, Comparison: GreaterThan, Threshold: 5, Actions: Actions{Webhooks: []string{hook.URL}, Log: true}}}
 	dir := t.TempDir()
-	e, err := New(cfg, reg, dir, WithLogger(testLogger(t)))
+	// The engine samples the registry it exports its own metrics to.
+	e, err := New(cfg, reg, dir, WithLogger(testLogger(t)), WithRegisterer(reg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,4 +302,28 @@ func TestRunDeliversOnTransition(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "states.json")); err != nil {
 		t.Fatalf("states not saved: %v", err)
 	}
+	got := map[string]float64{}
+	for _, s := range gatherSamples(t, reg) {
+		if strings.HasPrefix(s.name, "streamlake_monitor_") {
+			got[s.key] = s.value
+		}
+	}
+	want := map[string]float64{
+		`streamlake_monitor_alarm_state{alarm="deep",state="ALARM"}`:             1,
+		`streamlake_monitor_alarm_state{alarm="deep",state="INSUFFICIENT_DATA"}`: 0,
+		`streamlake_monitor_alarm_state{alarm="deep",state="OK"}`:                0,
+		`streamlake_monitor_webhook_deliveries_total{result="ok"}`:               1,
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("own metrics %v, want %v", got, want)
+	}
+}
+
+func gatherSamples(t *testing.T, g prometheus.Gatherer) []sample {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return flatten(mfs)
 }

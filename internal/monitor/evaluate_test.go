@@ -52,8 +52,6 @@ func readTruthTable(t *testing.T) []truthRow {
 	return rows
 }
 
-var allStates = []State{StateOK, StateAlarm, StateInsufficient}
-
 func expected(want string, start State) State {
 	if want == "retain" {
 		return start
@@ -132,10 +130,10 @@ func engineTruth(t *testing.T, row truthRow, tmd TreatMissing, start State) Stat
 		if dp := valueOf(c); !dp.Missing {
 			g.WithLabelValues("x").Set(dp.Value)
 		}
-		e.step(t.Context(), t0.Add(time.Duration(i)*time.Minute+30*time.Second))
+		e.step(t0.Add(time.Duration(i)*time.Minute + 30*time.Second))
 	}
 	e.alarms[0].state = start
-	e.step(t.Context(), t0.Add(5*time.Minute))
+	e.step(t0.Add(5 * time.Minute))
 	return e.alarms[0].state
 }
 
@@ -166,7 +164,7 @@ func TestEvaluateMofNOnSimulatedClock(t *testing.T) {
 	minute := func(i int) {
 		// The sample at the minute's start closes the previous period.
 		clock.t = t0.Add(time.Duration(i) * time.Minute)
-		e.step(t.Context(), clock.Now())
+		e.step(clock.Now())
 	}
 	var got []State
 	for i, r := range perSecond {
@@ -174,7 +172,7 @@ func TestEvaluateMofNOnSimulatedClock(t *testing.T) {
 		got = append(got, e.alarms[0].state)
 		errs.Add(r * 60)
 		for s := 1; s < 6; s++ {
-			e.step(t.Context(), t0.Add(time.Duration(i)*time.Minute+time.Duration(s)*10*time.Second))
+			e.step(t0.Add(time.Duration(i)*time.Minute + time.Duration(s)*10*time.Second))
 		}
 	}
 	// State at the start of minute i reflects periods up to i-1.

@@ -1,7 +1,6 @@
 package monitor
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,7 +30,7 @@ func TestHistoryReloadAfterRestart(t *testing.T) {
 	}
 	for range 3 * 6 {
 		clock.t = clock.t.Add(10 * time.Second)
-		e.step(t.Context(), clock.t)
+		e.step(clock.t)
 	}
 	keys := e.Series()
 	if len(keys) != 3 {
@@ -86,7 +85,7 @@ func TestHistoryReloadAfterRestart(t *testing.T) {
 	// The restarted engine carries on: no new transition, so no repeated notification.
 	for range 2 * 6 {
 		clock.t = clock.t.Add(10 * time.Second)
-		if trs := e2.step(t.Context(), clock.t); len(trs) != 0 {
+		if trs := e2.step(clock.t); len(trs) != 0 {
 			t.Fatalf("restart caused transitions %+v", trs)
 		}
 	}
@@ -126,7 +125,7 @@ func TestHistoryBounded(t *testing.T) {
 	for range 26 * 60 * 2 {
 		clock.t = clock.t.Add(30 * time.Second)
 		c.Add(60) // 2 events per second
-		e.step(context.Background(), clock.t)
+		e.step(clock.t)
 	}
 	pts := e.Datapoints("events_total", time.Time{})
 	if len(pts) < 24*60-1 || len(pts) > 24*60+1 {
@@ -171,7 +170,7 @@ func TestEngineFeedsExporter(t *testing.T) {
 	}
 	defer e.store.close()
 	for i := range 7 {
-		e.step(t.Context(), clock.t.Add(time.Duration(i)*10*time.Second))
+		e.step(clock.t.Add(time.Duration(i) * 10 * time.Second))
 	}
 	select {
 	case b := <-e.exportQ:

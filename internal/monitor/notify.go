@@ -30,7 +30,15 @@ func (e *Engine) act(ctx context.Context, tr Transition) {
 		}
 	}
 	for _, url := range a.spec.Actions.Webhooks {
-		if err := e.post(ctx, url, tr); err != nil {
+		err := e.post(ctx, url, tr)
+		if e.deliveries != nil {
+			result := "ok"
+			if err != nil {
+				result = "failed"
+			}
+			e.deliveries.WithLabelValues(result).Inc()
+		}
+		if err != nil {
 			e.log.Error("alarm webhook failed", "alarm", tr.Alarm, "url", url, "new_state", tr.NewState, "err", err)
 		}
 	}

@@ -23,7 +23,7 @@ func periodValue(t *testing.T, reg *prometheus.Registry, spec AlarmSpec, each fu
 	defer e.store.close()
 	for i := range 7 { // 12:00:00 .. 12:01:00, every 10s
 		each(i)
-		e.step(t.Context(), clock.t.Add(time.Duration(i)*10*time.Second))
+		e.step(clock.t.Add(time.Duration(i) * 10 * time.Second))
 	}
 	pts := e.alarms[0].points
 	if len(pts) != 1 {

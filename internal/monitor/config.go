@@ -117,7 +117,7 @@ func (c *Config) AllAlarms() []AlarmSpec {
 	for _, a := range out {
 		have[a.Name] = true
 	}
-	for _, d := range DefaultAlarms(c.StallWindow) {
+	for _, d := range DefaultAlarms(c.StallWindow, c.SampleInterval) {
 		if have[d.Name] {
 			continue
 		}

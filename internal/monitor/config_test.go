@@ -38,22 +38,22 @@ func TestConfigGood(t *testing.T) {
 		t.Fatalf("decoded %+v", cfg)
 	}
 	all := cfg.AllAlarms()
-	if len(all) != 1+len(DefaultAlarms(cfg.StallWindow)) {
+	if len(all) != 1+len(DefaultAlarms(cfg.StallWindow, cfg.SampleInterval)) {
 		t.Fatalf("AllAlarms: %d, want the configured one plus the defaults", len(all))
 	}
 	for _, s := range all[1:] {
 		if len(s.Actions.Webhooks) != 1 || s.Actions.Webhooks[0] != "http://hooks.example/alarms" {
 			t.Fatalf("default alarm %s webhooks %v, want monitor.webhooks", s.Name, s.Actions.Webhooks)
 		}
-		if s.Name == AlarmSilentStall && s.Period != 2*time.Minute {
-			t.Fatalf("silent-stall period %s, want the stall window", s.Period)
+		if s.Name == AlarmSilentStall && s.Period != 5*time.Second {
+			t.Fatalf("silent-stall period %s, want the sampling interval", s.Period)
 		}
 	}
 	def := Default()
 	if err := def.Validate(); err != nil {
 		t.Fatalf("Default() is invalid: %v", err)
 	}
-	for _, s := range DefaultAlarms(def.StallWindow) {
+	for _, s := range DefaultAlarms(def.StallWindow, def.SampleInterval) {
 		if err := s.Validate(); err != nil {
 			t.Fatalf("default alarm: %v", err)
 		}

@@ -19,16 +19,18 @@ const (
 // streamlake_etl_dead_letter_rows_total both flat), and 0 otherwise.
 const StalledMetric = "streamlake_monitor_stalled"
 
-// DefaultAlarms returns the built-in alarms. stallWindow sets the period of
-// the silent-stall alarm: with the derived series needing one window to turn
-// to 1, a stall reaches ALARM within two windows plus a sampling interval.
-// Alarms on metrics that no component exports yet (crawler, query) treat
-// missing data as notBreaching, so they stay OK until there is data.
-func DefaultAlarms(stallWindow time.Duration) []AlarmSpec {
-	if stallWindow < time.Second {
-		stallWindow = time.Minute
+// DefaultAlarms returns the built-in alarms for a config's StallWindow and
+// SampleInterval. The silent-stall alarm is evaluated every sampling
+// interval (rounded up to whole seconds) on StalledMetric, which turns to 1
+// one stall window after commits stop: a stall reaches ALARM within the
+// stall window plus two sampling intervals, and OK as soon after the ETL
+// resumes. Alarms on metrics that no component exports yet (crawler, query)
+// treat missing data as notBreaching, so they stay OK until there is data.
+func DefaultAlarms(stallWindow, sampleInterval time.Duration) []AlarmSpec {
+	stallPeriod := max(sampleInterval.Truncate(time.Second), time.Second)
+	if stallPeriod < sampleInterval {
+		stallPeriod += time.Second
 	}
-	stallWindow = stallWindow.Round(time.Second)
 	log := Actions{Log: true}
 	return []AlarmSpec{{
 		Name:              AlarmConsumerTimeLag,
@@ -43,10 +45,10 @@ func DefaultAlarms(stallWindow time.Duration) []AlarmSpec {
 		Actions:           log,
 	}, {
 		Name:              AlarmSilentStall,
-		Description:       "A topic has records arriving or lag while its table commits no rows.",
+		Description:       "A topic has had records arriving or lag for the stall window while its table committed no rows.",
 		Metric:            StalledMetric,
 		Statistic:         StatMax,
-		Period:            stallWindow,
+		Period:            stallPeriod,
 		EvaluationPeriods: 1,
 		Comparison:        GreaterThanOrEqual,
 		Threshold:         1,

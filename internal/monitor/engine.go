@@ -177,7 +177,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			stopWork()
 			e.mu.Lock()
 			defer e.mu.Unlock()
-			return errors.Join(e.saveStates(), e.store.close())
+			return errors.Join(e.saveStates(true), e.store.close())
 		case <-t.C:
 			e.step(e.now())
 		}
@@ -254,7 +254,7 @@ func (e *Engine) step(now time.Time) []Transition {
 				e.log.Warn("monitor history write failed", "err", err)
 			}
 		}
-		if err := e.saveStates(); err != nil {
+		if err := e.saveStates(len(trs) > 0); err != nil {
 			e.log.Warn("monitor state write failed", "err", err)
 		}
 	}
@@ -391,12 +391,12 @@ func (e *Engine) Datapoints(key string, since time.Time) []MinutePoint {
 	return e.store.points(key, since)
 }
 
-func (e *Engine) saveStates() error {
+func (e *Engine) saveStates(sync bool) error {
 	m := make(map[string]savedAlarm, len(e.alarms))
 	for _, a := range e.alarms {
 		m[a.spec.Name] = savedAlarm{State: a.state, Reason: a.reason, Since: a.since, Settled: a.settled, Points: a.points, Spec: fingerprint(a.spec)}
 	}
-	if err := e.store.saveStates(m); err != nil {
+	if err := e.store.saveStates(m, sync); err != nil {
 		return fmt.Errorf("monitor: save alarm states: %w", err)
 	}
 	return nil

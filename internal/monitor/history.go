@@ -415,19 +415,21 @@ func (st *store) compactTransitions() error {
 		st.alarmLog.Close()
 		st.alarmLog = nil
 	}
-	if err := writeAtomic(filepath.Join(st.dir, "alarms.jsonl"), buf); err != nil {
+	if err := writeAtomic(filepath.Join(st.dir, "alarms.jsonl"), buf, true); err != nil {
 		return fmt.Errorf("monitor: compact alarm history: %w", err)
 	}
 	st.alarmLines = len(all)
 	return nil
 }
 
-func (st *store) saveStates(m map[string]savedAlarm) error {
+// saveStates replaces states.json; durable (fsynced) when sync is set, as
+// after a transition, and otherwise only atomic, as for the minutely save.
+func (st *store) saveStates(m map[string]savedAlarm, sync bool) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(st.dir, "states.json"), b)
+	return writeAtomic(filepath.Join(st.dir, "states.json"), b, sync)
 }
 
 func (st *store) close() error {
@@ -443,7 +445,7 @@ func (st *store) close() error {
 	return errors.Join(errs...)
 }
 
-func writeAtomic(name string, b []byte) error {
+func writeAtomic(name string, b []byte, sync bool) error {
 	tmp := name + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
@@ -453,9 +455,11 @@ func writeAtomic(name string, b []byte) error {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if sync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err

@@ -114,7 +114,6 @@ func TestHistoryBounded(t *testing.T) {
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "events_total", Help: "x"})
 	reg.MustRegister(c)
 	cfg := Default()
-	cfg.DefaultAlarms = false
 	dir := t.TempDir()
 	clock := newClock()
 	e, err := New(cfg, reg, dir, WithClock(clock.Now))
@@ -177,7 +176,7 @@ func TestEngineFeedsExporter(t *testing.T) {
 		if !b.Time.Equal(clock.t) || len(b.Points) != 1 || b.Points[0].Name != "depth" || b.Points[0].V != 3 {
 			t.Fatalf("batch %+v, want depth=3 for 12:00", b)
 		}
-		if len(b.Alarms) != len(DefaultAlarms(cfg.StallWindow)) {
+		if len(b.Alarms) != len(DefaultAlarms(cfg.StallWindow, cfg.SampleInterval)) {
 			t.Fatalf("batch has %d alarm states, want every default alarm", len(b.Alarms))
 		}
 	default:

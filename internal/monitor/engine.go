@@ -17,12 +17,15 @@ import (
 // webhook receives as its JSON body. Values are the evaluated datapoints,
 // oldest first, null where a period had no data.
 type Transition struct {
-	Alarm     string     `json:"alarm"`
-	OldState  State      `json:"old_state"`
-	NewState  State      `json:"new_state"`
-	Reason    string     `json:"reason"`
-	Values    []*float64 `json:"values"`
-	Timestamp time.Time  `json:"timestamp"`
+	Alarm    string     `json:"alarm"`
+	OldState State      `json:"old_state"`
+	NewState State      `json:"new_state"`
+	Reason   string     `json:"reason"`
+	Values   []*float64 `json:"values"`
+	// Series names the series that breached in the newest period, when known
+	// (e.g. streamlake_monitor_stalled{table="orders",topic="orders"}).
+	Series    []string  `json:"series,omitempty"`
+	Timestamp time.Time `json:"timestamp"`
 
 	quiet bool // a new alarm settling into OK: recorded, no action
 }
@@ -296,7 +299,7 @@ func (e *Engine) advance(a *alarm, now time.Time) (Transition, bool) {
 				a.points = append(a.points, Datapoint{Start: t, Missing: true})
 			}
 		}
-		a.cur = &acc{start: start}
+		a.cur = a.newAcc(start)
 		return Transition{}, false
 	}
 	if !start.After(a.cur.start) {
@@ -313,7 +316,7 @@ func (e *Engine) advance(a *alarm, now time.Time) (Transition, bool) {
 	if len(a.points) > r {
 		a.points = a.points[len(a.points)-r:]
 	}
-	a.cur = &acc{start: start}
+	a.cur = a.newAcc(start)
 
 	st, reason := Evaluate(&a.spec, a.points, a.state)
 	a.reason = reason
@@ -321,11 +324,23 @@ func (e *Engine) advance(a *alarm, now time.Time) (Transition, bool) {
 		return Transition{}, false
 	}
 	tr := Transition{Alarm: a.spec.Name, OldState: a.state, NewState: st, Reason: reason, Values: values(a.points, r), Timestamp: now}
+	if last := a.points[len(a.points)-1]; st == StateAlarm {
+		tr.Series = last.Series
+	}
 	// The first settling of a new alarm into OK is recorded but runs no action.
 	tr.quiet = st == StateOK && !a.settled
 	a.settled = a.settled || st != StateInsufficient
 	a.state, a.since = st, now
 	return tr, true
+}
+
+func (a *alarm) newAcc(start time.Time) *acc {
+	c := &acc{start: start}
+	if a.spec.Statistic != StatRate {
+		cmp, th := a.spec.Comparison, a.spec.Threshold
+		c.breach = func(v float64) bool { return cmp.Breaches(v, th) }
+	}
+	return c
 }
 
 func values(pts []Datapoint, r int) []*float64 {

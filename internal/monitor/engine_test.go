@@ -187,6 +187,9 @@ func TestSilentStallAlarm(t *testing.T) {
 	if n.Reason == "" || len(n.Values) != EvaluationRange(1) || n.Values[len(n.Values)-1] == nil || *n.Values[len(n.Values)-1] != 1 || n.Timestamp.IsZero() {
 		t.Fatalf("notification body lacks reason, values or timestamp: %+v", n)
 	}
+	if want := `streamlake_monitor_stalled{table="app_events",topic="app.events"}`; !slices.Equal(n.Series, []string{want}) {
+		t.Fatalf("ALARM notification names series %v, want [%s]", n.Series, want)
+	}
 	// Every other default alarm stayed OK (crawler and query metrics do not exist).
 	for _, s := range e.States() {
 		if s.Name != AlarmSilentStall && s.State != StateOK {

@@ -13,6 +13,9 @@ type Datapoint struct {
 	Start   time.Time `json:"t"`
 	Value   float64   `json:"v"`
 	Missing bool      `json:"m,omitempty"`
+	// Series names the series that had a breaching sample in the period
+	// (at most 10; avg, min, max, sum and p99 of gauges and counters only).
+	Series []string `json:"s,omitempty"`
 }
 
 // EvaluationRange is how many of the most recent periods an alarm with N

@@ -18,12 +18,11 @@ func (e *Engine) act(ctx context.Context, tr Transition) {
 		return
 	}
 	if a.spec.Actions.Log {
-		level := "info"
 		attrs := []any{"alarm", tr.Alarm, "old_state", tr.OldState, "new_state", tr.NewState, "reason", tr.Reason}
-		if tr.NewState == StateAlarm {
-			level = "warn"
+		if len(tr.Series) > 0 {
+			attrs = append(attrs, "series", tr.Series)
 		}
-		if level == "warn" {
+		if tr.NewState == StateAlarm {
 			e.log.Warn("alarm state changed", attrs...)
 		} else {
 			e.log.Info("alarm state changed", attrs...)

@@ -115,6 +115,7 @@ func increase(now, before float64) float64 {
 // acc accumulates one alarm's samples over one period.
 type acc struct {
 	start    time.Time
+	breach   func(float64) bool // nil for rate and histogram statistics
 	seen     bool
 	hist     bool
 	values   []float64 // gauge and counter values as sampled
@@ -122,6 +123,7 @@ type acc struct {
 	hcount   float64   // histogram observations in the period
 	hsum     float64
 	hbuckets map[float64]float64 // per upper bound, observations in the period
+	breached []string            // keys of series with a breaching sample (gauge-like statistics), at most 10
 }
 
 // add folds one selected sample into the period; last holds the series'
@@ -153,6 +155,9 @@ func (a *acc) add(s sample, last map[string]prev) {
 		return
 	}
 	a.values = append(a.values, s.value)
+	if a.breach != nil && a.breach(s.value) && len(a.breached) < 10 && !slices.Contains(a.breached, s.key) {
+		a.breached = append(a.breached, s.key)
+	}
 	if had {
 		a.inc += increase(s.value, p.value)
 	}
@@ -179,6 +184,7 @@ func (a *acc) datapoint(stat Statistic, period time.Duration) Datapoint {
 		return dp
 	}
 	dp.Value, dp.Missing = v, false
+	dp.Series = a.breached
 	return dp
 }
 

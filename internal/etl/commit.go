@@ -46,29 +46,9 @@ func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
 	// The main table's transaction starts here, with the new columns, so
 	// rows are checked against the schema they will be written with. Rows
 	// that do not fit become dead letters before the dead-letter commit.
-	var good []row
-	var tx *table.Transaction
-	var sc *iceberg.Schema
-	if len(b.rows) > 0 {
-		var err error
-		if *main == nil {
-			if *main, err = e.create(ctx, name, b.tableSchema()); err != nil {
-				return res, err
-			}
-		}
-		tx = (*main).NewTransaction()
-		if sc, err = e.addColumns(tx, name, (*main).Schema(), b.tableSchema()); err != nil {
-			return res, err
-		}
-		good = b.rows[:0:0]
-		st := sc.AsStruct()
-		for _, r := range b.rows {
-			if err := checkValue(r.value, &st, "$"); err != nil {
-				b.dead = append(b.dead, deadLetter{rec: r.rec, stage: "convert", reason: err.Error()})
-				continue
-			}
-			good = append(good, r)
-		}
+	tx, sc, good, err := e.prepare(ctx, name, b, main)
+	if err != nil {
+		return res, err
 	}
 	if len(b.dead) > 0 {
 		if *dlq == nil {
@@ -85,6 +65,24 @@ func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
 		res.DeadLetters, res.Commits = len(b.dead), res.Commits+1
 		e.m.deadLetters.WithLabelValues(name).Add(float64(len(b.dead)))
 	}
+	if len(good) == 0 && len(b.dead) > 0 && *main != nil {
+		// Only dead letters: the table's bookmark still moves past them
+		// (as a property), or a re-read after a policy change would load
+		// them here while a replay brings them in too.
+		if tx == nil {
+			tx = (*main).NewTransaction()
+		}
+		bmJSON, _ := json.Marshal(mainBM)
+		if err := tx.SetProperties(iceberg.Properties{SummaryOffsets: string(bmJSON)}); err != nil {
+			return res, fmt.Errorf("etl: table %s: bookmark: %w", name, err)
+		}
+		t, err := tx.Commit(ctx)
+		if err != nil {
+			return res, fmt.Errorf("etl: table %s: commit bookmark: %w", name, err)
+		}
+		*main = t
+		res.Commits++
+	}
 	if len(good) > 0 {
 		rec, err := rowsRecord(sc, good)
 		if err != nil {
@@ -100,6 +98,57 @@ func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
 		e.observeFreshness(name, good)
 	}
 	return res, nil
+}
+
+// prepare starts the main table's transaction for b's rows (creating the
+// table if needed), stages the columns they add, and returns the rows that
+// fit the staged schema; the others are added to b.dead, or, under the
+// coerce-to-string policy, rewritten to fit. With no rows it does nothing.
+func (e *ETL) prepare(ctx context.Context, name string, b *batch, main **table.Table) (*table.Transaction, *iceberg.Schema, []row, error) {
+	if len(b.rows) == 0 {
+		return nil, nil, nil, nil
+	}
+	var err error
+	if *main == nil {
+		if *main, err = e.create(ctx, name, b.tableSchema()); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	tx := (*main).NewTransaction()
+	sc, err := e.addColumns(tx, name, (*main).Schema(), b.tableSchema())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	good := b.rows[:0:0]
+	st := sc.AsStruct()
+	var coerced []row
+	need := map[string][]string{}
+	for _, r := range b.rows {
+		if err := checkValue(r.value, &st, "$"); err != nil {
+			if b.policy == PolicyCoerceToString {
+				r.value = coerce(r.value, &st, nil, need)
+				coerced = append(coerced, r)
+				continue
+			}
+			b.dead = append(b.dead, deadLetter{rec: r.rec, stage: "convert", reason: err.Error()})
+			continue
+		}
+		good = append(good, r)
+	}
+	if len(need) > 0 {
+		if sc, err = e.addColumns(tx, name, sc, textColumns(need)); err != nil {
+			return nil, nil, nil, err
+		}
+		st = sc.AsStruct()
+	}
+	for _, r := range coerced {
+		if err := checkValue(r.value, &st, "$"); err != nil {
+			b.dead = append(b.dead, deadLetter{rec: r.rec, stage: "convert", reason: err.Error()})
+			continue
+		}
+		good = append(good, r)
+	}
+	return tx, sc, good, nil
 }
 
 // addColumns stages in tx the columns of inferred that the table schema

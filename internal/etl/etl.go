@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -49,6 +50,9 @@ const (
 type Config struct {
 	Database  string // Iceberg namespace, e.g. "lake"
 	TimeField string // event-time field; tables are partitioned by day of it
+	// OnTypeMismatch is what happens to a value that does not fit its
+	// column: PolicyDLQ (default) or PolicyCoerceToString.
+	OnTypeMismatch string
 	// MaxCommitRecords bounds the records read into one commit.
 	MaxCommitRecords int
 	// StagingRetention, when positive, deletes staging objects older than
@@ -250,14 +254,25 @@ func isCommitConflict(err error) bool {
 	return errors.Is(err, table.ErrCommitFailed) || strings.Contains(err.Error(), "requirement failed")
 }
 
-// bookmark reads a table's per-partition next offsets.
+// bookmark reads a table's per-partition next offsets: those of its
+// current snapshot's summary, advanced by the table property of the same
+// name, which a commit of dead letters alone moves (see commit).
 func bookmark(tbl *table.Table) map[string]int64 {
 	bm := map[string]int64{}
-	if tbl == nil || tbl.CurrentSnapshot() == nil || tbl.CurrentSnapshot().Summary == nil {
+	if tbl == nil {
 		return bm
 	}
-	if v, ok := tbl.CurrentSnapshot().Summary.Properties[SummaryOffsets]; ok {
-		_ = json.Unmarshal([]byte(v), &bm)
+	if s := tbl.CurrentSnapshot(); s != nil && s.Summary != nil {
+		if v, ok := s.Summary.Properties[SummaryOffsets]; ok {
+			_ = json.Unmarshal([]byte(v), &bm)
+		}
+	}
+	if v, ok := tbl.Properties()[SummaryOffsets]; ok {
+		var prop map[string]int64
+		_ = json.Unmarshal([]byte(v), &prop)
+		for k, o := range prop {
+			bm[k] = max(bm[k], o)
+		}
 	}
 	return bm
 }
@@ -279,8 +294,14 @@ func (e *ETL) loadTopic(ctx context.Context, topic string, objs []object) (Resul
 		return cmp.Or(cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.FirstOffset, b.FirstOffset))
 	})
 	mainBM, dlqBM := bookmark(main), bookmark(dlq)
+	if main == nil {
+		// A batch with rows creates the table before its dead letters
+		// commit, so without a table every record the dead-letter table
+		// covers was a dead letter: none is for the main table.
+		mainBM = maps.Clone(dlqBM)
+	}
 	for len(objs) > 0 {
-		b := newBatch(e.cfg.TimeField)
+		b := newBatch(e.cfg.TimeField, e.cfg.OnTypeMismatch)
 		n := 0
 		for n < len(objs) && (n == 0 || b.records < e.cfg.MaxCommitRecords) {
 			if err := e.read(ctx, objs[n], b, mainBM, dlqBM); err != nil {
@@ -336,6 +357,7 @@ func (e *ETL) read(ctx context.Context, o object, b *batch, mainBM, dlqBM map[st
 // batch holds the decoded rows and dead letters of one commit.
 type batch struct {
 	timeField string
+	policy    string // PolicyDLQ or PolicyCoerceToString
 	records   int
 	rows      []row
 	dead      []deadLetter
@@ -348,8 +370,8 @@ type row struct {
 	value schema.Object
 }
 
-func newBatch(timeField string) *batch {
-	return &batch{timeField: timeField, inferred: &schema.Type{Kind: schema.Struct}}
+func newBatch(timeField, policy string) *batch {
+	return &batch{timeField: timeField, policy: policy, inferred: &schema.Type{Kind: schema.Struct}}
 }
 
 func (b *batch) add(r stage.Record, wantMain, wantDLQ bool) {

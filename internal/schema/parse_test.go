@@ -102,3 +102,20 @@ func BenchmarkParse(b *testing.B) {
 		}
 	})
 }
+
+// TestAppendJSONRoundTrips checks that re-encoding a parsed value gives
+// JSON that encoding/json reads as the same value, members in order.
+func TestAppendJSONRoundTrips(t *testing.T) {
+	in := `{"b":1,"a":{"z":[1,2.5,"x",null,true],"y":{}},"s":"q\"\u00e9<"}`
+	v, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(AppendJSON(nil, v))
+	if out != `{"b":1,"a":{"z":[1,2.5,"x",null,true],"y":{}},"s":"q\"é\u003c"}` {
+		t.Fatalf("re-encoded as %s", out)
+	}
+	if Text("plain") != "plain" || Text(json.Number("2.5")) != "2.5" || Text(v.(Object).Get("a")) != `{"z":[1,2.5,"x",null,true],"y":{}}` {
+		t.Fatal("Text gives the wrong text")
+	}
+}

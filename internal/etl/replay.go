@@ -1,0 +1,188 @@
+package etl
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/streamlake/streamlake/internal/catalog"
+	"github.com/streamlake/streamlake/internal/stage"
+)
+
+// PropReplayed is the table property listing the dead letters a replay
+// brought into the table: {"<topic>/<partition>": [offsets]}. It changes in
+// the same commit as the rows, so a replay never brings a record in twice.
+const PropReplayed = "streamlake.dlq-replayed"
+
+// ReplayResult counts what a replay did.
+type ReplayResult struct {
+	DeadLetters int // rows in the dead-letter table
+	Skipped     int // replayed before
+	Replayed    int // now in the table
+	// StillFailing counts the dead letters that failed again, by reason;
+	// they stay in the dead-letter table.
+	StillFailing map[string]int
+}
+
+// Replay re-processes the dead letters of table name (the rows of
+// <name>_dlq) with the ETL's current settings, for instance after the
+// table's policy became coerce-to-string. Those that now load are appended
+// to the table in one commit that also adds their positions to the
+// PropReplayed property, so replaying again brings none in twice; those
+// that still fail stay in the dead-letter table and are counted by reason.
+// The commit keeps the table's offset bookmark; when it races with
+// another writer it reloads and starts over.
+func (e *ETL) Replay(ctx context.Context, name string) (ReplayResult, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := e.replayOnce(ctx, name)
+		if err == nil || !isCommitConflict(err) || attempt == 5 {
+			return res, err
+		}
+		e.log.Info("replay commit conflicted; reloading", "table", name, "attempt", attempt)
+	}
+}
+
+func (e *ETL) replayOnce(ctx context.Context, name string) (ReplayResult, error) {
+	res := ReplayResult{StillFailing: map[string]int{}}
+	dlq, err := e.load(ctx, name+"_dlq")
+	if err != nil {
+		return res, err
+	}
+	if dlq == nil {
+		return res, fmt.Errorf("etl: replay %s.%s: %w: no dead-letter table %s_dlq", e.cfg.Database, name, catalog.ErrNoSuchTable, name)
+	}
+	main, err := e.load(ctx, name)
+	if err != nil {
+		return res, err
+	}
+	done := map[string][]int64{}
+	if main != nil {
+		if v, ok := main.Properties()[PropReplayed]; ok {
+			if err := json.Unmarshal([]byte(v), &done); err != nil {
+				return res, fmt.Errorf("etl: replay %s: property %s: %w", name, PropReplayed, err)
+			}
+		}
+	}
+	recs, err := deadLetters(ctx, dlq)
+	if err != nil {
+		return res, fmt.Errorf("etl: replay %s: read %s_dlq: %w", name, name, err)
+	}
+	res.DeadLetters = len(recs)
+	b := newBatch(e.cfg.TimeField, e.cfg.OnTypeMismatch)
+	seen := map[string]map[int64]bool{}
+	for k, offs := range done {
+		seen[k] = map[int64]bool{}
+		for _, o := range offs {
+			seen[k][o] = true
+		}
+	}
+	for _, r := range recs {
+		k := tpKey(r.Topic, r.Partition)
+		if seen[k][r.Offset] {
+			res.Skipped++
+			continue
+		}
+		if seen[k] == nil {
+			seen[k] = map[int64]bool{}
+		}
+		seen[k][r.Offset] = true // a record dead-lettered twice is replayed once
+		b.add(r, true, true)
+	}
+	tx, sc, good, err := e.prepare(ctx, name, b, &main)
+	if err != nil {
+		return res, err
+	}
+	for _, d := range b.dead {
+		res.StillFailing[d.reason]++
+	}
+	if len(good) == 0 {
+		return res, nil
+	}
+	for _, r := range good {
+		k := tpKey(r.rec.Topic, r.rec.Partition)
+		done[k] = append(done[k], r.rec.Offset)
+	}
+	for _, k := range slices.Sorted(maps.Keys(done)) {
+		slices.Sort(done[k])
+	}
+	doneJSON, _ := json.Marshal(done)
+	if err := tx.SetProperties(iceberg.Properties{PropReplayed: string(doneJSON)}); err != nil {
+		return res, fmt.Errorf("etl: replay %s: %w", name, err)
+	}
+	rec, err := rowsRecord(sc, good)
+	if err != nil {
+		return res, fmt.Errorf("etl: replay %s: build rows: %w", name, err)
+	}
+	if _, err := e.append(ctx, name, tx, rec, bookmark(main), []string{}); err != nil {
+		return res, err
+	}
+	res.Replayed = len(good)
+	e.m.rows.WithLabelValues(name).Add(float64(len(good)))
+	e.log.Info("replayed dead letters", "table", name, "replayed", len(good), "still_failing", len(b.dead))
+	return res, nil
+}
+
+// deadLetters reads a dead-letter table back into staging records.
+func deadLetters(ctx context.Context, dlq *table.Table) ([]stage.Record, error) {
+	at, err := dlq.Scan(table.WithSelectedFields("topic", "partition", "offset", "kafka_timestamp",
+		"key", "raw_value", "raw_value_encoding")).ToArrowTable(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer at.Release()
+	tr := array.NewTableReader(at, 0)
+	defer tr.Release()
+	var out []stage.Record
+	for tr.Next() {
+		rb := tr.RecordBatch()
+		col := func(name string) arrow.Array {
+			idx := rb.Schema().FieldIndices(name)
+			if len(idx) == 0 {
+				return nil
+			}
+			return rb.Column(idx[0])
+		}
+		topic, _ := col("topic").(*array.String)
+		part, _ := col("partition").(*array.Int32)
+		off, _ := col("offset").(*array.Int64)
+		ts, _ := col("kafka_timestamp").(*array.Timestamp)
+		key, _ := col("key").(*array.String)
+		raw, _ := col("raw_value").(*array.String)
+		enc, _ := col("raw_value_encoding").(*array.String)
+		if topic == nil || part == nil || off == nil || ts == nil || key == nil || raw == nil || enc == nil {
+			return nil, errors.New("unexpected dead-letter table schema")
+		}
+		for i := range int(rb.NumRows()) {
+			r := stage.Record{Topic: topic.Value(i), Partition: part.Value(i), Offset: off.Value(i),
+				Timestamp: time.UnixMicro(int64(ts.Value(i))).UTC()}
+			if key.IsValid(i) {
+				r.Key = []byte(key.Value(i))
+			}
+			if raw.IsValid(i) {
+				switch enc.Value(i) {
+				case "base64":
+					v, err := base64.StdEncoding.DecodeString(raw.Value(i))
+					if err != nil {
+						return nil, fmt.Errorf("%s/%d@%d: raw_value: %w", r.Topic, r.Partition, r.Offset, err)
+					}
+					r.Value = v
+				default:
+					r.Value = []byte(raw.Value(i))
+				}
+				r.ValueIsJSON = json.Valid(r.Value)
+			}
+			out = append(out, r)
+		}
+	}
+	return out, tr.Err()
+}

@@ -134,9 +134,6 @@ func New(cfg Config, g prometheus.Gatherer, dir string, opts ...Option) (*Engine
 	for _, o := range opts {
 		o(e)
 	}
-	if err := e.registerMetrics(); err != nil {
-		return nil, fmt.Errorf("monitor: register metrics: %w", err)
-	}
 	for _, spec := range cfg.AllAlarms() {
 		if err := spec.Validate(); err != nil {
 			return nil, err
@@ -153,6 +150,10 @@ func New(cfg Config, g prometheus.Gatherer, dir string, opts ...Option) (*Engine
 		if saved, ok := st.saved[a.spec.Name]; ok && saved.Spec == fingerprint(a.spec) {
 			a.state, a.reason, a.since, a.settled, a.points = saved.State, saved.Reason, saved.Since, saved.Settled, saved.Points
 		}
+	}
+	if err := e.registerMetrics(); err != nil {
+		st.close()
+		return nil, fmt.Errorf("monitor: register metrics: %w", err)
 	}
 	return e, nil
 }

@@ -1,0 +1,51 @@
+package tables
+
+import (
+	"fmt"
+
+	"github.com/streamlake/streamlake/internal/schema"
+)
+
+// Scrub makes a raw record value safe to store in the dead-letter table.
+//
+// A table without hash, mask or drop transforms returns raw unchanged. For
+// one with them:
+//   - a JSON object is decoded, run through the table's rename, flatten,
+//     drop, hash and mask transforms in their order (cast and derive are
+//     skipped, and so is a flatten of a value that is not a struct, since
+//     the record may be in the dead-letter table for exactly that), and
+//     re-encoded with its members in order;
+//   - anything else (invalid JSON, an array, a string, ...) becomes a
+//     placeholder JSON object saying why it was withheld: there is no field
+//     to find the PII in;
+//   - nil (a tombstone) stays nil.
+//
+// So a field the table hashes, masks or drops is stored nowhere in the lake
+// in the clear, whether the record loads or not.
+func (t *Table) Scrub(raw []byte) []byte {
+	if !t.hasPII || raw == nil {
+		return raw
+	}
+	v, err := schema.Parse(raw)
+	o, ok := v.(schema.Object)
+	if err != nil || !ok {
+		return t.redacted(len(raw))
+	}
+	for _, s := range t.steps {
+		switch s.kind {
+		case "rename", "flatten", "drop", "hash", "mask":
+			if n, err := s.apply(t, o); err == nil {
+				o = n
+			}
+		}
+	}
+	return appendJSON(nil, o)
+}
+
+// RedactedKey is the one member of Scrub's placeholder.
+const RedactedKey = "_redacted"
+
+func (t *Table) redacted(n int) []byte {
+	msg := fmt.Sprintf("%d bytes that are not a JSON object, withheld because table %s hashes, masks or drops fields", n, t.spec.Name)
+	return appendJSON(nil, schema.Object{{Key: RedactedKey, Value: msg}})
+}

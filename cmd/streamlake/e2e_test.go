@@ -142,15 +142,7 @@ func TestKcatToLake(t *testing.T) {
 		t.Fatal("kcat is not installed: run `make test`, which installs it (apt-get install -y kcat)")
 	}
 	dir := t.TempDir()
-	addr := freePort(t)
-	brokerCmd := exec.Command(bin, "broker", "--listen", addr, "--data-dir", dir)
-	var brokerErr bytes.Buffer
-	brokerCmd.Stderr = &brokerErr
-	if err := brokerCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer brokerCmd.Process.Kill()
-	waitDial(t, addr)
+	addr, brokerCmd, brokerErr := startBroker(t, dir)
 
 	const good, bad = 5000, 100
 	var lines bytes.Buffer
@@ -166,17 +158,7 @@ func TestKcatToLake(t *testing.T) {
 		t.Fatalf("kcat: %v: %s", err, out)
 	}
 
-	sl := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command(bin, append(args, "--data-dir", dir)...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("streamlake %v: %v\n%s", args, err, stderr.String())
-		}
-		return strings.TrimSpace(string(out))
-	}
+	sl := func(args ...string) string { t.Helper(); return inDir(t, dir, args...) }
 	run := []string{"run", "--brokers", addr, "--exit-when-idle", "--metrics-listen", "", "--log-level", "warn"}
 	sl(run...)
 	if got := sl("query", "--format", "csv", "SELECT count(*), count(DISTINCT id) FROM lake.events"); !strings.HasSuffix(got, "\n5000,5000") {
@@ -195,6 +177,35 @@ func TestKcatToLake(t *testing.T) {
 	if err := brokerCmd.Wait(); err != nil {
 		t.Fatalf("broker exit: %v\n%s", err, brokerErr.String())
 	}
+}
+
+// startBroker runs `streamlake broker` on a free port with its data in dir.
+func startBroker(t *testing.T, dir string) (string, *exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	addr := freePort(t)
+	cmd := exec.Command(bin, "broker", "--listen", addr, "--data-dir", dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	waitDial(t, addr)
+	return addr, cmd, &stderr
+}
+
+// inDir runs the binary with --data-dir dir and returns its trimmed
+// standard output, failing the test (with standard error) on an error.
+func inDir(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, append(args, "--data-dir", dir)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("streamlake %v: %v\n%s", args, err, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
 }
 
 func waitDial(t *testing.T, addr string) {

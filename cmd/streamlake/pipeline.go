@@ -67,12 +67,12 @@ type pipeline struct {
 	etl      *etl.ETL
 }
 
-// openPipeline connects every stage; brokers empty means start the embedded
-// broker. Close releases everything.
 // etlMemory is the room the soft memory limit leaves the ETL's working set
 // (a commit's decoded rows, Arrow columns and Parquet pages) beside ingest's.
 const etlMemory = 512 << 20
 
+// openPipeline connects every stage; brokers empty means start the embedded
+// broker. Close releases everything.
 func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	p := &pipeline{cfg: a.cfg, log: a.log, reg: prometheus.NewRegistry()}
 	defer func() {
@@ -129,7 +129,7 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	if err := p.ingester.Ping(pingCtx); err != nil {
 		return nil, err
 	}
-	p.etl = etl.New(etl.Config{Database: a.cfg.ETL.Database, TimeField: a.cfg.ETL.TimeField,
+	p.etl = etl.New(etl.Config{Database: a.cfg.ETL.Database, TimeField: a.cfg.ETL.TimeField, OnTypeMismatch: a.cfg.ETL.OnTypeMismatch,
 		StagingRetention: a.cfg.Storage.StagingRetention, Logger: a.log, Metrics: etl.NewMetrics(p.reg)}, p.staging, p.store.Iceberg())
 	return p, nil
 }

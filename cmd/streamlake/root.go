@@ -54,6 +54,7 @@ STREAMLAKE_* environment variables (e.g. STREAMLAKE_KAFKA_BROKERS), flags.`,
 		a.queryCmd(),
 		a.crawlCmd(),
 		a.demoCmd(),
+		a.dlqCmd(),
 	)
 	return root
 }

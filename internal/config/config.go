@@ -112,6 +112,10 @@ type ETL struct {
 	Database string        `yaml:"database"`
 	// TimeField is the event-time field partitioned by day.
 	TimeField string `yaml:"time_field"`
+	// OnTypeMismatch is what happens to a value that does not fit its
+	// column: dlq (the record goes to the dead-letter table) or
+	// coerce-to-string (the value is kept as text).
+	OnTypeMismatch string `yaml:"on_type_mismatch"`
 }
 
 // Crawl sets the staging crawler.
@@ -144,7 +148,7 @@ func Default() Config {
 			FlushInterval: time.Second,
 			MemoryBudget:  64 << 20,
 		},
-		ETL:     ETL{Interval: 2 * time.Second, Database: "lake", TimeField: "ts"},
+		ETL:     ETL{Interval: 2 * time.Second, Database: "lake", TimeField: "ts", OnTypeMismatch: "dlq"},
 		Crawl:   Crawl{Interval: 30 * time.Second, Database: "raw", SampleSize: 1000},
 		Metrics: Metrics{Listen: "127.0.0.1:9464"},
 	}
@@ -354,6 +358,8 @@ func (c *Config) Validate() error {
 		return bad("etl.database", "%q must match %s", c.ETL.Database, identifier)
 	case c.ETL.TimeField == "":
 		return bad("etl.time_field", "must not be empty")
+	case c.ETL.OnTypeMismatch != "dlq" && c.ETL.OnTypeMismatch != "coerce-to-string":
+		return bad("etl.on_type_mismatch", "%q is not one of dlq, coerce-to-string", c.ETL.OnTypeMismatch)
 	case c.Crawl.Interval < 100*time.Millisecond:
 		return bad("crawl.interval", "%s must be at least 100ms", c.Crawl.Interval)
 	case !identifier.MatchString(c.Crawl.Database):

@@ -74,8 +74,7 @@ func TestReplayAfterCoerceToString(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	at, err := tbl.Scan(table.WithSelectedFields("id", "device", "temperature", "temperature_string"),
-).ToArrowTable(ctx)
+	at, err := tbl.Scan(table.WithSelectedFields("id", "device", "temperature", "temperature_string")).ToArrowTable(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

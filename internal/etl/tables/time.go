@@ -3,6 +3,7 @@ package tables
 import (
 	"encoding/json"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -110,7 +111,7 @@ func epoch(s, format string) (time.Time, bool) {
 		if ns >= math.MaxInt64 || ns <= math.MinInt64 {
 			return time.Time{}, false
 		}
-		ts = time.Unix(0, int64(ns))
+		ts = time.Unix(0, exactNanos(s, int64(unitNanos[format]), ns))
 	}
 	if y := ts.UTC().Year(); y < 1 || y > 9999 {
 		return time.Time{}, false
@@ -128,4 +129,23 @@ func autoUnit(a float64) string {
 		return FormatEpochUS
 	}
 	return "epoch_ns"
+}
+
+// exactNanos is s units as nanoseconds, exact for plain decimals (where
+// 1700000000.25 * 1e9 in float64 is not); approx is the float result, used
+// for exponent notation and within range of int64 (checked by the caller).
+func exactNanos(s string, unit int64, approx float64) int64 {
+	if len(s) > 40 || strings.ContainsAny(s, "eE") {
+		return int64(approx)
+	}
+	r, ok := new(big.Rat).SetString(s)
+	if !ok {
+		return int64(approx)
+	}
+	r.Mul(r, new(big.Rat).SetInt64(unit))
+	q := new(big.Int).Quo(r.Num(), r.Denom()) // truncates toward zero
+	if !q.IsInt64() {
+		return int64(approx)
+	}
+	return q.Int64()
 }

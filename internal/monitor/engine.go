@@ -243,7 +243,10 @@ func (e *Engine) step(now time.Time) []Transition {
 			}
 		}
 	}
-	done := e.store.record(now, samples)
+	done, err := e.store.record(now, samples)
+	if err != nil {
+		e.log.Warn("monitor history write failed", "err", err) // in memory regardless; evaluation goes on
+	}
 	if e.store.dropped && !e.warnedDropped {
 		e.warnedDropped = true
 		e.log.Warn("monitor history is full, further series are not recorded", "max_series", e.cfg.MaxSeries)

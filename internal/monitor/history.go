@@ -188,7 +188,7 @@ func (st *store) hist(key string, s *sample) *seriesHist {
 
 // parseKey inverts seriesKey.
 func parseKey(key string) (string, map[string]string) {
-	name, rest, ok := strings.Cut(key, "{")
+	name, _, ok := strings.Cut(key, "{")
 	if !ok {
 		return key, nil
 	}
@@ -196,7 +196,6 @@ func parseKey(key string) (string, map[string]string) {
 	if err != nil {
 		return name, nil
 	}
-	_ = rest
 	labels := map[string]string{}
 	for _, m := range sel.Matchers {
 		labels[m.Label] = m.Value
@@ -205,15 +204,17 @@ func parseKey(key string) (string, map[string]string) {
 }
 
 // record folds samples taken at now into the current minute and returns the
-// datapoints of the minute that ended, if one did.
-func (st *store) record(now time.Time, samples []sample) []SeriesPoint {
+// datapoints of the minute that ended, if one did, and the error of writing
+// them to disk (they are kept in memory regardless).
+func (st *store) record(now time.Time, samples []sample) ([]SeriesPoint, error) {
 	m := now.Truncate(time.Minute)
 	var done []SeriesPoint
+	var err error
 	if st.minute.IsZero() {
 		st.minute = m
 	}
 	if m.After(st.minute) {
-		done = st.closeMinute(m)
+		done, err = st.closeMinute(m)
 	}
 	for i := range samples {
 		s := &samples[i]
@@ -235,10 +236,10 @@ func (st *store) record(now time.Time, samples []sample) []SeriesPoint {
 		}
 		st.last[s.key] = s.value
 	}
-	return done
+	return done, err
 }
 
-func (st *store) closeMinute(next time.Time) []SeriesPoint {
+func (st *store) closeMinute(next time.Time) ([]SeriesPoint, error) {
 	t := st.minute
 	st.minute = next
 	cutoff := next.Add(-st.retention).Unix()
@@ -275,11 +276,10 @@ func (st *store) closeMinute(next time.Time) []SeriesPoint {
 	}
 	if len(lines) > 0 {
 		if err := st.write(t, lines); err != nil {
-			// History is best effort: evaluation goes on without it.
-			_ = err
+			return done, fmt.Errorf("monitor: write metric history: %w", err)
 		}
 	}
-	return done
+	return done, nil
 }
 
 // write appends lines to the file of t's hour, rotating and pruning hourly.

@@ -66,11 +66,8 @@ func (s *Service) Results(ctx context.Context, id string, offset, limit int) (*R
 	if x.State != Succeeded {
 		return nil, fmt.Errorf("query: results of %s: %w: it is %s", id, ErrNotFinished, x.State)
 	}
-	wg, ok := s.wgs[x.Workgroup]
-	if !ok {
-		return nil, fmt.Errorf("query: results of %s: workgroup %q is no longer configured", id, x.Workgroup)
-	}
-	_, metaPath := resultPaths(wg.ResultsLocation, id)
+	// The metadata is next to the CSV, wherever the workgroup saves now.
+	_, metaPath := resultPaths(filepath.Dir(x.Output), id)
 	meta, err := readMetadata(metaPath)
 	if err != nil {
 		return nil, fmt.Errorf("query: results of %s: %w", id, err)

@@ -16,9 +16,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/query"
+	"github.com/streamlake/streamlake/internal/stage"
 )
 
 // recordingHistory is the real catalog history that also remembers every
@@ -569,6 +571,13 @@ func TestWorkgroupValidate(t *testing.T) {
 	if err := query.ValidateWorkgroups([]query.Workgroup{good, good}); err == nil || err.Error() != `workgroups: "etl-1" is defined twice` {
 		t.Errorf("duplicate: %v", err)
 	}
+	var decoded []query.Workgroup
+	dec := yaml.NewDecoder(strings.NewReader("- name: etl-1\n  results_location: /tmp/r\n  bytes_scanned_limit: 1073741824\n" +
+		"  concurrency: 2\n  memory_limit: 1.5GiB\n  timeout: 1m\n"))
+	dec.KnownFields(true)
+	if err := dec.Decode(&decoded); err != nil || len(decoded) != 1 || decoded[0] != good {
+		t.Errorf("yaml = %+v, %v, want %+v", decoded, err, good)
+	}
 	store, _ := openCatalog(t)
 	if _, err := query.NewService(query.New(store, query.Options{}), store, query.ServiceConfig{Workgroups: []query.Workgroup{{Name: "x", Concurrency: -2}}}); err == nil {
 		t.Error("NewService accepted an invalid workgroup")
@@ -613,5 +622,44 @@ func TestServiceClose(t *testing.T) {
 	}
 	if _, err := s.Start(t.Context(), query.StartInput{SQL: "SELECT 1"}); err == nil {
 		t.Error("Start after Close: no error")
+	}
+}
+
+// Bytes scanned of an external table are its files that the view reads:
+// files outside its partition directories or with other extensions are not.
+func TestExternalBytesScanned(t *testing.T) {
+	store, dir := openCatalog(t)
+	staging := filepath.Join(dir, "staging")
+	day := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	writeStaging(t, staging,
+		stage.Record{Topic: "orders", Partition: 0, Offset: 0, Timestamp: day, Value: []byte(`{"id": 1}`)},
+		stage.Record{Topic: "orders", Partition: 0, Offset: 1, Timestamp: day, Value: []byte(`{"id": 2}`)})
+	writeStaging(t, staging,
+		stage.Record{Topic: "orders", Partition: 1, Offset: 0, Timestamp: day.Add(time.Hour), Value: []byte(`{"id": 3}`)})
+	loc := filepath.Join(staging, "orders")
+	var want int64
+	filepath.WalkDir(loc, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			info, _ := d.Info()
+			want += info.Size()
+		}
+		return err
+	})
+	for _, junk := range []string{"stray.zst", "dt=2026-11-22/hr=10/p=0/notes.txt", "dt=2026-11-22/hr=10/x.zst"} {
+		if err := os.WriteFile(filepath.Join(loc, junk), []byte("not a table file"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.PutTable(t.Context(), stagingTable("orders", loc)); err != nil {
+		t.Fatal(err)
+	}
+	s := newService(t, store, nil, query.ServiceConfig{})
+	x := execute(t, s, query.StartInput{SQL: "SELECT count(*) FROM raw.orders"})
+	if x.State != query.Succeeded || x.Statistics.FilesScanned != 2 || x.Statistics.BytesScanned != want || want == 0 {
+		t.Errorf("%s %+v, statistics %+v, want 2 files, %d bytes", x.State, x.Error, x.Statistics, want)
+	}
+	page, err := s.Results(t.Context(), x.ID, 0, 1)
+	if err != nil || pageRows(page) != "[3]" {
+		t.Errorf("count = %v, %v", page, err)
 	}
 }

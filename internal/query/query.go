@@ -40,6 +40,10 @@
 //
 // Each Query runs in its own in-memory DuckDB instance, so an Engine is safe
 // for concurrent use and queries do not see each other's views.
+//
+// A Service (exec.go) runs queries on an Engine as Athena-style executions:
+// ids, states, statistics, workgroups with limits, saved results and a
+// history.
 package query
 
 import (

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -102,6 +104,8 @@ type CrawlOptions struct {
 	Classify classify.Options
 	// Workers classify files concurrently; <= 0 is GOMAXPROCS.
 	Workers int
+	// Logger receives unreadable files and the summary; nil discards.
+	Logger *slog.Logger
 }
 
 // CrawlResult is the outcome of Crawl.
@@ -121,10 +125,18 @@ type CrawlResult struct {
 // crawl tries it again. It fails on listing errors, ctx, and
 // ErrTooManyTables (then no tables are returned).
 func Crawl(ctx context.Context, src Source, prev State, opts CrawlOptions) (CrawlResult, error) {
+	if err := opts.Layout.Validate(); err != nil {
+		return CrawlResult{}, err
+	}
 	globs, err := CompileGlobs(opts.Layout.Exclude)
 	if err != nil {
 		return CrawlResult{}, err
 	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	start := time.Now()
 	var listing []Object
 	var excluded []Object
 	err = src.List(ctx, func(o Object) error {
@@ -149,7 +161,8 @@ func Crawl(ctx context.Context, src Source, prev State, opts CrawlOptions) (Craw
 	files = append(files, fresh...)
 	state := NewState(nil, opts.Classify)
 	for _, f := range files {
-		if f.Result.Reason != "" && strings.HasPrefix(f.Result.Reason, unreadable) {
+		if strings.HasPrefix(f.Result.Reason, unreadable) {
+			log.Warn("crawl file unreadable", "location", opts.Layout.Location, "key", f.Key, "reason", f.Result.Reason)
 			continue
 		}
 		state.Files[f.Key] = Entry{Fingerprint: FingerprintOf(f.Object), Result: f.Result}
@@ -163,6 +176,9 @@ func Crawl(ctx context.Context, src Source, prev State, opts CrawlOptions) (Craw
 		res.State = prev
 		return res, err
 	}
+	log.Info("crawl grouped", "location", opts.Layout.Location, "tables", len(tables), "files", rep.Files,
+		"read", len(read), "unclassified", len(rep.Unclassified), "excluded", len(rep.Excluded),
+		"conflicts", len(rep.Conflicts), "elapsed", time.Since(start))
 	return res, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -246,5 +247,54 @@ func TestCatalogTable(t *testing.T) {
 	}
 	if got := fmt.Sprint(cols); got != "[id int INTEGER name string VARCHAR score double DOUBLE joined date DATE]" {
 		t.Fatalf("columns %s", got)
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	for _, o := range []Options{{TableLevel: -1}, {MaxTables: -2}, {Threshold: 1.5}, {Exclude: []string{"[a-"}}} {
+		if err := o.Validate(); err == nil {
+			t.Errorf("%+v accepted", o)
+		}
+		if _, err := Crawl(context.Background(), Dir(t.TempDir()), State{}, CrawlOptions{Layout: o}); err == nil {
+			t.Errorf("Crawl accepted %+v", o)
+		}
+	}
+	if err := (Options{Threshold: 0.5, Exclude: []string{"**/*.tmp"}}).Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// FuzzCompileGlob: compiling and matching never panic, and a pattern
+// without special characters matches itself.
+func FuzzCompileGlob(f *testing.F) {
+	for _, s := range []string{"**/*.json", "{a,{b,c}}[!x-z]?", `\*`, "[", "{", "a}", "[]]"} {
+		f.Add(s, "a/b.json")
+	}
+	f.Fuzz(func(t *testing.T, pattern, key string) {
+		g, err := CompileGlob(pattern)
+		if err != nil {
+			return
+		}
+		g.Match(key)
+		if !strings.ContainsAny(pattern, `*?[]{}\,`) && pattern != "" && !g.Match(pattern) {
+			t.Fatalf("%q does not match itself", pattern)
+		}
+	})
+}
+
+func TestSimilarityDecisions(t *testing.T) {
+	res, err := Crawl(context.Background(), Dir("../testdata/layouts/schema_drift/files"), State{}, CrawlOptions{Layout: Options{Name: "d"}})
+	if err != nil || len(res.Tables) != 1 {
+		t.Fatalf("%d tables, %v", len(res.Tables), err)
+	}
+	ds := res.Tables[0].Decisions
+	// year=2018 adds a column (score 1); year=2019 has code as string
+	// against int: 3 of its 4 columns compatible.
+	if len(ds) != 2 || ds[0].Member != "year=2018/" || ds[0].Score != 1 || ds[1].Member != "year=2019/" || ds[1].Score != 0.75 || !ds[1].Similar {
+		t.Fatalf("decisions %+v", ds)
+	}
+	res, err = Crawl(context.Background(), Dir("../testdata/layouts/similarity_below/files"), State{}, CrawlOptions{})
+	if err != nil || len(res.Report.Similarity) != 1 || res.Report.Similarity[0].Score != 0.6 || res.Report.Similarity[0].Similar {
+		t.Fatalf("report %+v, %v", res.Report.Similarity, err)
 	}
 }

@@ -56,6 +56,7 @@ package layout
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/streamlake/streamlake/internal/crawl/classify"
@@ -102,6 +103,21 @@ type Options struct {
 	Threshold float64
 }
 
+// Validate checks the options: levels and limits not negative, the
+// threshold in [0, 1], every exclude pattern valid.
+func (o Options) Validate() error {
+	switch {
+	case o.TableLevel < 0:
+		return fmt.Errorf("crawl options: table level %d < 0", o.TableLevel)
+	case o.MaxTables < 0:
+		return fmt.Errorf("crawl options: max tables %d < 0", o.MaxTables)
+	case o.Threshold < 0 || o.Threshold > 1:
+		return fmt.Errorf("crawl options: threshold %g not in [0, 1]", o.Threshold)
+	}
+	_, err := CompileGlobs(o.Exclude)
+	return err
+}
+
 // PartitionKey is a typed partition column.
 type PartitionKey struct {
 	Name string         `json:"name"`
@@ -140,10 +156,12 @@ type TableSpec struct {
 	PartitionKeys []PartitionKey `json:"partition_keys,omitempty"`
 	// Partitions hold the files; an unpartitioned table has one with no
 	// values.
-	Partitions []Partition       `json:"partitions"`
-	Conflicts  []TableConflict   `json:"conflicts,omitempty"`
-	Stats      Stats             `json:"stats"`
-	Decisions  []SimilarityScore `json:"decisions,omitempty"`
+	Partitions []Partition     `json:"partitions"`
+	Conflicts  []TableConflict `json:"conflicts,omitempty"`
+	Stats      Stats           `json:"stats"`
+	// Decisions are the similarity decisions made in the table's folder
+	// (and, for a folder table, below it).
+	Decisions []SimilarityScore `json:"decisions,omitempty"`
 }
 
 // Mixed is the Compression of a table whose files differ in compression.

@@ -85,6 +85,11 @@ func (g *grouper) table(n *node, files []*File, depth int) {
 		}
 	}
 	t.Columns = dropPartitionColumns(&t, cols.Fields)
+	for _, d := range g.rep.Similarity {
+		if d.Dir == n.dir || n.ok && (n.dir == "" || strings.HasPrefix(d.Dir, n.dir+"/")) {
+			t.Decisions = append(t.Decisions, d)
+		}
+	}
 	if t.CSV != nil && !t.CSV.Header {
 		t.CSV.Names = nil
 		for _, c := range t.Columns {

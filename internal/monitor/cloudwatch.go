@@ -37,9 +37,10 @@ type CloudWatch struct {
 }
 
 // NewCloudWatch returns an exporter for cfg, with credentials from the usual
-// AWS chain (environment, shared config, instance role).
-func NewCloudWatch(ctx context.Context, cfg CloudWatchConfig) (*CloudWatch, error) {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
+// AWS chain (environment, shared config, instance role); opts can override
+// what LoadDefaultConfig loads (e.g. awsconfig.WithCredentialsProvider).
+func NewCloudWatch(ctx context.Context, cfg CloudWatchConfig, opts ...func(*awsconfig.LoadOptions) error) (*CloudWatch, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, append([]func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(cfg.Region)}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("monitor: cloudwatch: load AWS config: %w", err)
 	}

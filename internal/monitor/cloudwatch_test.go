@@ -12,9 +12,13 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // startMoto runs moto_server on a free port and returns its URL. A missing
@@ -32,6 +36,7 @@ func startMoto(t *testing.T) string {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd.Env = awsEnv()
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -59,16 +64,17 @@ func startMoto(t *testing.T) string {
 	}
 }
 
-func awsEnv(t *testing.T) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	for _, k := range []string{"AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"} {
-		t.Setenv(k, "") // restored after the test
-		os.Unsetenv(k)
+// awsEnv is the environment of the AWS CLI: test credentials and nothing
+// from the machine's own AWS configuration.
+func awsEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
 	}
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	return append(env, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true")
 }
 
 type statsQuery struct{ metric, dimName, dimValue string }
@@ -88,10 +94,12 @@ func getStats(t *testing.T, url, ns string, from, to time.Time, qs ...statsQuery
 	var wg sync.WaitGroup
 	for i, q := range qs {
 		wg.Go(func() {
-			b, err := exec.Command(aws, "cloudwatch", "get-metric-statistics", "--endpoint-url", url, "--region", "us-east-1",
+			cmd := exec.Command(aws, "cloudwatch", "get-metric-statistics", "--endpoint-url", url, "--region", "us-east-1",
 				"--namespace", ns, "--metric-name", q.metric, "--dimensions", "Name="+q.dimName+",Value="+q.dimValue,
 				"--start-time", from.UTC().Format(time.RFC3339), "--end-time", to.UTC().Format(time.RFC3339),
-				"--period", "60", "--statistics", "Sum", "Maximum", "SampleCount", "--output", "json").CombinedOutput()
+				"--period", "60", "--statistics", "Sum", "Maximum", "SampleCount", "--output", "json")
+			cmd.Env = awsEnv()
+			b, err := cmd.CombinedOutput()
 			if err != nil {
 				errs[i] = fmt.Errorf("aws cloudwatch get-metric-statistics %v: %w\n%s", q, err, b)
 				return
@@ -139,9 +147,11 @@ func getMetricData(t *testing.T, url, ns string, from, to time.Time, qs ...stats
 		queries = append(queries, mq)
 	}
 	js, _ := json.Marshal(queries)
-	b, err := exec.Command("aws", "cloudwatch", "get-metric-data", "--endpoint-url", url, "--region", "us-east-1",
+	cmd := exec.Command("aws", "cloudwatch", "get-metric-data", "--endpoint-url", url, "--region", "us-east-1",
 		"--metric-data-queries", string(js), "--start-time", from.UTC().Format(time.RFC3339), "--end-time", to.UTC().Format(time.RFC3339),
-		"--output", "json").CombinedOutput()
+		"--output", "json")
+	cmd.Env = awsEnv()
+	b, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("aws cloudwatch get-metric-data: %v\n%s", err, b)
 	}
@@ -164,12 +174,14 @@ func getMetricData(t *testing.T, url, ns string, from, to time.Time, qs ...stats
 }
 
 func TestCloudWatchExportToMoto(t *testing.T) {
-	awsEnv(t)
+	t.Parallel()
 	began := time.Now()
 	url := startMoto(t)
 	t.Logf("moto_server up after %s", time.Since(began).Round(time.Millisecond))
 	ctx := context.Background()
-	cw, err := NewCloudWatch(ctx, CloudWatchConfig{Namespace: "streamlake/test", Region: "us-east-1", Endpoint: url, Interval: time.Minute})
+	cw, err := NewCloudWatch(ctx, CloudWatchConfig{Namespace: "streamlake/test", Region: "us-east-1", Endpoint: url, Interval: time.Minute},
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+		awsconfig.WithSharedConfigFiles(nil), awsconfig.WithSharedCredentialsFiles(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

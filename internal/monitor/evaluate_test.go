@@ -64,6 +64,7 @@ func expected(want string, start State) State {
 // function, Evaluate on values, and an Engine sampling a real registry on a
 // simulated clock.
 func TestTruthTable(t *testing.T) {
+	t.Parallel()
 	for _, row := range readTruthTable(t) {
 		for _, tmd := range treatments {
 			for _, start := range allStates {

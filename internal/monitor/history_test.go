@@ -110,6 +110,7 @@ func errorsOf(e *Engine) error {
 // TestHistoryBounded runs 26 simulated hours: each series keeps at most 24
 // hours of minutes, in memory and on disk.
 func TestHistoryBounded(t *testing.T) {
+	t.Parallel()
 	reg := prometheus.NewRegistry()
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "events_total", Help: "x"})
 	reg.MustRegister(c)

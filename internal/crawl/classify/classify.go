@@ -18,8 +18,9 @@
 //     DDL (Type.Hive) and DuckDB (Type.DuckDB).
 //
 // The order of classifiers is Parquet, Avro (magic bytes of the raw file),
-// then, after decompression, JSON (the first non-blank byte is '{' or '['
-// and the sample parses) and CSV (see sniffCSV for the delimiter and header
+// then, after decompression, JSON (the first non-blank byte is '{' or '[';
+// if the sample does not parse as JSON records the file is unclassified,
+// not tried as CSV) and CSV (see sniffCSV for the delimiter and header
 // rules). Functions here are safe for concurrent use.
 package classify
 
@@ -155,10 +156,13 @@ func classifyText(data []byte, truncated bool, opts Options) Result {
 		return unclassified(None, "binary content")
 	}
 	if body[0] == '{' || body[0] == '[' {
-		res, ok := sniffJSON(body, truncated, opts.SampleRecords)
-		if ok {
+		res, reason := sniffJSON(body, truncated, opts.SampleRecords)
+		if reason == "" {
 			return res
 		}
+		// Not tried as CSV: a broken JSON file must not become a table of
+		// JSON fragments.
+		return unclassified(None, reason)
 	}
 	if res, ok := sniffCSV(data, truncated, opts.SampleRecords); ok {
 		return res

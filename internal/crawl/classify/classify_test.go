@@ -237,6 +237,8 @@ func TestJSONForms(t *testing.T) {
 		{"bad second line", "{\"a\":1}\n{\"a\":\n{\"b\":2}\n", Unclassified, false, ""},
 		{"text after array", "[{\"a\":1}] x", Unclassified, false, ""},
 		{"conflict", "{\"a\":1}\n{\"a\":\"x\"}\n{\"a\":true}\n", JSON, false, "a string"},
+		// Would split into 2 consistent CSV columns; broken JSON is not guessed.
+		{"broken line not CSV", "{\"a\":1,\"b\":2}\n{\"a\":1,\"b\":2\n{\"a\":1,\"b\":2}\n", Unclassified, false, ""},
 	}
 	for _, c := range cases {
 		r := classifyBytes(t, "f.json", []byte(c.data), Options{})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strconv"
 
 	"github.com/streamlake/streamlake/internal/schema"
 )
@@ -14,24 +15,28 @@ import (
 // (JSONArray); otherwise it is a sequence of values, one per line or
 // concatenated. Records must be objects. In a truncated sample, a record
 // cut at the end is ignored; any other syntax error, or a record that is
-// not an object, rejects the file as JSON.
-func sniffJSON(body []byte, truncated bool, n int) (Result, bool) {
+// not an object, rejects the file as JSON; the reason is returned ("" when
+// the file is JSON).
+func sniffJSON(body []byte, truncated bool, n int) (Result, string) {
 	records, isArray, ok := readJSONRecords(body, truncated, n)
-	if !ok || len(records) == 0 {
-		return Result{}, false
+	switch {
+	case !ok:
+		return Result{}, "invalid JSON"
+	case len(records) == 0:
+		return Result{}, "JSON without records"
 	}
 	var (
 		t  *Type
 		cs []Conflict
 	)
-	for _, raw := range records {
+	for i, raw := range records {
 		v, err := schema.Parse(raw)
 		if err != nil {
-			return Result{}, false
+			return Result{}, "invalid JSON"
 		}
 		obj, isObj := v.(schema.Object)
 		if !isObj {
-			return Result{}, false
+			return Result{}, "JSON record " + strconv.Itoa(i+1) + " is not an object"
 		}
 		var c []Conflict
 		t, c = Merge("", t, inferJSON(obj))
@@ -39,7 +44,7 @@ func sniffJSON(body []byte, truncated bool, n int) (Result, bool) {
 	}
 	res := Result{Format: JSON, JSONArray: isArray, Columns: t.Fields, Records: int64(len(records)), Conflicts: cs}
 	res.RecordsExact = !truncated && len(records) < n
-	return res, true
+	return res, ""
 }
 
 // appendConflicts keeps the first conflict per path.

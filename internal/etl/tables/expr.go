@@ -417,7 +417,7 @@ func (p *exprParser) primary(d int) (node, error) {
 func (p *exprParser) call(d int, name token) (node, error) {
 	f, ok := funcs[name.text]
 	if !ok {
-		return nil, fmt.Errorf("at offset %d: unknown function %q; want one of lower, upper, concat, coalesce, substr", name.pos, strings.ReplaceAll(name.text, "\x00", "."))
+		return nil, fmt.Errorf("at offset %d: unknown function %q; want one of lower, upper, concat, coalesce, substr", name.pos, strings.ReplaceAll(strings.TrimPrefix(name.text, "\x00"), "\x00", "."))
 	}
 	if err := p.next(); err != nil { // (
 		return nil, err

@@ -18,9 +18,8 @@ package tables
 
 import (
 	"fmt"
+	"strings"
 	"time"
-
-	"github.com/streamlake/streamlake/internal/catalog"
 )
 
 // Event-time formats.
@@ -88,12 +87,22 @@ type Spec struct {
 }
 
 // TableName is Name, or the name derived from Topic as the foundation
-// derives it (catalog.TableName).
+// derives it: lower case, every character other than a-z and 0-9 replaced
+// by '_'. This is catalog.TableName, repeated so that this pure package
+// does not depend on the catalog implementation.
 func (s *Spec) TableName() string {
 	if s.Name != "" {
 		return s.Name
 	}
-	return catalog.TableName(s.Topic)
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return '_'
+	}, s.Topic)
 }
 
 // WithDefaults returns a copy of s with every empty setting filled in;

@@ -230,26 +230,6 @@ func BenchmarkCrawl100kJSON(b *testing.B) {
 	}
 }
 
-func TestCatalogTable(t *testing.T) {
-	res, err := Crawl(context.Background(), Dir("../testdata/layouts/csv_header/files"), State{}, CrawlOptions{Layout: Options{Name: "scores", Location: "/lake/scores"}})
-	if err != nil || len(res.Tables) != 1 {
-		t.Fatalf("%d tables, %v", len(res.Tables), err)
-	}
-	ct := CatalogTable(res.Tables[0], "ext")
-	if ct.Database != "ext" || ct.Name != "scores" || ct.Location != "/lake/scores" || ct.Format != "csv" ||
-		ct.Properties[PropSkipHeader] != "1" || ct.Properties[PropDelimiter] != "," || ct.Properties[PropRecordCount] != "3" ||
-		ct.Properties[PropRecordExact] != "true" {
-		t.Fatalf("table %+v", ct)
-	}
-	var cols []string
-	for _, c := range ct.Columns {
-		cols = append(cols, c.Name+" "+c.Type+" "+c.DuckDB)
-	}
-	if got := fmt.Sprint(cols); got != "[id int INTEGER name string VARCHAR score double DOUBLE joined date DATE]" {
-		t.Fatalf("columns %s", got)
-	}
-}
-
 func TestOptionsValidate(t *testing.T) {
 	for _, o := range []Options{{TableLevel: -1}, {MaxTables: -2}, {Threshold: 1.5}, {Exclude: []string{"[a-"}}} {
 		if err := o.Validate(); err == nil {

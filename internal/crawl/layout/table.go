@@ -90,9 +90,9 @@ func (g *grouper) table(n *node, files []*File, depth int) {
 			t.Decisions = append(t.Decisions, d)
 		}
 	}
-	if t.CSV != nil && !t.CSV.Header {
-		t.CSV.Names = nil
-		for _, c := range t.Columns {
+	if t.CSV != nil { // the files' columns, merged (partition keys included)
+		t.CSV.Names = t.CSV.Names[:0:0]
+		for _, c := range cols.Fields {
 			t.CSV.Names = append(t.CSV.Names, c.Name)
 		}
 	}

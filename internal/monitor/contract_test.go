@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/etl"
 	"github.com/streamlake/streamlake/internal/ingest"
 )
@@ -79,6 +80,14 @@ func TestMetricContract(t *testing.T) {
 		}
 		if _, ok := r.labels[sel.Name]; !ok {
 			t.Errorf("default alarm %s reads %s, which nothing exports", a.Name, sel.Name)
+		}
+	}
+}
+
+func TestTableNameMatchesCatalog(t *testing.T) {
+	for _, topic := range []string{"orders", "App.Events-v2", "a b/c", "über", "x_1"} {
+		if got, want := tableName(topic), catalog.TableName(topic); got != want {
+			t.Errorf("tableName(%q) = %q, catalog.TableName = %q", topic, got, want)
 		}
 	}
 }

@@ -127,7 +127,7 @@ func New(cfg Config, g prometheus.Gatherer, dir string, opts ...Option) (*Engine
 		log:      slog.New(slog.DiscardHandler),
 		http:     &http.Client{Timeout: 10 * time.Second},
 		attempts: 5, backoff: 500 * time.Millisecond,
-		stall:   stallTracker{window: cfg.StallWindow, topics: map[string][]stallPoint{}},
+		stall:   stallTracker{table: tableName, window: cfg.StallWindow, topics: map[string][]stallPoint{}},
 		queue:   make(chan Transition, 1024),
 		exportQ: make(chan Batch, 16),
 	}

@@ -199,7 +199,7 @@ func TestSilentStallAlarm(t *testing.T) {
 }
 
 func TestStallNeedsArrivingRecordsOrLag(t *testing.T) {
-	st := stallTracker{window: time.Minute, topics: map[string][]stallPoint{}}
+	st := stallTracker{table: tableName, window: time.Minute, topics: map[string][]stallPoint{}}
 	t0 := newClock().Now()
 	mk := func(records, lag, rows float64) []sample {
 		return []sample{

@@ -1,13 +1,34 @@
 package monitor
 
 import (
+	"strings"
 	"time"
-
-	"github.com/streamlake/streamlake/internal/catalog"
 )
+
+// TableName maps the topic to the table the ETL writes it to. The default is
+// tableName; pass catalog.TableName with WithTableName to follow the catalog.
+type TableName func(topic string) string
+
+// WithTableName sets how topics map to table names for the stall detector.
+func WithTableName(fn TableName) Option { return func(e *Engine) { e.stall.table = fn } }
+
+// tableName is catalog.TableName's mapping (lower case letters and digits,
+// everything else '_'); TestMetricContract checks they agree.
+func tableName(topic string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return '_'
+	}, topic)
+}
 
 // stallTracker derives StalledMetric from the ingest and ETL series.
 type stallTracker struct {
+	table  TableName
 	window time.Duration
 	topics map[string][]stallPoint // per topic, oldest first, spanning a little over the window
 }
@@ -46,7 +67,7 @@ func (st *stallTracker) derive(now time.Time, samples []sample) []sample {
 		if topic == "" {
 			continue
 		}
-		table := catalog.TableName(topic)
+		table := st.table(topic)
 		cur := stallPoint{t: now, records: records[topic], committed: committed[table]}
 		hist := append(st.topics[topic], cur)
 		// Keep the newest point at least a window old as the baseline.

@@ -11,22 +11,7 @@ import (
 	"github.com/streamlake/streamlake/internal/schema"
 )
 
-// The derive expression language, evaluated against one record:
-//
-//	literals    12  -3.5  1e3  "text"  'text'  true  false  null
-//	fields      temp  location.lat  `odd-name`.x   (missing fields are null)
-//	arithmetic  + - * / %   (/ always divides as double; + also joins two strings)
-//	comparison  == = != <> < <= > >=
-//	boolean     && || !     (SQL three-valued logic with null)
-//	functions   lower(s) upper(s) concat(a, ...) coalesce(a, ...)
-//	            substr(s, start[, length])   (1-based, in characters)
-//
-// Arithmetic with null yields null. Integers stay integers (long) except
-// under /, and widen to double on overflow. Evaluation errors name the
-// operation and the types involved, never a field's value.
-//
-// An expression is only data: it cannot call anything but the functions
-// above or see anything but the record's fields.
+// The derive expression language: see Derive for what it offers.
 
 const (
 	maxExprLen   = 4096

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/streamlake/streamlake/internal/schema"
 )
@@ -267,6 +268,49 @@ func TestMatchAndSelect(t *testing.T) {
 		}
 		if name != c.want {
 			t.Errorf("Select(%s, %s) = %q, want %q", c.topic, c.rec, name, c.want)
+		}
+	}
+}
+
+// A Table is read-only: concurrent use gives every goroutine the same
+// results (and `go test -race` finds no race).
+func TestConcurrentUse(t *testing.T) {
+	tbl := mustCompile(t, sensorsSpec(t))
+	in := parseObj(t, `{"id":1,"device":"D","ts":"2024-05-01T10:00:00Z","temp":21,"battery":87,"location":{"lat":1,"lon":2}}`)
+	want, err := tbl.Apply(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan string, 8)
+	for range 8 {
+		go func() {
+			for range 200 {
+				got, err := tbl.Apply(in)
+				if err != nil || js(got) != js(want) {
+					errs <- js(got)
+					return
+				}
+				tbl.Scrub([]byte(`{"device":"D"}`))
+			}
+			errs <- ""
+		}()
+	}
+	for range 8 {
+		if e := <-errs; e != "" {
+			t.Fatalf("concurrent Apply = %s, want %s", e, js(want))
+		}
+	}
+}
+
+func BenchmarkPrepare(b *testing.B) {
+	tbl := mustCompile(b, sensorsSpec(b))
+	raw := []byte(`{"id":1,"device":"DEV-7731-QX","ts":"2024-05-01T10:00:00Z","temp":21,"battery":87.0625,"location":{"lat":52.520008,"lon":13.4}}`)
+	kafka := time.Date(2024, 5, 1, 10, 0, 1, 0, time.UTC)
+	b.ReportAllocs()
+	for b.Loop() {
+		v, _ := schema.Parse(raw)
+		if _, _, reason := tbl.Prepare(v.(schema.Object), kafka, kafka); reason != "" {
+			b.Fatal(reason)
 		}
 	}
 }

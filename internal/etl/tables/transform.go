@@ -79,8 +79,27 @@ type Mask struct {
 	KeepLast int    `yaml:"keep_last"`
 }
 
-// Derive sets field Name (a top-level name) to the value of Expr; see the
-// package's expression language in expr.go.
+// Derive sets the top-level field Name (replacing one of that name) to the
+// value of Expr, evaluated against the record as the earlier transforms
+// left it:
+//
+//	literals    12  -3.5  1e3  "text"  'text'  true  false  null
+//	fields      temp  location.lat  `odd-name`.x   (missing fields are null)
+//	arithmetic  + - * / %   (/ always divides as double; + also joins two strings)
+//	comparison  == = != <> < <= > >=
+//	boolean     && || !     (SQL three-valued logic with null)
+//	functions   lower(s) upper(s) concat(a, ...) coalesce(a, ...)
+//	            substr(s, start[, length])   (1-based, in characters)
+//
+// Arithmetic with null yields null (so a missing field gives a null
+// column). Integers stay longs except under /, and widen to double on
+// overflow; doubles are written so they read back as doubles (212.0). An
+// evaluation error (a string minus a number, division by zero) sends the
+// record to the dead-letter table; it names the operator and the types,
+// never a value. An expression sees only the record and the functions
+// above. A derived column is computed from clear values: deriving from a
+// field that a later transform hashes or drops stores what the expression
+// keeps of it.
 type Derive struct {
 	Name string `yaml:"name"`
 	Expr string `yaml:"expr"`

@@ -134,6 +134,7 @@ type keyError struct {
 // UnmarshalYAML decodes one transform, keeping any problem for Validate.
 func (t *Transform) UnmarshalYAML(n *yaml.Node) error {
 	*t = Transform{}
+	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
 		t.problem = &keyError{"", fmt.Sprintf("line %d: want a mapping with one key (one of %s)", n.Line, strings.Join(transformKinds, ", "))}
 		return nil
@@ -146,7 +147,7 @@ func (t *Transform) UnmarshalYAML(n *yaml.Node) error {
 		t.problem = &keyError{"", fmt.Sprintf("line %d: has keys %s; want exactly one of %s", n.Line, strings.Join(keys, ", "), strings.Join(transformKinds, ", "))}
 		return nil
 	}
-	k, v := n.Content[0].Value, n.Content[1]
+	k, v := n.Content[0].Value, resolve(n.Content[1])
 	var err *keyError
 	switch k {
 	case "rename":
@@ -212,4 +213,12 @@ func decodeStrict(kind string, v *yaml.Node, out any, scalarField string, allowe
 		return &keyError{kind, strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  ")}
 	}
 	return nil
+}
+
+// resolve follows YAML aliases (*name) to the node they stand for.
+func resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
 }

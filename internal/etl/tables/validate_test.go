@@ -159,3 +159,32 @@ func TestValidateRestores(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Transforms may be shared between tables with YAML anchors.
+func TestAnchors(t *testing.T) {
+	var c struct {
+		PII    any    `yaml:"pii"`
+		Tables []Spec `yaml:"tables"`
+	}
+	dec := yaml.NewDecoder(strings.NewReader(`
+pii: &pii {field: device, salt: s}
+tables:
+  - topic: a
+    transforms: &tr
+      - hash: *pii
+      - drop: battery
+  - topic: b
+    transforms: *tr
+`))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		t.Fatal(err)
+	}
+	if err := ValidateAll(c.Tables); err != nil {
+		t.Fatal(err)
+	}
+	want := []Transform{{Hash: &Hash{Field: "device", Salt: "s"}}, {Drop: "battery"}}
+	if !reflect.DeepEqual(c.Tables[1].Transforms, want) {
+		t.Errorf("got %+v", c.Tables[1].Transforms)
+	}
+}

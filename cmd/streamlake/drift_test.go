@@ -72,4 +72,20 @@ func TestSchemaDriftAndReplay(t *testing.T) {
 	if got := q("SELECT count(*) FROM lake.drift"); !strings.HasSuffix(got, "\n650") {
 		t.Fatalf("run after replay:\n%s", got)
 	}
+
+	// Compaction packs the replayed rows' file into its day's file and
+	// changes no result.
+	sum := "SELECT count(*), count(DISTINCT id), sum(reading), count(reading_string), count(site) FROM lake.drift"
+	before := q(sum)
+	got := sl("compact", "drift", "--format", "csv")
+	if !strings.HasPrefix(got, "table,files_before,files_after,files_rewritten,") || !strings.Contains(got, "\ndrift,4,3,2,") {
+		t.Fatalf("compact:\n%s", got)
+	}
+	if after := q(sum); after != before {
+		t.Fatalf("compaction changed results:\n%s\nthen\n%s", before, after)
+	}
+	sl(run...)
+	if after := q(sum); after != before {
+		t.Fatalf("a run after compaction changed results:\n%s\nthen\n%s", before, after)
+	}
 }

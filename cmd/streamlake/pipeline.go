@@ -56,15 +56,16 @@ func (a *app) openCatalog(ctx context.Context) (*catalog.Store, error) {
 
 // pipeline is ingest + ETL + crawler over one staging bucket and catalog.
 type pipeline struct {
-	cfg      config.Config
-	log      *slog.Logger
-	reg      *prometheus.Registry
-	embedded *broker.Broker
-	staging  *blob.Bucket
-	stageDir string
-	store    *catalog.Store
-	ingester *ingest.Ingester
-	etl      *etl.ETL
+	cfg        config.Config
+	log        *slog.Logger
+	reg        *prometheus.Registry
+	embedded   *broker.Broker
+	staging    *blob.Bucket
+	stageDir   string
+	store      *catalog.Store
+	ingester   *ingest.Ingester
+	etl        *etl.ETL
+	etlMetrics *etl.Metrics
 }
 
 // etlMemory is the room the soft memory limit leaves the ETL's working set
@@ -129,8 +130,9 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	if err := p.ingester.Ping(pingCtx); err != nil {
 		return nil, err
 	}
+	p.etlMetrics = etl.NewMetrics(p.reg)
 	p.etl = etl.New(etl.Config{Database: a.cfg.ETL.Database, TimeField: a.cfg.ETL.TimeField, OnTypeMismatch: a.cfg.ETL.OnTypeMismatch,
-		StagingRetention: a.cfg.Storage.StagingRetention, Logger: a.log, Metrics: etl.NewMetrics(p.reg)}, p.staging, p.store.Iceberg())
+		StagingRetention: a.cfg.Storage.StagingRetention, Logger: a.log, Metrics: p.etlMetrics}, p.staging, p.store.Iceberg())
 	return p, nil
 }
 
@@ -178,6 +180,10 @@ func (p *pipeline) run(ctx context.Context, exitWhenIdle bool) error {
 	defer stopIngest()
 	ingDone := make(chan error, 1)
 	go func() { ingDone <- p.ingester.Run(ingCtx) }()
+	// Maintenance has its own ETL (an ETL serves one goroutine) and runs
+	// beside the loads: compaction commits rebase onto appends.
+	go p.maintainLoop(ingCtx, etl.New(etl.Config{Database: p.cfg.ETL.Database, TimeField: p.cfg.ETL.TimeField,
+		Logger: p.log, Metrics: p.etlMetrics}, nil, p.store.Iceberg()))
 
 	interval := p.cfg.ETL.Interval
 	if exitWhenIdle {

@@ -55,6 +55,7 @@ STREAMLAKE_* environment variables (e.g. STREAMLAKE_KAFKA_BROKERS), flags.`,
 		a.crawlCmd(),
 		a.demoCmd(),
 		a.dlqCmd(),
+		a.compactCmd(),
 	)
 	return root
 }

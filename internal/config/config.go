@@ -116,6 +116,19 @@ type ETL struct {
 	// column: dlq (the record goes to the dead-letter table) or
 	// coerce-to-string (the value is kept as text).
 	OnTypeMismatch string `yaml:"on_type_mismatch"`
+	// Maintenance compacts, expires snapshots and removes orphan files
+	// of every lake table on a schedule inside run (and on demand with
+	// streamlake compact).
+	Maintenance Maintenance `yaml:"maintenance"`
+}
+
+// Maintenance sets lake table maintenance.
+type Maintenance struct {
+	Interval          time.Duration `yaml:"interval"`           // 0 turns scheduled maintenance off
+	TargetFileSize    int64         `yaml:"target_file_size"`   // bytes compaction packs small files into
+	SnapshotRetention time.Duration `yaml:"snapshot_retention"` // snapshots older than this are expired
+	RetainLast        int           `yaml:"retain_last"`        // snapshots always kept
+	OrphanGrace       time.Duration `yaml:"orphan_grace"`       // unreferenced files older than this are deleted
 }
 
 // Crawl sets the staging crawler.
@@ -148,7 +161,9 @@ func Default() Config {
 			FlushInterval: time.Second,
 			MemoryBudget:  64 << 20,
 		},
-		ETL:     ETL{Interval: 2 * time.Second, Database: "lake", TimeField: "ts", OnTypeMismatch: "dlq"},
+		ETL: ETL{Interval: 2 * time.Second, Database: "lake", TimeField: "ts", OnTypeMismatch: "dlq",
+			Maintenance: Maintenance{Interval: 10 * time.Minute, TargetFileSize: 128 << 20,
+				SnapshotRetention: 24 * time.Hour, RetainLast: 5, OrphanGrace: time.Hour}},
 		Crawl:   Crawl{Interval: 30 * time.Second, Database: "raw", SampleSize: 1000},
 		Metrics: Metrics{Listen: "127.0.0.1:9464"},
 	}
@@ -360,6 +375,16 @@ func (c *Config) Validate() error {
 		return bad("etl.time_field", "must not be empty")
 	case c.ETL.OnTypeMismatch != "dlq" && c.ETL.OnTypeMismatch != "coerce-to-string":
 		return bad("etl.on_type_mismatch", "%q is not one of dlq, coerce-to-string", c.ETL.OnTypeMismatch)
+	case c.ETL.Maintenance.Interval < 0:
+		return bad("etl.maintenance.interval", "%s must not be negative (0 turns scheduled maintenance off)", c.ETL.Maintenance.Interval)
+	case c.ETL.Maintenance.TargetFileSize < 1<<20:
+		return bad("etl.maintenance.target_file_size", "%d must be at least 1048576 (1 MiB)", c.ETL.Maintenance.TargetFileSize)
+	case c.ETL.Maintenance.SnapshotRetention < time.Minute:
+		return bad("etl.maintenance.snapshot_retention", "%s must be at least 1m", c.ETL.Maintenance.SnapshotRetention)
+	case c.ETL.Maintenance.RetainLast < 1:
+		return bad("etl.maintenance.retain_last", "%d must be at least 1", c.ETL.Maintenance.RetainLast)
+	case c.ETL.Maintenance.OrphanGrace < 10*time.Minute:
+		return bad("etl.maintenance.orphan_grace", "%s must be at least 10m (files being written must not look orphaned)", c.ETL.Maintenance.OrphanGrace)
 	case c.Crawl.Interval < 100*time.Millisecond:
 		return bad("crawl.interval", "%s must be at least 100ms", c.Crawl.Interval)
 	case !identifier.MatchString(c.Crawl.Database):

@@ -28,8 +28,16 @@ type deadLetter struct {
 }
 
 // tableProps are the properties of every table the ETL creates.
+//
+// Commit retries are off: iceberg-go would otherwise re-apply an append
+// that lost a race on top of the winner's snapshot, and when the winner
+// is another ETL writer holding the same records that is a duplicate. The
+// ETL instead reloads, re-reads the bookmark and redoes the work
+// (loadTopicRetrying). Compaction, which must not lose to every append,
+// commits with retries of its own (see Compact).
 var tableProps = iceberg.Properties{
 	table.ParquetCompressionKey: "zstd",
+	table.CommitNumRetriesKey:   "0",
 	"format-version":            "2",
 	"created-by":                "streamlake",
 }
@@ -175,7 +183,8 @@ func (e *ETL) addColumns(tx *table.Transaction, name string, sc *iceberg.Schema,
 }
 
 // append commits rec, and whatever tx already stages, in one transaction
-// whose snapshot summary carries the bookmark and the objects covered.
+// whose snapshot summary carries the bookmark (unless bm is nil: a commit
+// that moves no offsets) and the objects covered.
 // It releases rec.
 func (e *ETL) append(ctx context.Context, name string, tx *table.Transaction, rec arrow.RecordBatch,
 	bm map[string]int64, objs []string) (*table.Table, error) {
@@ -183,7 +192,10 @@ func (e *ETL) append(ctx context.Context, name string, tx *table.Transaction, re
 	start := time.Now()
 	bmJSON, _ := json.Marshal(bm)
 	objJSON, _ := json.Marshal(objs)
-	props := iceberg.Properties{SummaryOffsets: string(bmJSON), SummaryObjects: string(objJSON)}
+	props := iceberg.Properties{SummaryObjects: string(objJSON)}
+	if bm != nil {
+		props[SummaryOffsets] = string(bmJSON)
+	}
 	at := array.NewTableFromRecords(rec.Schema(), []arrow.RecordBatch{rec})
 	defer at.Release()
 	if err := tx.AppendTable(ctx, at, rec.NumRows(), props); err != nil {

@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/iceberg-go"
 	icecat "github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 	"gocloud.dev/blob"
@@ -188,6 +189,17 @@ func (e *ETL) load(ctx context.Context, name string) (*table.Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etl: load table %s.%s: %w", e.cfg.Database, name, err)
 	}
+	if tbl.Properties()[table.CommitNumRetriesKey] != "0" {
+		// A table from an older streamlake: switch off iceberg-go's
+		// rebasing retries (see tableProps) before appending to it.
+		tx := tbl.NewTransaction()
+		if err := tx.SetProperties(iceberg.Properties{table.CommitNumRetriesKey: "0"}); err != nil {
+			return nil, fmt.Errorf("etl: table %s.%s: %w", e.cfg.Database, name, err)
+		}
+		if tbl, err = tx.Commit(ctx); err != nil {
+			return nil, fmt.Errorf("etl: table %s.%s: set %s: %w", e.cfg.Database, name, table.CommitNumRetriesKey, err)
+		}
+	}
 	return tbl, nil
 }
 
@@ -254,18 +266,29 @@ func isCommitConflict(err error) bool {
 	return errors.Is(err, table.ErrCommitFailed) || strings.Contains(err.Error(), "requirement failed")
 }
 
-// bookmark reads a table's per-partition next offsets: those of its
-// current snapshot's summary, advanced by the table property of the same
-// name, which a commit of dead letters alone moves (see commit).
+// bookmark reads a table's per-partition next offsets: those of the
+// newest snapshot, walking back from the current one, whose summary holds
+// them (commits that move no records — compaction, replays — carry none,
+// so a stale copy can never move the bookmark back), advanced by the table
+// property of the same name, which a commit of dead letters alone moves
+// (see commit).
 func bookmark(tbl *table.Table) map[string]int64 {
 	bm := map[string]int64{}
 	if tbl == nil {
 		return bm
 	}
-	if s := tbl.CurrentSnapshot(); s != nil && s.Summary != nil {
-		if v, ok := s.Summary.Properties[SummaryOffsets]; ok {
-			_ = json.Unmarshal([]byte(v), &bm)
+	meta := tbl.Metadata()
+	for s := tbl.CurrentSnapshot(); s != nil; {
+		if s.Summary != nil {
+			if v, ok := s.Summary.Properties[SummaryOffsets]; ok {
+				_ = json.Unmarshal([]byte(v), &bm)
+				break
+			}
 		}
+		if s.ParentSnapshotID == nil {
+			break
+		}
+		s = meta.SnapshotByID(*s.ParentSnapshotID)
 	}
 	if v, ok := tbl.Properties()[SummaryOffsets]; ok {
 		var prop map[string]int64

@@ -9,6 +9,7 @@ import (
 // Metrics are the ETL stage's Prometheus metrics.
 type Metrics struct {
 	rows, deadLetters           *prometheus.CounterVec
+	maintenance, compactedFiles *prometheus.CounterVec
 	objects, conflicts, expired prometheus.Counter
 	commitSeconds               prometheus.Histogram
 	newestEvent                 *prometheus.GaugeVec
@@ -23,6 +24,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"table"}),
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "streamlake_etl_dead_letter_rows_total", Help: "Records committed to dead-letter tables.",
+		}, []string{"table"}),
+		maintenance: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamlake_etl_maintenance_runs_total", Help: "Completed maintenance runs (compaction, snapshot expiry, orphan removal).",
+		}, []string{"table"}),
+		compactedFiles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamlake_etl_compacted_files_total", Help: "Small data files replaced by compaction.",
 		}, []string{"table"}),
 		objects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "streamlake_etl_staging_objects_total", Help: "Staging objects covered by lake commits.",
@@ -46,7 +53,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"table"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.rows, m.deadLetters, m.objects, m.conflicts, m.expired, m.commitSeconds, m.newestEvent, m.freshness)
+		reg.MustRegister(m.rows, m.deadLetters, m.maintenance, m.compactedFiles, m.objects, m.conflicts, m.expired, m.commitSeconds, m.newestEvent, m.freshness)
 	}
 	return m
 }

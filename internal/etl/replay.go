@@ -40,8 +40,8 @@ type ReplayResult struct {
 // to the table in one commit that also adds their positions to the
 // PropReplayed property, so replaying again brings none in twice; those
 // that still fail stay in the dead-letter table and are counted by reason.
-// The commit keeps the table's offset bookmark; when it races with
-// another writer it reloads and starts over.
+// The commit moves no offset bookmark; when it races with another writer
+// it reloads and starts over.
 func (e *ETL) Replay(ctx context.Context, name string) (ReplayResult, error) {
 	for attempt := 1; ; attempt++ {
 		res, err := e.replayOnce(ctx, name)
@@ -123,7 +123,7 @@ func (e *ETL) replayOnce(ctx context.Context, name string) (ReplayResult, error)
 	if err != nil {
 		return res, fmt.Errorf("etl: replay %s: build rows: %w", name, err)
 	}
-	if _, err := e.append(ctx, name, tx, rec, bookmark(main), []string{}); err != nil {
+	if _, err := e.append(ctx, name, tx, rec, nil, []string{}); err != nil {
 		return res, err
 	}
 	res.Replayed = len(good)

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streamlake/streamlake/internal/catalog"
+	"github.com/streamlake/streamlake/internal/config"
+	"github.com/streamlake/streamlake/internal/etl"
+	"github.com/streamlake/streamlake/internal/query"
+)
+
+func (a *app) compactCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "compact [TABLE...]",
+		Short: "Compact lake tables, expire old snapshots and delete orphan files",
+		Long: `Bin-packs each partition's small data files into files of
+etl.maintenance.target_file_size with one replace commit per table, expires
+snapshots older than etl.maintenance.snapshot_retention (keeping
+etl.maintenance.retain_last), and deletes unreferenced files older than
+etl.maintenance.orphan_grace. Without TABLE it maintains every table of the
+lake database. Safe while 'streamlake run' is appending: rows and offsets do
+not change. 'streamlake run' does the same every etl.maintenance.interval.`,
+		Example: `  streamlake compact
+  streamlake compact sensors --format json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.load(cmd, nil); err != nil {
+				return err
+			}
+			if _, err := query.ParseFormat(format); err != nil {
+				return err
+			}
+			store, err := a.openCatalog(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			e := etl.New(etl.Config{Database: a.cfg.ETL.Database, TimeField: a.cfg.ETL.TimeField, Logger: a.log}, nil, store.Iceberg())
+			results, err := maintainTables(cmd.Context(), e, store, a.cfg.ETL.Database, maintainConfig(a.cfg.ETL.Maintenance), args)
+			out := &query.Result{
+				Columns: []string{"table", "files_before", "files_after", "files_rewritten", "bytes_before", "bytes_after", "snapshots_expired", "orphans_deleted"},
+				Types:   []string{"VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"},
+			}
+			for _, r := range results {
+				out.Rows = append(out.Rows, []any{r.Table, int64(r.FilesBefore), int64(r.FilesAfter), int64(r.Rewritten),
+					r.BytesBefore, r.BytesAfter, int64(r.ExpiredSnapshots), int64(r.OrphansDeleted)})
+			}
+			if werr := query.Write(cmd.OutOrStdout(), out, format); werr != nil {
+				return werr
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table, csv, json")
+	return cmd
+}
+
+func maintainConfig(m config.Maintenance) etl.MaintainConfig {
+	return etl.MaintainConfig{TargetFileSize: m.TargetFileSize, SnapshotRetention: m.SnapshotRetention,
+		RetainLast: m.RetainLast, OrphanGrace: m.OrphanGrace}
+}
+
+// maintainTables maintains the named tables of database db, or all of its
+// Iceberg tables. It goes on past a failing table and returns every error.
+func maintainTables(ctx context.Context, e *etl.ETL, store *catalog.Store, db string, cfg etl.MaintainConfig, names []string) ([]etl.MaintainResult, error) {
+	if len(names) == 0 {
+		tables, err := store.Tables(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tables {
+			if t.Type == catalog.Iceberg {
+				names = append(names, t.Name)
+			}
+		}
+	}
+	var results []etl.MaintainResult
+	var errs []error
+	for _, n := range names {
+		n = strings.TrimPrefix(n, db+".")
+		r, err := e.Maintain(ctx, n, cfg)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		results = append(results, r)
+	}
+	return results, errors.Join(errs...)
+}
+
+// maintainLoop maintains every lake table each interval until ctx ends.
+func (p *pipeline) maintainLoop(ctx context.Context, e *etl.ETL) {
+	every := p.cfg.ETL.Maintenance.Interval
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := maintainTables(ctx, e, p.store, p.cfg.ETL.Database, maintainConfig(p.cfg.ETL.Maintenance), nil); err != nil && ctx.Err() == nil {
+			p.log.Error("table maintenance failed", "stage", "etl", "err", fmt.Sprint(err))
+		}
+	}
+}

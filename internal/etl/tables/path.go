@@ -170,7 +170,7 @@ func appendJSON(b []byte, v any) []byte {
 func preview(v any) string {
 	b := appendJSON(nil, v)
 	if len(b) > 64 {
-		return string(b[:61]) + "..."
+		return strings.ToValidUTF8(string(b[:61]), "") + "..."
 	}
 	return string(b)
 }

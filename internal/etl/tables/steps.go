@@ -156,7 +156,7 @@ func castLong(v any) (any, error) {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	switch {
-	case err != nil && !errors.Is(err, strconv.ErrRange):
+	case (err != nil && !errors.Is(err, strconv.ErrRange)) || math.IsNaN(f):
 		return nil, errors.New("is not a number")
 	case err != nil || f >= 1<<63 || f < -(1<<63):
 		return nil, errors.New("is out of the range of a long")

@@ -77,6 +77,11 @@ func (t *Table) Topic() string { return t.spec.Topic }
 // stored as its text instead of going to the dead-letter table.
 func (t *Table) CoerceToString() bool { return t.spec.OnTypeMismatch == MismatchString }
 
+// CoerceString is the text a value is stored as in a string column under
+// on_type_mismatch: coerce-to-string: a string itself, anything else its
+// JSON text (12.50, true, {"a":1}).
+func CoerceString(v any) string { return text(v) }
+
 // Matches reports whether a record of the table's topic belongs to it: every
 // match field's text equals the wanted value. No match fields: every record.
 func (t *Table) Matches(v schema.Object) bool {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/streamlake/streamlake/internal/schema"
 )
@@ -72,6 +73,8 @@ func TestApply(t *testing.T) {
 			`transforms[0] (cast n): 1.5 has a fraction; cannot cast to long`},
 		{"cast long range", "- cast: {field: n, type: long}", `{"n":1e30}`, "",
 			`transforms[0] (cast n): 1e30 is out of the range of a long`},
+		{"cast long NaN", "- cast: {field: n, type: long}", `{"n":"NaN"}`, "",
+			`transforms[0] (cast n): "NaN" is not a number`},
 		{"cast long struct", "- cast: {field: n, type: long}", `{"n":{"a":1}}`, "",
 			`transforms[0] (cast n): {"a":1} is a struct; cannot cast to long`},
 		{"cast double", "- cast: {field: n, type: double}", `{"n":"2"}`, `{"n":2.0}`, ""},
@@ -312,5 +315,22 @@ func BenchmarkPrepare(b *testing.B) {
 		if _, _, reason := tbl.Prepare(v.(schema.Object), kafka, kafka); reason != "" {
 			b.Fatal(reason)
 		}
+	}
+}
+
+func TestCoerceString(t *testing.T) {
+	rec := parseObj(t, `{"s":"x","n":12.50,"b":true,"o":{"a":[1,null]},"z":null}`)
+	want := []string{"x", "12.50", "true", `{"a":[1,null]}`, "null"}
+	for i, m := range rec {
+		if got := CoerceString(m.Value); got != want[i] {
+			t.Errorf("CoerceString(%s) = %q, want %q", m.Key, got, want[i])
+		}
+	}
+	if !mustCompile(t, Spec{Topic: "x", OnTypeMismatch: MismatchString}).CoerceToString() || mustCompile(t, Spec{Topic: "x"}).CoerceToString() {
+		t.Error("CoerceToString does not follow on_type_mismatch")
+	}
+	long := strings.Repeat("é", 40)
+	if p := preview(long); !utf8.ValidString(p) || !strings.HasSuffix(p, "...") {
+		t.Errorf("preview = %q", p)
 	}
 }

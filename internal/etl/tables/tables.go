@@ -14,6 +14,12 @@
 // drops, and Scrub removes those fields from a raw value before it is
 // stored in the dead-letter table, so a table's PII transforms hold for
 // every copy of a record in the lake.
+//
+// Wiring, per record of a topic: Select picks the table (topics that no
+// entry names use Default); Prepare runs Apply, EventTime and Late and
+// writes the event time back as an RFC 3339 string; a non-empty reason
+// dead-letters the record with Scrub(raw value). IcebergSpec gives the
+// partition spec when the table is created.
 package tables
 
 import (

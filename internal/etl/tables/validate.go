@@ -18,7 +18,8 @@ var (
 // entries make the same table (or one makes another's dead-letter table)
 // and that no entry is unreachable behind an earlier one for its topic.
 // Errors name the key, e.g. `tables[2].transforms[1].cast.type: ...`; the
-// caller adds its own prefix ("config: ").
+// caller adds its own prefix ("config: "). Pass the specs as decoded, or
+// after WithDefaults(etl.time_field) when that is not DefaultTimeField.
 func ValidateAll(specs []Spec) error {
 	for i := range specs {
 		if err := specs[i].Validate(fmt.Sprintf("tables[%d]", i)); err != nil {
@@ -68,7 +69,12 @@ func checkPath(p string) error {
 }
 
 // Validate reports the first invalid setting of s, naming its key under
-// prefix (e.g. "tables[0]"). Empty settings take their defaults.
+// prefix (e.g. "tables[0]"). Empty settings take their defaults; an empty
+// time_field is DefaultTimeField, so validate s.WithDefaults(etl.time_field)
+// when the configuration names another. Beyond each value, it follows the
+// transforms in order and rejects a transform, partition or time_field that
+// names a field an earlier transform dropped, renamed or flattened away, and
+// a time field that is hashed or masked.
 func (s *Spec) Validate(prefix string) error {
 	bad := func(key, format string, args ...any) error {
 		if prefix != "" {

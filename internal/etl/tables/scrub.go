@@ -23,8 +23,9 @@ import (
 // So a field the table hashes, masks or drops is stored nowhere in the lake
 // in the clear, whether the record loads or not. Scrub sees only the value:
 // a Kafka key that carries the same data (a device id as the key) is the
-// caller's to withhold, and a raw value whose struct could not be flattened
-// keeps that struct's members under its original name.
+// caller's to withhold, and where a field to flatten is not a struct (say
+// a string), transforms of the flattened names cannot reach it, so it is
+// kept as it is.
 func (t *Table) Scrub(raw []byte) []byte {
 	if !t.hasPII || raw == nil {
 		return raw

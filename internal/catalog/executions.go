@@ -34,21 +34,27 @@ type ExecutionFilter struct {
 	Limit int
 }
 
-const executionsDDL = `CREATE TABLE IF NOT EXISTS streamlake_query_executions (
+// executionsDDL is plain TEXT columns and one statement per entry, so that
+// it serves SQLite and PostgreSQL alike.
+var executionsDDL = []string{
+	`CREATE TABLE IF NOT EXISTS streamlake_query_executions (
 	id         TEXT PRIMARY KEY,
 	workgroup  TEXT NOT NULL,
 	state      TEXT NOT NULL,
 	submitted  TEXT NOT NULL,
 	document   TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS streamlake_query_executions_submitted ON streamlake_query_executions (submitted);
-CREATE INDEX IF NOT EXISTS streamlake_query_executions_workgroup ON streamlake_query_executions (workgroup, submitted)`
+)`,
+	`CREATE INDEX IF NOT EXISTS streamlake_query_executions_submitted ON streamlake_query_executions (submitted)`,
+	`CREATE INDEX IF NOT EXISTS streamlake_query_executions_workgroup ON streamlake_query_executions (workgroup, submitted)`,
+}
 
 // migrateExecutions creates the history table if it does not exist. It is
 // idempotent and cheap, so every method calls it rather than Open.
 func (s *Store) migrateExecutions(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, executionsDDL); err != nil {
-		return fmt.Errorf("create executions table: %w", err)
+	for _, stmt := range executionsDDL {
+		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("create executions table: %w", err)
+		}
 	}
 	return nil
 }

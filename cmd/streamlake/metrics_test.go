@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/streamlake/streamlake/internal/broker"
 	"github.com/streamlake/streamlake/internal/config"
+	"github.com/streamlake/streamlake/internal/monitor"
 	"github.com/streamlake/streamlake/internal/produce"
 )
 
@@ -70,5 +72,34 @@ func TestMetricsDuringRun(t *testing.T) {
 	}
 	if !regexp.MustCompile(`streamlake_ingest_staging_objects_total\{topic="m"\} [1-9]`).Match(body) {
 		t.Error("no staging objects counted")
+	}
+
+	// Health, readiness and the status API answer from the same server.
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %s", path, resp.Status)
+		}
+	}
+	resp, err = http.Get("http://" + addr + "/v1/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st monitor.Status
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Topics) != 1 || st.Topics[0].Topic != "m" || st.Topics[0].Table != "m" || st.Topics[0].RecordsConsumed != 1204 ||
+		st.Topics[0].RowsCommitted != 1200 || st.Topics[0].DeadLetters != 4 || st.Topics[0].NewestCommitted.IsZero() || st.Topics[0].Freshness <= 0 {
+		t.Errorf("status topics: %+v", st.Topics)
+	}
+	if len(st.Alarms) < 5 {
+		t.Errorf("status lists %d alarms, want the 5 default ones", len(st.Alarms))
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +27,7 @@ import (
 	"github.com/streamlake/streamlake/internal/crawl"
 	"github.com/streamlake/streamlake/internal/etl"
 	"github.com/streamlake/streamlake/internal/ingest"
+	"github.com/streamlake/streamlake/internal/monitor"
 )
 
 // stagingURL and warehouseURL default to directories under the data dir.
@@ -66,6 +69,8 @@ type pipeline struct {
 	ingester   *ingest.Ingester
 	etl        *etl.ETL
 	etlMetrics *etl.Metrics
+	monitor    *monitor.Engine
+	ready      atomic.Bool // the first ETL run finished
 }
 
 // etlMemory is the room the soft memory limit leaves the ETL's working set
@@ -130,6 +135,18 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	if err := p.ingester.Ping(pingCtx); err != nil {
 		return nil, err
 	}
+	opts := []monitor.Option{monitor.WithLogger(a.log.With("stage", "monitor")), monitor.WithRegisterer(p.reg),
+		monitor.WithTableName(catalog.TableName)}
+	if a.cfg.Monitor.CloudWatch.Enabled() {
+		cw, err := monitor.NewCloudWatch(ctx, a.cfg.Monitor.CloudWatch)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, monitor.WithExporter(cw))
+	}
+	if p.monitor, err = monitor.New(a.cfg.Monitor, p.reg, a.cfg.Paths().Monitor, opts...); err != nil {
+		return nil, err
+	}
 	p.etlMetrics = etl.NewMetrics(p.reg)
 	p.etl = etl.New(etl.Config{Database: a.cfg.ETL.Database, TimeField: a.cfg.ETL.TimeField, OnTypeMismatch: a.cfg.ETL.OnTypeMismatch,
 		StagingRetention: a.cfg.Storage.StagingRetention, Logger: a.log, Metrics: p.etlMetrics}, p.staging, p.store.Iceberg())
@@ -151,7 +168,16 @@ func (p *pipeline) Close() {
 	}
 }
 
-// serveMetrics serves /metrics on addr until ctx is done.
+// writeJSON answers with v as JSON.
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// serveMetrics serves /metrics, /healthz, /readyz and the status API
+// (/v1/status, /v1/alarms/NAME/history) on addr until ctx is done.
 func (p *pipeline) serveMetrics(ctx context.Context, addr string) error {
 	if addr == "" {
 		return nil
@@ -162,6 +188,25 @@ func (p *pipeline) serveMetrics(ctx context.Context, addr string) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{Registry: p.reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !p.ready.Load() {
+			http.Error(w, "not ready: the first lake load has not finished", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) {
+		st, err := p.monitor.Status(p.reg, catalog.TableName)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		writeJSON(w, st)
+	})
+	mux.HandleFunc("GET /v1/alarms/{name}/history", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, p.monitor.History(r.PathValue("name")))
+	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -180,6 +225,8 @@ func (p *pipeline) run(ctx context.Context, exitWhenIdle bool) error {
 	defer stopIngest()
 	ingDone := make(chan error, 1)
 	go func() { ingDone <- p.ingester.Run(ingCtx) }()
+	monDone := make(chan error, 1)
+	go func() { monDone <- p.monitor.Run(ingCtx) }()
 	// Maintenance has its own ETL (an ETL serves one goroutine) and runs
 	// beside the loads: compaction commits rebase onto appends.
 	go p.maintainLoop(ingCtx, etl.New(etl.Config{Database: p.cfg.ETL.Database, TimeField: p.cfg.ETL.TimeField,
@@ -202,8 +249,9 @@ loop:
 		// it has committed everything it listed: nothing is left to wait for.
 		_, err := p.etl.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {
-			p.log.Error("etl run failed", "err", err)
+			p.log.Error("etl run failed", "stage", "etl", "err", err)
 		}
+		p.ready.Store(true)
 		if idle && err == nil && p.ingester.Idle() {
 			p.log.Info("idle: consumer lag is zero and every staging object is in the lake")
 			break
@@ -224,6 +272,9 @@ loop:
 	}
 	stopIngest()
 	if err := <-ingDone; err != nil && !errors.Is(err, context.Canceled) {
+		loopErr = errors.Join(loopErr, err)
+	}
+	if err := <-monDone; err != nil && !errors.Is(err, context.Canceled) {
 		loopErr = errors.Join(loopErr, err)
 	}
 	// What ingest flushed at shutdown goes into the lake before we exit.

@@ -56,6 +56,8 @@ STREAMLAKE_* environment variables (e.g. STREAMLAKE_KAFKA_BROKERS), flags.`,
 		a.demoCmd(),
 		a.dlqCmd(),
 		a.compactCmd(),
+		a.statusCmd(),
+		a.alarmsCmd(),
 	)
 	return root
 }

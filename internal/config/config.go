@@ -21,19 +21,22 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/streamlake/streamlake/internal/monitor"
 )
 
 // Config is the whole configuration of a streamlake process.
 type Config struct {
-	DataDir string  `yaml:"data_dir"`
-	Log     Log     `yaml:"log"`
-	Kafka   Kafka   `yaml:"kafka"`
-	Ingest  Ingest  `yaml:"ingest"`
-	Storage Storage `yaml:"storage"`
-	Catalog Catalog `yaml:"catalog"`
-	ETL     ETL     `yaml:"etl"`
-	Crawl   Crawl   `yaml:"crawl"`
-	Metrics Metrics `yaml:"metrics"`
+	DataDir string         `yaml:"data_dir"`
+	Log     Log            `yaml:"log"`
+	Kafka   Kafka          `yaml:"kafka"`
+	Ingest  Ingest         `yaml:"ingest"`
+	Storage Storage        `yaml:"storage"`
+	Catalog Catalog        `yaml:"catalog"`
+	ETL     ETL            `yaml:"etl"`
+	Crawl   Crawl          `yaml:"crawl"`
+	Metrics Metrics        `yaml:"metrics"`
+	Monitor monitor.Config `yaml:"monitor"`
 }
 
 // Log configures log/slog output.
@@ -166,6 +169,7 @@ func Default() Config {
 				SnapshotRetention: 24 * time.Hour, RetainLast: 5, OrphanGrace: time.Hour}},
 		Crawl:   Crawl{Interval: 30 * time.Second, Database: "raw", SampleSize: 1000},
 		Metrics: Metrics{Listen: "127.0.0.1:9464"},
+		Monitor: monitor.Default(),
 	}
 }
 
@@ -405,6 +409,9 @@ func (c *Config) Validate() error {
 	if c.Metrics.Listen != "" && !hostPort.MatchString(c.Metrics.Listen) {
 		return bad("metrics.listen", "%q is not host:port (or empty to disable)", c.Metrics.Listen)
 	}
+	if err := c.Monitor.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
 	return nil
 }
 
@@ -424,7 +431,7 @@ func oneOf(s string, allowed ...string) bool {
 
 // Paths are the locations derived from the data directory.
 type Paths struct {
-	Kafka, Staging, Lake, CatalogDB, Results string
+	Kafka, Staging, Lake, CatalogDB, Results, Monitor string
 }
 
 // Paths returns where embedded state lives, as ARCHITECTURE.md lays it out.
@@ -436,6 +443,7 @@ func (c *Config) Paths() Paths {
 		Lake:      filepath.Join(d, "lake"),
 		CatalogDB: filepath.Join(d, "catalog.db"),
 		Results:   filepath.Join(d, "results"),
+		Monitor:   filepath.Join(d, "monitor"),
 	}
 }
 

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/streamlake/streamlake/internal/catalog"
+	"github.com/streamlake/streamlake/internal/monitor"
+	"github.com/streamlake/streamlake/internal/query"
+)
+
+// statusSource answers status questions from the running `streamlake run`
+// (its metrics.listen address) or, when none answers, from the monitor
+// history in the data directory.
+type statusSource struct {
+	a       *app
+	live    string // base URL of the running process, or ""
+	offline *monitor.Engine
+}
+
+func (a *app) statusSource(ctx context.Context) (*statusSource, error) {
+	s := &statusSource{a: a}
+	if addr := a.cfg.Metrics.Listen; addr != "" {
+		base := "http://" + addr
+		c := http.Client{Timeout: 2 * time.Second}
+		if resp, err := c.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				s.live = base
+				return s, nil
+			}
+		}
+	}
+	e, err := monitor.New(a.cfg.Monitor, prometheus.NewRegistry(), a.cfg.Paths().Monitor,
+		monitor.WithLogger(a.log), monitor.WithTableName(catalog.TableName))
+	if err != nil {
+		return nil, err
+	}
+	a.log.Warn("no streamlake run answers; showing the alarm states it last saved", "metrics_listen", a.cfg.Metrics.Listen)
+	s.offline = e
+	return s, nil
+}
+
+func (s *statusSource) get(ctx context.Context, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.live+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("status: %s%s: %s: %s", s.live, path, resp.Status, strings.TrimSpace(string(b)))
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+func (s *statusSource) status(ctx context.Context) (monitor.Status, error) {
+	if s.offline != nil {
+		return s.offline.Status(prometheus.NewRegistry(), catalog.TableName)
+	}
+	var st monitor.Status
+	return st, s.get(ctx, "/v1/status", &st)
+}
+
+func (s *statusSource) history(ctx context.Context, name string) ([]monitor.Transition, error) {
+	if s.offline != nil {
+		return s.offline.History(name), nil
+	}
+	var h []monitor.Transition
+	return h, s.get(ctx, "/v1/alarms/"+url.PathEscape(name)+"/history", &h)
+}
+
+func (a *app) statusCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show lag, ingest rate, freshness, dead letters and alarm states; exit 1 if any alarm is in ALARM",
+		Long: `Asks the running 'streamlake run' (at metrics.listen) for the state of every
+topic and lake table: consumer lag in records and seconds, ingest rate over the
+last minute, records consumed and rows committed, newest Kafka timestamp
+committed, mean produce-to-queryable latency, dead letters, and the alarms in
+ALARM that name the topic or table; then every alarm's state. Without a running
+process it shows the alarm states last saved in the data directory. The exit
+status is 1 when any alarm is in ALARM, for scripts and health checks.`,
+		Example: `  streamlake status
+  streamlake status --format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a.quiet = true
+			if err := a.load(cmd, map[string]string{"metrics-listen": "metrics.listen"}); err != nil {
+				return err
+			}
+			if _, err := query.ParseFormat(format); err != nil {
+				return err
+			}
+			src, err := a.statusSource(cmd.Context())
+			if err != nil {
+				return err
+			}
+			st, err := src.status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(st); err != nil {
+					return err
+				}
+			} else {
+				if err := query.Write(cmd.OutOrStdout(), topicsResult(st), format); err != nil {
+					return err
+				}
+				if format == "table" {
+					fmt.Fprintln(cmd.OutOrStdout())
+					if err := query.Write(cmd.OutOrStdout(), alarmsResult(st.Alarms), format); err != nil {
+						return err
+					}
+				}
+			}
+			return inAlarm(st)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table, csv, json")
+	cmd.Flags().String("metrics-listen", "", "address of the running streamlake run (default metrics.listen)")
+	return cmd
+}
+
+func (a *app) alarmsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "alarms",
+		Short: "List alarms and their state history",
+	}
+	var format string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List every alarm with its state, since when and why; exit 1 if any is in ALARM",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a.quiet = true
+			if err := a.load(cmd, map[string]string{"metrics-listen": "metrics.listen"}); err != nil {
+				return err
+			}
+			if _, err := query.ParseFormat(format); err != nil {
+				return err
+			}
+			src, err := a.statusSource(cmd.Context())
+			if err != nil {
+				return err
+			}
+			st, err := src.status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := query.Write(cmd.OutOrStdout(), alarmsResult(st.Alarms), format); err != nil {
+				return err
+			}
+			return inAlarm(st)
+		},
+	}
+	history := &cobra.Command{
+		Use:   "history NAME",
+		Short: "Show an alarm's state transitions, oldest first",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a.quiet = true
+			if err := a.load(cmd, map[string]string{"metrics-listen": "metrics.listen"}); err != nil {
+				return err
+			}
+			if _, err := query.ParseFormat(format); err != nil {
+				return err
+			}
+			src, err := a.statusSource(cmd.Context())
+			if err != nil {
+				return err
+			}
+			h, err := src.history(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			out := &query.Result{Columns: []string{"timestamp", "old_state", "new_state", "reason", "series"},
+				Types: []string{"TIMESTAMPTZ", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"}, Rows: [][]any{}}
+			for _, t := range h {
+				out.Rows = append(out.Rows, []any{t.Timestamp.UTC(), string(t.OldState), string(t.NewState), t.Reason, strings.Join(t.Series, " ")})
+			}
+			return query.Write(cmd.OutOrStdout(), out, format)
+		},
+	}
+	for _, c := range []*cobra.Command{list, history} {
+		c.Flags().StringVar(&format, "format", "table", "output format: table, csv, json")
+		c.Flags().String("metrics-listen", "", "address of the running streamlake run (default metrics.listen)")
+	}
+	cmd.AddCommand(list, history)
+	return cmd
+}
+
+// inAlarm is the error status and alarms list exit with when an alarm is
+// in ALARM.
+func inAlarm(st monitor.Status) error {
+	var names []string
+	for _, a := range st.Alarms {
+		if a.State == monitor.StateAlarm {
+			names = append(names, a.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d alarm(s) in ALARM: %s", len(names), strings.Join(names, ", "))
+}
+
+func topicsResult(st monitor.Status) *query.Result {
+	out := &query.Result{
+		Columns: []string{"topic", "table", "lag_records", "lag_seconds", "ingest_rate", "records_consumed",
+			"rows_committed", "newest_committed", "freshness_s", "dead_letters", "alarms"},
+		Types: []string{"VARCHAR", "VARCHAR", "BIGINT", "DOUBLE", "DOUBLE", "BIGINT", "BIGINT", "TIMESTAMPTZ", "DOUBLE", "BIGINT", "VARCHAR"},
+		Rows:  [][]any{},
+	}
+	for _, t := range st.Topics {
+		var newest any
+		if !t.NewestCommitted.IsZero() {
+			newest = t.NewestCommitted.UTC()
+		}
+		out.Rows = append(out.Rows, []any{t.Topic, t.Table, int64(t.LagRecords), round(t.LagSeconds), round(t.IngestRate),
+			int64(t.RecordsConsumed), int64(t.RowsCommitted), newest, round(t.Freshness), int64(t.DeadLetters), strings.Join(t.Alarms, " ")})
+	}
+	return out
+}
+
+func alarmsResult(alarms []monitor.AlarmStatus) *query.Result {
+	out := &query.Result{Columns: []string{"alarm", "state", "since", "reason"},
+		Types: []string{"VARCHAR", "VARCHAR", "TIMESTAMPTZ", "VARCHAR"}, Rows: [][]any{}}
+	for _, a := range alarms {
+		var since any
+		if !a.Since.IsZero() {
+			since = a.Since.UTC()
+		}
+		out.Rows = append(out.Rows, []any{a.Name, string(a.State), since, a.Reason})
+	}
+	return out
+}
+
+func round(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }

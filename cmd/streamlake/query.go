@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/streamlake/streamlake/internal/config"
 	"github.com/streamlake/streamlake/internal/query"
 )
 
@@ -44,4 +45,13 @@ their current snapshot, external tables (database raw) to their files.`,
 // queryOptions makes the configured databases known to the engine.
 func (a *app) queryOptions() query.Options {
 	return query.Options{Databases: []string{a.cfg.ETL.Database, a.cfg.Crawl.Database}, Logger: a.log}
+}
+
+// workgroups converts the configured workgroups for the query service.
+func workgroups(c config.Config) []query.Workgroup {
+	out := make([]query.Workgroup, 0, len(c.Workgroups))
+	for _, w := range c.Workgroups {
+		out = append(out, query.Workgroup(w))
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/streamlake/streamlake/internal/config"
+	"github.com/streamlake/streamlake/internal/query"
 	"github.com/streamlake/streamlake/internal/kafka"
 )
 
@@ -95,6 +96,9 @@ func (a *app) load(cmd *cobra.Command, flagKeys map[string]string) error {
 	}
 	if err := security(cfg).Validate(); err != nil {
 		return err
+	}
+	if err := query.ValidateWorkgroups(workgroups(cfg)); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	a.cfg = cfg
 	a.log = newLogger(os.Stderr, cfg.Log)

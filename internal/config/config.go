@@ -37,6 +37,21 @@ type Config struct {
 	Crawl   Crawl          `yaml:"crawl"`
 	Metrics Metrics        `yaml:"metrics"`
 	Monitor monitor.Config `yaml:"monitor"`
+	// Workgroups are the query service's workgroups (Athena's); a
+	// "primary" workgroup always exists. Validated by the query package
+	// (cmd/streamlake), which this package does not import: it links DuckDB.
+	Workgroups []Workgroup `yaml:"workgroups"`
+}
+
+// Workgroup is a named set of query limits and a results location; see
+// query.Workgroup, which it converts to field by field.
+type Workgroup struct {
+	Name              string        `yaml:"name"`
+	ResultsLocation   string        `yaml:"results_location"`
+	BytesScannedLimit int64         `yaml:"bytes_scanned_limit"`
+	Concurrency       int           `yaml:"concurrency"`
+	MemoryLimit       string        `yaml:"memory_limit"`
+	Timeout           time.Duration `yaml:"timeout"`
 }
 
 // Log configures log/slog output.

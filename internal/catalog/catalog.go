@@ -1,39 +1,60 @@
-// Package catalog is streamlake's data catalog: databases and tables that the
-// query layer resolves names through. It owns one SQLite file holding both
-// the Iceberg SQL catalog (iceberg-go's tables, for the lake written by the
-// ETL) and the registry of external tables (files registered by the crawler).
+// Package catalog is streamlake's data catalog, in the model of the Glue
+// Data Catalog: databases; tables with columns, partition keys, location,
+// format, properties and a version per schema change; partitions with their
+// values, locations and statistics. It owns one database, SQLite (a file,
+// embedded) or PostgreSQL (shared), holding both iceberg-go's SQL catalog
+// (the Iceberg tables the ETL writes) and streamlake's own tables (databases,
+// external tables registered by the crawler, their versions and
+// partitions), so both kinds of table are in one catalog.
 //
-// A Store is safe for concurrent use, also across processes sharing the file
-// (WAL mode and a busy timeout). Lookups of missing tables return errors
-// wrapping ErrNoSuchTable.
+// A Store is safe for concurrent use, also by several processes sharing the
+// database: SQLite in WAL mode with a busy timeout and write transactions
+// that lock when they begin, PostgreSQL with row locks. Every write is one
+// transaction.
+//
+// Errors wrap sentinels callers can branch on: ErrNoSuchDatabase,
+// ErrNoSuchTable, ErrNoSuchPartition, ErrAlreadyExists, ErrNoSuchExecution,
+// and *FilterError for a GetPartitions filter that does not parse.
 package catalog
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/apache/iceberg-go"
 	icecat "github.com/apache/iceberg-go/catalog"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	"github.com/apache/iceberg-go/table"
-	"github.com/uptrace/bun/driver/sqliteshim"
 )
 
-// ErrNoSuchTable is wrapped by lookups of a table that does not exist.
-var ErrNoSuchTable = errors.New("no such table")
+// Sentinel errors, wrapped by the errors of lookups and writes.
+var (
+	ErrNoSuchTable     = errors.New("no such table")
+	ErrNoSuchDatabase  = errors.New("no such database")
+	ErrNoSuchPartition = errors.New("no such partition")
+	ErrAlreadyExists   = errors.New("already exists")
+)
 
 // Table types.
 const (
 	External = "EXTERNAL"
 	Iceberg  = "ICEBERG"
+)
+
+// Table properties with a meaning in the catalog (Glue's names). The
+// crawler sets them on external tables; GetTable fills the first four for
+// Iceberg tables from the current snapshot.
+const (
+	PropRecordCount       = "recordCount"
+	PropSizeBytes         = "sizeBytes"
+	PropObjectCount       = "objectCount"
+	PropAverageRecordSize = "averageRecordSize"
+	PropLastCrawled       = "lastCrawled" // RFC 3339
+	PropCrawler           = "crawler"     // name of the crawler that wrote the table
 )
 
 // Column is a named, typed column. Type is in Glue/Hive DDL syntax
@@ -42,113 +63,70 @@ type Column struct {
 	Name string `json:"name"`
 	Type string `json:"type"`
 	// DuckDB is the same type as a DuckDB SQL type, used to read the files.
-	DuckDB string `json:"duckdb,omitempty"`
+	DuckDB  string `json:"duckdb,omitempty"`
+	Comment string `json:"comment,omitempty"`
 }
 
 // Table is a catalog entry.
 type Table struct {
 	Database string `json:"database"`
 	Name     string `json:"name"`
-	Type     string `json:"type"`   // External or Iceberg
-	Format   string `json:"format"` // json, parquet
+	// Type is the table type (Glue's TableType): External or Iceberg.
+	Type   string `json:"type"`
+	Format string `json:"format"` // json, csv, parquet, avro
+	// Classification is what the crawler classified the files as; it
+	// defaults to Format.
+	Classification string `json:"classification,omitempty"`
 	// Compression of external files: none, zstd, gzip.
 	Compression string `json:"compression,omitempty"`
+	Description string `json:"description,omitempty"`
 	// Location is a directory (external) or the Iceberg table location.
 	Location      string            `json:"location"`
 	Columns       []Column          `json:"columns"`
 	PartitionKeys []Column          `json:"partition_keys,omitempty"`
 	Properties    map[string]string `json:"properties,omitempty"`
-	Updated       time.Time         `json:"updated"`
+	// Version counts schema changes: 1 when created, one more each time
+	// the columns or partition keys change. Writers leave it alone.
+	Version int `json:"version,omitempty"`
+	// Deprecated marks a table whose files are gone or no longer match
+	// (set by the crawler's change policy); it stays queryable by name.
+	Deprecated bool      `json:"deprecated,omitempty"`
+	CreatedAt  time.Time `json:"created_at,omitzero"`
+	// Updated is when the table last changed (Glue's UpdateTime).
+	Updated time.Time `json:"updated"`
 }
 
 // Store is the catalog. Close it when done.
 type Store struct {
-	db  *sql.DB
-	ice *sqlcat.Catalog
+	db    *sqlDB
+	ice   *sqlcat.Catalog
+	close sync.Once
+	err   error // of Close
 }
 
-// Open opens (creating if needed) the catalog in the SQLite file at path,
-// with Iceberg tables placed under warehouse (a URL such as file:///abs/lake).
-func Open(ctx context.Context, path, warehouse string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("catalog %s: %w", path, err)
-	}
-	dsn := "file:" + path + "?_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
-	db, err := sql.Open(sqliteshim.ShimName, dsn)
-	if err != nil {
-		return nil, fmt.Errorf("catalog %s: open: %w", path, err)
-	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("catalog %s: open: %w", path, err)
-	}
-	if _, err := db.ExecContext(ctx, ddl); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("catalog %s: create tables: %w", path, err)
-	}
-	ice, err := sqlcat.NewCatalog("streamlake", db, sqlcat.SQLite, iceberg.Properties{"warehouse": warehouse})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("catalog %s: iceberg catalog: %w", path, err)
-	}
-	return &Store{db: db, ice: ice}, nil
+// Close releases the database; closing again does nothing.
+func (s *Store) Close() error {
+	s.close.Do(func() { s.err = errors.Join(s.ice.Close(), s.db.Close()) })
+	return s.err
 }
-
-const ddl = `CREATE TABLE IF NOT EXISTS streamlake_tables (
-	database_name TEXT NOT NULL,
-	table_name    TEXT NOT NULL,
-	definition    TEXT NOT NULL,
-	updated_at    TEXT NOT NULL,
-	PRIMARY KEY (database_name, table_name)
-)`
-
-// Close releases the database.
-func (s *Store) Close() error { return s.db.Close() }
 
 // Iceberg returns the Iceberg catalog for writers and scan planning.
 func (s *Store) Iceberg() icecat.Catalog { return s.ice }
 
-// PutTable creates or replaces an external table definition.
+// PutTable creates or replaces an external table definition, creating its
+// database if needed. A change of columns or partition keys makes a new
+// version. t.Updated is kept if set.
 func (s *Store) PutTable(ctx context.Context, t Table) error {
 	t.Type = External
-	if t.Updated.IsZero() {
-		t.Updated = time.Now().UTC()
-	}
-	def, err := json.Marshal(t)
-	if err != nil {
-		return fmt.Errorf("catalog: put %s.%s: %w", t.Database, t.Name, err)
-	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO streamlake_tables (database_name, table_name, definition, updated_at)
-		VALUES (?, ?, ?, ?)
-		ON CONFLICT (database_name, table_name) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at`,
-		t.Database, t.Name, string(def), t.Updated.Format(time.RFC3339Nano))
-	if err != nil {
+	if err := s.saveTable(ctx, t, savePut); err != nil {
 		return fmt.Errorf("catalog: put %s.%s: %w", t.Database, t.Name, err)
 	}
 	return nil
 }
 
-// Table returns the named table, external or Iceberg. For an Iceberg table
-// only the identity fields are filled; use LoadIceberg for the metadata.
+// Table returns the named table, external or Iceberg; it is GetTable.
 func (s *Store) Table(ctx context.Context, database, name string) (Table, error) {
-	var def string
-	err := s.db.QueryRowContext(ctx, `SELECT definition FROM streamlake_tables WHERE database_name = ? AND table_name = ?`,
-		database, name).Scan(&def)
-	switch {
-	case err == nil:
-		var t Table
-		if err := json.Unmarshal([]byte(def), &t); err != nil {
-			return Table{}, fmt.Errorf("catalog: table %s.%s: corrupt definition: %w", database, name, err)
-		}
-		return t, nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return Table{}, fmt.Errorf("catalog: table %s.%s: %w", database, name, err)
-	}
-	tbl, err := s.LoadIceberg(ctx, database, name)
-	if err != nil {
-		return Table{}, err
-	}
-	return Table{Database: database, Name: name, Type: Iceberg, Format: "parquet", Location: tbl.Location()}, nil
+	return s.GetTable(ctx, database, name)
 }
 
 // LoadIceberg loads an Iceberg table's current metadata.
@@ -164,7 +142,8 @@ func (s *Store) LoadIceberg(ctx context.Context, database, name string) (*table.
 }
 
 // Tables lists the tables of a database (all databases if database is ""),
-// sorted by database and name.
+// sorted by database and name: external tables in full, Iceberg tables
+// with their identity fields only (GetTable reads their metadata).
 func (s *Store) Tables(ctx context.Context, database string) ([]Table, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT definition FROM streamlake_tables WHERE ? = '' OR database_name = ?`, database, database)
 	if err != nil {
@@ -177,9 +156,9 @@ func (s *Store) Tables(ctx context.Context, database string) ([]Table, error) {
 		if err := rows.Scan(&def); err != nil {
 			return nil, fmt.Errorf("catalog: list tables: %w", err)
 		}
-		var t Table
-		if err := json.Unmarshal([]byte(def), &t); err != nil {
-			return nil, fmt.Errorf("catalog: list tables: corrupt definition: %w", err)
+		t, err := decodeTable(def)
+		if err != nil {
+			return nil, fmt.Errorf("catalog: list tables: %w", err)
 		}
 		out = append(out, t)
 	}

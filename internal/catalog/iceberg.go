@@ -1,0 +1,122 @@
+package catalog
+
+import (
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+)
+
+// icebergTable describes an Iceberg table as a catalog table: columns of
+// the current schema, partition keys of the current spec, Version the
+// current schema's id + 1, statistics from the current snapshot.
+func icebergTable(database, name string, tbl *table.Table) Table {
+	md := tbl.Metadata()
+	sc := md.CurrentSchema()
+	t := Table{
+		Database: database, Name: name, Type: Iceberg, Format: "parquet", Classification: "parquet",
+		Location: tbl.Location(), Columns: icebergColumns(sc), PartitionKeys: icebergPartitionKeys(md, sc),
+		Properties: maps.Clone(map[string]string(md.Properties())),
+		Version:    sc.ID + 1,
+		Updated:    time.UnixMilli(md.LastUpdatedMillis()).UTC(),
+	}
+	t.CreatedAt = t.Updated
+	for e := range md.PreviousFiles() {
+		t.CreatedAt = time.UnixMilli(e.TimestampMs).UTC()
+		break
+	}
+	if snap := md.CurrentSnapshot(); snap != nil && snap.Summary != nil {
+		if t.Properties == nil {
+			t.Properties = map[string]string{}
+		}
+		sum := snap.Summary.Properties
+		for from, to := range map[string]string{"total-records": PropRecordCount, "total-files-size": PropSizeBytes, "total-data-files": PropObjectCount} {
+			if v, ok := sum[from]; ok {
+				t.Properties[to] = v
+			}
+		}
+		recs, err1 := strconv.ParseInt(sum["total-records"], 10, 64)
+		size, err2 := strconv.ParseInt(sum["total-files-size"], 10, 64)
+		if err1 == nil && err2 == nil && recs > 0 {
+			t.Properties[PropAverageRecordSize] = strconv.FormatInt(size/recs, 10)
+		}
+	}
+	return t
+}
+
+// icebergVersions is one table per schema of the metadata, oldest first.
+func icebergVersions(database, name string, tbl *table.Table) []Table {
+	cur := icebergTable(database, name, tbl)
+	var out []Table
+	for _, sc := range tbl.Metadata().Schemas() {
+		v := cur
+		v.Columns = icebergColumns(sc)
+		v.Version = sc.ID + 1
+		out = append(out, v)
+	}
+	return out
+}
+
+func icebergColumns(sc *iceberg.Schema) []Column {
+	fields := sc.Fields()
+	out := make([]Column, 0, len(fields))
+	for _, f := range fields {
+		out = append(out, Column{Name: f.Name, Type: hiveType(f.Type), Comment: f.Doc})
+	}
+	return out
+}
+
+func icebergPartitionKeys(md table.Metadata, sc *iceberg.Schema) []Column {
+	spec := md.PartitionSpec()
+	var out []Column
+	for _, f := range spec.Fields() {
+		src, ok := sc.FindFieldByID(f.SourceID())
+		if !ok {
+			continue
+		}
+		out = append(out, Column{Name: f.Name, Type: hiveType(f.Transform.ResultType(src.Type)),
+			Comment: fmt.Sprintf("%s(%s)", f.Transform, src.Name)})
+	}
+	return out
+}
+
+// hiveType spells an Iceberg type in Glue/Hive DDL syntax.
+func hiveType(t iceberg.Type) string {
+	switch t := t.(type) {
+	case iceberg.BooleanType:
+		return "boolean"
+	case iceberg.Int32Type:
+		return "int"
+	case iceberg.Int64Type:
+		return "bigint"
+	case iceberg.Float32Type:
+		return "float"
+	case iceberg.Float64Type:
+		return "double"
+	case iceberg.DecimalType:
+		return fmt.Sprintf("decimal(%d,%d)", t.Precision(), t.Scale())
+	case iceberg.DateType:
+		return "date"
+	case iceberg.TimestampType, iceberg.TimestampTzType, iceberg.TimestampNsType, iceberg.TimestampTzNsType:
+		return "timestamp"
+	case iceberg.StringType, iceberg.UUIDType, iceberg.TimeType:
+		return "string"
+	case iceberg.BinaryType, iceberg.FixedType:
+		return "binary"
+	case *iceberg.StructType:
+		parts := make([]string, 0, len(t.FieldList))
+		for _, f := range t.FieldList {
+			parts = append(parts, f.Name+":"+hiveType(f.Type))
+		}
+		return "struct<" + strings.Join(parts, ",") + ">"
+	case *iceberg.ListType:
+		return "array<" + hiveType(t.Element) + ">"
+	case *iceberg.MapType:
+		return "map<" + hiveType(t.KeyType) + "," + hiveType(t.ValueType) + ">"
+	}
+	return t.String()
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/streamlake/streamlake/internal/config"
 	"github.com/streamlake/streamlake/internal/crawl"
 	"github.com/streamlake/streamlake/internal/etl"
+	"github.com/streamlake/streamlake/internal/etl/tables"
 	"github.com/streamlake/streamlake/internal/ingest"
 	"github.com/streamlake/streamlake/internal/monitor"
 )
@@ -71,6 +72,19 @@ type pipeline struct {
 	etlMetrics *etl.Metrics
 	monitor    *monitor.Engine
 	ready      atomic.Bool // the first ETL run finished
+}
+
+// compileTables compiles the tables: section (validated by load).
+func compileTables(c config.Config) ([]*tables.Table, error) {
+	var out []*tables.Table
+	for i, s := range c.TableSpecs() {
+		t, err := tables.Compile(s)
+		if err != nil {
+			return nil, fmt.Errorf("config: tables[%d]: %w", i, err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 // etlMemory is the room the soft memory limit leaves the ETL's working set
@@ -149,6 +163,7 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	}
 	p.etlMetrics = etl.NewMetrics(p.reg)
 	p.etl = etl.New(etl.Config{Database: a.cfg.ETL.Database, TimeField: a.cfg.ETL.TimeField, OnTypeMismatch: a.cfg.ETL.OnTypeMismatch,
+		Tables:           a.tables,
 		StagingRetention: a.cfg.Storage.StagingRetention, Logger: a.log, Metrics: p.etlMetrics}, p.staging, p.store.Iceberg())
 	return p, nil
 }

@@ -10,14 +10,16 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/streamlake/streamlake/internal/config"
-	"github.com/streamlake/streamlake/internal/query"
+	"github.com/streamlake/streamlake/internal/etl/tables"
 	"github.com/streamlake/streamlake/internal/kafka"
+	"github.com/streamlake/streamlake/internal/query"
 )
 
 // app holds what every command shares: the loaded config and logger.
 type app struct {
 	configFile string
 	cfg        config.Config
+	tables     []*tables.Table // cfg's tables: section, compiled
 	log        *slog.Logger
 	// quiet lowers the default log level to warn for commands whose output
 	// is for people (query, produce, demo); --log-level still wins.
@@ -99,6 +101,9 @@ func (a *app) load(cmd *cobra.Command, flagKeys map[string]string) error {
 	}
 	if err := query.ValidateWorkgroups(workgroups(cfg)); err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	if a.tables, err = compileTables(cfg); err != nil {
+		return err
 	}
 	a.cfg = cfg
 	a.log = newLogger(os.Stderr, cfg.Log)

@@ -22,6 +22,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/streamlake/streamlake/internal/etl/tables"
 	"github.com/streamlake/streamlake/internal/monitor"
 )
 
@@ -41,6 +42,10 @@ type Config struct {
 	// "primary" workgroup always exists. Validated by the query package
 	// (cmd/streamlake), which this package does not import: it links DuckDB.
 	Workgroups []Workgroup `yaml:"workgroups"`
+	// Tables map topics (or a field's value) to lake tables with their
+	// event time, partitioning, transforms and type-mismatch policy.
+	// Topics no table names get the defaults of etl.*.
+	Tables []tables.Spec `yaml:"tables"`
 }
 
 // Workgroup is a named set of query limits and a results location; see
@@ -427,7 +432,20 @@ func (c *Config) Validate() error {
 	if err := c.Monitor.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	if err := tables.ValidateAll(c.TableSpecs()); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
 	return nil
+}
+
+// TableSpecs returns the tables: section with every empty setting filled
+// in from the defaults and etl.time_field.
+func (c *Config) TableSpecs() []tables.Spec {
+	out := make([]tables.Spec, len(c.Tables))
+	for i, s := range c.Tables {
+		out[i] = s.WithDefaults(c.ETL.TimeField)
+	}
+	return out
 }
 
 var (

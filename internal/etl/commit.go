@@ -16,6 +16,7 @@ import (
 	icecat "github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/streamlake/streamlake/internal/etl/tables"
 	"github.com/streamlake/streamlake/internal/schema"
 	"github.com/streamlake/streamlake/internal/stage"
 )
@@ -118,7 +119,7 @@ func (e *ETL) prepare(ctx context.Context, name string, b *batch, main **table.T
 	}
 	var err error
 	if *main == nil {
-		if *main, err = e.create(ctx, name, b.tableSchema()); err != nil {
+		if *main, err = e.create(ctx, name, b.spec, b.tableSchema()); err != nil {
 			return nil, nil, nil, err
 		}
 	}
@@ -138,7 +139,9 @@ func (e *ETL) prepare(ctx context.Context, name string, b *batch, main **table.T
 				coerced = append(coerced, r)
 				continue
 			}
-			b.dead = append(b.dead, deadLetter{rec: r.rec, stage: "convert", reason: err.Error()})
+			if r.dlq {
+				b.addDead(r.rec, "convert", err.Error())
+			}
 			continue
 		}
 		good = append(good, r)
@@ -151,7 +154,9 @@ func (e *ETL) prepare(ctx context.Context, name string, b *batch, main **table.T
 	}
 	for _, r := range coerced {
 		if err := checkValue(r.value, &st, "$"); err != nil {
-			b.dead = append(b.dead, deadLetter{rec: r.rec, stage: "convert", reason: err.Error()})
+			if r.dlq {
+				b.addDead(r.rec, "convert", err.Error())
+			}
 			continue
 		}
 		good = append(good, r)
@@ -229,22 +234,22 @@ func (e *ETL) ensureNamespace(ctx context.Context) error {
 
 // create makes the lake table of an inferred row type, partitioned by day of
 // the time field when it is a timestamp.
-func (e *ETL) create(ctx context.Context, name string, t *schema.Type) (*table.Table, error) {
+// create creates a table with the inferred schema t, partitioned as its
+// spec says. A partition whose column the first rows lack (or hold with
+// another type) is left out, with a warning: Iceberg tables can only be
+// partitioned by columns they have.
+func (e *ETL) create(ctx context.Context, name string, spec *tables.Table, t *schema.Type) (*table.Table, error) {
 	if err := e.ensureNamespace(ctx); err != nil {
 		return nil, err
 	}
 	g := &idGen{}
 	sc := iceberg.NewSchema(0, structFields(t, g)...)
 	opts := []icecat.CreateTableOpt{icecat.WithProperties(tableProps)}
-	if f, ok := sc.FindFieldByName(e.cfg.TimeField); ok {
-		if _, isTS := f.Type.(iceberg.TimestampTzType); isTS {
-			spec, err := iceberg.NewPartitionSpecOpts(iceberg.AddPartitionFieldBySourceID(
-				f.ID, e.cfg.TimeField+"_day", iceberg.DayTransform{}, sc, nil))
-			if err != nil {
-				return nil, fmt.Errorf("etl: table %s: partition spec: %w", name, err)
-			}
-			opts = append(opts, icecat.WithPartitionSpec(&spec))
-		}
+	ps, err := spec.IcebergSpec(sc)
+	if err != nil {
+		e.log.Warn("creating the table unpartitioned", "stage", "etl", "table", name, "err", err)
+	} else {
+		opts = append(opts, icecat.WithPartitionSpec(&ps))
 	}
 	return e.createTable(ctx, name, sc, opts)
 }

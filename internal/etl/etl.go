@@ -36,7 +36,7 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 
-	"github.com/streamlake/streamlake/internal/catalog"
+	"github.com/streamlake/streamlake/internal/etl/tables"
 	"github.com/streamlake/streamlake/internal/schema"
 	"github.com/streamlake/streamlake/internal/stage"
 )
@@ -52,8 +52,14 @@ type Config struct {
 	Database  string // Iceberg namespace, e.g. "lake"
 	TimeField string // event-time field; tables are partitioned by day of it
 	// OnTypeMismatch is what happens to a value that does not fit its
-	// column: PolicyDLQ (default) or PolicyCoerceToString.
+	// column: PolicyDLQ (default) or PolicyCoerceToString. It applies to
+	// topics that Tables does not name.
 	OnTypeMismatch string
+	// Tables are the configured tables (the tables: section), compiled.
+	// A topic feeds the tables that name it, each record going to the
+	// first whose match it meets; a topic no table names feeds one table
+	// with the foundation's defaults (named after the topic, day(ts)).
+	Tables []*tables.Table
 	// MaxCommitRecords bounds the records read into one commit.
 	MaxCommitRecords int
 	// StagingRetention, when positive, deletes staging objects older than
@@ -153,31 +159,83 @@ func (e *ETL) expire(ctx context.Context, keys []string) {
 	}
 }
 
-// seed marks the objects that the topic's table history already covers.
+// seed marks the objects that the topic's table histories already cover:
+// those every table the topic feeds lists in a commit (a table that has
+// not committed them would otherwise never see their records; rereading
+// an object costs time, never a duplicate).
 func (e *ETL) seed(ctx context.Context, topic string) error {
-	tbl, err := e.load(ctx, catalog.TableName(topic))
-	if err != nil {
-		return err
-	}
-	if tbl != nil {
-		for _, s := range tbl.Metadata().Snapshots() {
-			if s.Summary == nil {
-				continue
-			}
-			var objs []string
-			if v, ok := s.Summary.Properties[SummaryObjects]; ok && json.Unmarshal([]byte(v), &objs) == nil {
-				for _, o := range objs {
-					if i := strings.LastIndexByte(o, ':'); i > 0 {
-						var size int64
-						fmt.Sscan(o[i+1:], &size)
-						e.done[o[:i]] = size
+	var common map[string]int64
+	for _, t := range e.targets(topic) {
+		tbl, err := e.load(ctx, t.Name())
+		if err != nil {
+			return err
+		}
+		covered := map[string]int64{}
+		if tbl != nil {
+			for _, s := range tbl.Metadata().Snapshots() {
+				if s.Summary == nil {
+					continue
+				}
+				var objs []string
+				if v, ok := s.Summary.Properties[SummaryObjects]; ok && json.Unmarshal([]byte(v), &objs) == nil {
+					for _, o := range objs {
+						if i := strings.LastIndexByte(o, ':'); i > 0 {
+							var size int64
+							fmt.Sscan(o[i+1:], &size)
+							covered[o[:i]] = size
+						}
 					}
 				}
 			}
 		}
+		if common == nil {
+			common = covered
+			continue
+		}
+		maps.DeleteFunc(common, func(k string, size int64) bool { s, ok := covered[k]; return !ok || s != size })
 	}
+	maps.Copy(e.done, common)
 	e.seeded[topic] = true
 	return nil
+}
+
+// targets are the tables a topic feeds, in config order.
+func (e *ETL) targets(topic string) []*tables.Table {
+	var out []*tables.Table
+	for _, t := range e.cfg.Tables {
+		if t.Topic() == topic {
+			out = append(out, t)
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	spec := tables.Default(topic, e.cfg.TimeField)
+	spec.OnTypeMismatch = cmp.Or(e.cfg.OnTypeMismatch, PolicyDLQ)
+	t, err := tables.Compile(spec)
+	if err != nil {
+		// The default spec of any topic compiles; a failure is a bug.
+		panic(fmt.Sprintf("etl: default table for topic %q: %v", topic, err))
+	}
+	return []*tables.Table{t}
+}
+
+// table returns the configured or default table named name.
+func (e *ETL) table(name string) *tables.Table {
+	for _, t := range e.cfg.Tables {
+		if t.Name() == name {
+			return t
+		}
+	}
+	for _, t := range e.targets(name) { // a topic named like its table
+		if t.Name() == name {
+			return t
+		}
+	}
+	spec := tables.Default(name, e.cfg.TimeField)
+	spec.OnTypeMismatch = cmp.Or(e.cfg.OnTypeMismatch, PolicyDLQ)
+	t, _ := tables.Compile(spec)
+	return t
 }
 
 // load returns the table, or nil if it does not exist.
@@ -302,46 +360,63 @@ func bookmark(tbl *table.Table) map[string]int64 {
 
 func tpKey(topic string, partition int32) string { return fmt.Sprintf("%s/%d", topic, partition) }
 
+// target is one table a topic feeds, while its objects load.
+type target struct {
+	spec          *tables.Table
+	main, dlq     *table.Table
+	mainBM, dlqBM map[string]int64
+	b             *batch
+}
+
 func (e *ETL) loadTopic(ctx context.Context, topic string, objs []object) (Result, error) {
 	var res Result
-	name := catalog.TableName(topic)
-	main, err := e.load(ctx, name)
-	if err != nil {
-		return res, err
-	}
-	dlq, err := e.load(ctx, name+"_dlq")
-	if err != nil {
-		return res, err
+	var targets []*target
+	for _, t := range e.targets(topic) {
+		tg := &target{spec: t}
+		var err error
+		if tg.main, err = e.load(ctx, t.Name()); err != nil {
+			return res, err
+		}
+		if tg.dlq, err = e.load(ctx, t.Name()+"_dlq"); err != nil {
+			return res, err
+		}
+		tg.mainBM, tg.dlqBM = bookmark(tg.main), bookmark(tg.dlq)
+		if tg.main == nil {
+			// A batch with rows creates the table before its dead letters
+			// commit, so without a table every record the dead-letter table
+			// covers was a dead letter: none is for the main table.
+			tg.mainBM = maps.Clone(tg.dlqBM)
+		}
+		targets = append(targets, tg)
 	}
 	slices.SortFunc(objs, func(a, b object) int {
 		return cmp.Or(cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.FirstOffset, b.FirstOffset))
 	})
-	mainBM, dlqBM := bookmark(main), bookmark(dlq)
-	if main == nil {
-		// A batch with rows creates the table before its dead letters
-		// commit, so without a table every record the dead-letter table
-		// covers was a dead letter: none is for the main table.
-		mainBM = maps.Clone(dlqBM)
-	}
 	for len(objs) > 0 {
-		b := newBatch(e.cfg.TimeField, e.cfg.OnTypeMismatch)
-		n := 0
-		for n < len(objs) && (n == 0 || b.records < e.cfg.MaxCommitRecords) {
-			if err := e.read(ctx, objs[n], b, mainBM, dlqBM); err != nil {
+		for _, tg := range targets {
+			tg.b = newBatch(tg.spec)
+		}
+		n, records := 0, 0
+		for n < len(objs) && (n == 0 || records < e.cfg.MaxCommitRecords) {
+			c, err := e.read(ctx, objs[n], targets)
+			if err != nil {
 				return res, err
 			}
+			records += c
 			n++
 		}
 		chunk := objs[:n]
 		objs = objs[n:]
-		c, err := e.commit(ctx, name, b, chunk, &main, &dlq, mainBM, dlqBM)
-		res.Objects += n
-		res.Rows += c.Rows
-		res.DeadLetters += c.DeadLetters
-		res.Commits += c.Commits
-		if err != nil {
-			return res, err
+		for _, tg := range targets {
+			c, err := e.commit(ctx, tg.spec.Name(), tg.b, chunk, &tg.main, &tg.dlq, tg.mainBM, tg.dlqBM)
+			res.Rows += c.Rows
+			res.DeadLetters += c.DeadLetters
+			res.Commits += c.Commits
+			if err != nil {
+				return res, err
+			}
 		}
+		res.Objects += n
 		for _, o := range chunk {
 			e.done[o.Key] = o.size
 		}
@@ -350,38 +425,82 @@ func (e *ETL) loadTopic(ctx context.Context, topic string, objs []object) (Resul
 	return res, nil
 }
 
-// read decodes one staging object into b, skipping records that both
-// tables already hold, and advances the running bookmarks.
-func (e *ETL) read(ctx context.Context, o object, b *batch, mainBM, dlqBM map[string]int64) error {
+// read decodes one staging object and routes each record that a table
+// does not hold yet: a value that is not a JSON object to the first
+// table's dead letters; an object to the first table whose match it meets
+// (or, matching none, to the first table's dead letters), transformed,
+// as a row or, when a transform, its event time or lateness rejects it,
+// as a dead letter. It advances every table's running bookmarks and
+// returns the records read.
+func (e *ETL) read(ctx context.Context, o object, targets []*target) (int, error) {
 	data, err := e.staging.ReadAll(ctx, o.Key)
 	if err != nil {
-		return fmt.Errorf("etl: read staging object %s: %w", o.Key, err)
+		return 0, fmt.Errorf("etl: read staging object %s: %w", o.Key, err)
 	}
 	lines, err := stage.Decompress(data)
 	if err != nil {
-		return fmt.Errorf("etl: staging object %s: %w", o.Key, err)
+		return 0, fmt.Errorf("etl: staging object %s: %w", o.Key, err)
 	}
+	specs := make([]*tables.Table, len(targets))
+	for i, tg := range targets {
+		specs[i] = tg.spec
+	}
+	home := targets[0]
+	now := time.Now()
+	n := 0
 	err = stage.Decode(lines, func(r stage.Record) error {
+		n++
 		k := tpKey(r.Topic, r.Partition)
-		wantMain, wantDLQ := r.Offset >= mainBM[k], r.Offset >= dlqBM[k]
-		if wantMain || wantDLQ {
-			b.add(r, wantMain, wantDLQ)
+		route(r, k, specs, targets, home, now)
+		for _, tg := range targets {
+			tg.mainBM[k] = max(tg.mainBM[k], r.Offset+1)
+			tg.dlqBM[k] = max(tg.dlqBM[k], r.Offset+1)
 		}
-		mainBM[k] = max(mainBM[k], r.Offset+1)
-		dlqBM[k] = max(dlqBM[k], r.Offset+1)
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("etl: staging object %s: %w", o.Key, err)
+		return n, fmt.Errorf("etl: staging object %s: %w", o.Key, err)
 	}
-	return nil
+	return n, nil
 }
 
-// batch holds the decoded rows and dead letters of one commit.
+// route adds one record to the batch of the table it goes to.
+func route(r stage.Record, k string, specs []*tables.Table, targets []*target, home *target, now time.Time) {
+	v, reason := decodeObject(r)
+	if reason != "" {
+		if r.Offset >= home.dlqBM[k] {
+			home.b.addDead(r, "decode", reason)
+		}
+		return
+	}
+	t := tables.Select(specs, r.Topic, v)
+	if t == nil {
+		if r.Offset >= home.dlqBM[k] {
+			home.b.addDead(r, "route", "matches no table configured for topic "+r.Topic)
+		}
+		return
+	}
+	tg := targets[slices.Index(specs, t)]
+	if r.Offset < tg.mainBM[k] && r.Offset < tg.dlqBM[k] {
+		return
+	}
+	row, _, why := t.Prepare(v, r.Timestamp, now)
+	if why != "" {
+		if r.Offset >= tg.dlqBM[k] {
+			tg.b.addDead(r, "transform", why)
+		}
+		return
+	}
+	if r.Offset >= tg.mainBM[k] {
+		tg.b.addRow(r, row, r.Offset >= tg.dlqBM[k])
+	}
+}
+
+// batch holds the decoded rows and dead letters of one table's commit.
 type batch struct {
+	spec      *tables.Table
 	timeField string
 	policy    string // PolicyDLQ or PolicyCoerceToString
-	records   int
 	rows      []row
 	dead      []deadLetter
 	inferred  *schema.Type
@@ -391,25 +510,30 @@ type batch struct {
 type row struct {
 	rec   stage.Record
 	value schema.Object
+	// dlq: the dead-letter table does not hold this record yet, so it
+	// may go there if it does not fit its columns.
+	dlq bool
 }
 
-func newBatch(timeField, policy string) *batch {
-	return &batch{timeField: timeField, policy: policy, inferred: &schema.Type{Kind: schema.Struct}}
+func newBatch(t *tables.Table) *batch {
+	policy := PolicyDLQ
+	if t.CoerceToString() {
+		policy = PolicyCoerceToString
+	}
+	return &batch{spec: t, timeField: t.Spec().TimeField, policy: policy, inferred: &schema.Type{Kind: schema.Struct}}
 }
 
-func (b *batch) add(r stage.Record, wantMain, wantDLQ bool) {
-	b.records++
-	v, reason := decodeObject(r)
-	if reason != "" {
-		if wantDLQ {
-			b.dead = append(b.dead, deadLetter{rec: r, stage: "decode", reason: reason})
-		}
-		return
+// addDead adds a dead letter, its value scrubbed of the fields the table
+// hashes, masks or drops, so no personal data reaches the lake that way.
+func (b *batch) addDead(r stage.Record, stage, reason string) {
+	if r.Value != nil {
+		r.Value = b.spec.Scrub(r.Value)
 	}
-	if !wantMain {
-		return
-	}
-	b.rows = append(b.rows, row{rec: r, value: v})
+	b.dead = append(b.dead, deadLetter{rec: r, stage: stage, reason: reason})
+}
+
+func (b *batch) addRow(r stage.Record, v schema.Object, dlq bool) {
+	b.rows = append(b.rows, row{rec: r, value: v, dlq: dlq})
 	// A row whose types conflict with the batch's so far does not widen
 	// them to string: the first shape wins, and the row goes to the
 	// dead-letter table when it fails the column check.

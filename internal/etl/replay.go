@@ -78,7 +78,9 @@ func (e *ETL) replayOnce(ctx context.Context, name string) (ReplayResult, error)
 		return res, fmt.Errorf("etl: replay %s: read %s_dlq: %w", name, name, err)
 	}
 	res.DeadLetters = len(recs)
-	b := newBatch(e.cfg.TimeField, e.cfg.OnTypeMismatch)
+	spec := e.table(name)
+	b := newBatch(spec)
+	now := time.Now()
 	seen := map[string]map[int64]bool{}
 	for k, offs := range done {
 		seen[k] = map[int64]bool{}
@@ -96,7 +98,17 @@ func (e *ETL) replayOnce(ctx context.Context, name string) (ReplayResult, error)
 			seen[k] = map[int64]bool{}
 		}
 		seen[k][r.Offset] = true // a record dead-lettered twice is replayed once
-		b.add(r, true, true)
+		v, reason := decodeObject(r)
+		if reason != "" {
+			b.addDead(r, "decode", reason)
+			continue
+		}
+		row, _, why := spec.Prepare(v, r.Timestamp, now)
+		if why != "" {
+			b.addDead(r, "transform", why)
+			continue
+		}
+		b.addRow(r, row, true)
 	}
 	tx, sc, good, err := e.prepare(ctx, name, b, &main)
 	if err != nil {

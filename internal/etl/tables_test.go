@@ -1,0 +1,109 @@
+package etl_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/streamlake/streamlake/internal/etl"
+	"github.com/streamlake/streamlake/internal/etl/tables"
+)
+
+func compile(t *testing.T, src string) []*tables.Table {
+	t.Helper()
+	var specs []tables.Spec
+	if err := yaml.Unmarshal([]byte(src), &specs); err != nil {
+		t.Fatal(err)
+	}
+	for i := range specs {
+		specs[i] = specs[i].WithDefaults("ts")
+	}
+	if err := tables.ValidateAll(specs); err != nil {
+		t.Fatal(err)
+	}
+	var out []*tables.Table
+	for _, s := range specs {
+		c, err := tables.Compile(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// TestTablesRouteByFieldValue sends one topic's records to two tables by
+// a field's value, with epoch-millisecond event times, a maximum
+// lateness, and a record that matches neither table.
+func TestTablesRouteByFieldValue(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	ts := func(i int64) int64 { return now.Add(-time.Duration(i) * time.Minute).UnixMilli() }
+	e.put(t, "mixed", 0, 0, 30, func(i int64) []byte {
+		switch {
+		case i == 29:
+			return fmt.Appendf(nil, `{"kind":"other","at":%d}`, ts(i))
+		case i == 28:
+			return fmt.Appendf(nil, `{"kind":"click","at":%d,"user":"u"}`, now.Add(-72*time.Hour).UnixMilli())
+		case i%2 == 0:
+			return fmt.Appendf(nil, `{"kind":"click","at":%d,"user":"u%d"}`, ts(i), i)
+		}
+		return fmt.Appendf(nil, `{"kind":"view","at":%d,"page":"/p%d","ms":%d}`, ts(i), i, i*10)
+	})
+	specs := compile(t, `
+- name: clicks
+  topic: mixed
+  match: {kind: click}
+  time_field: at
+  time_format: epoch_ms
+  max_lateness: 24h
+- name: views
+  topic: mixed
+  match: {kind: view}
+  time_field: at
+  partition: ["hour(at)"]
+  transforms:
+    - rename: {from: ms, to: duration_ms}
+`)
+	w := etl.New(etl.Config{Database: "lake", TimeField: "ts", Tables: specs}, e.staging, e.store.Iceberg())
+	res, err := w.RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 28 || res.DeadLetters != 2 {
+		t.Fatalf("run %+v, want 28 rows and 2 dead letters (one late, one unmatched)", res)
+	}
+	if n := count(t, e.store, "clicks"); n != 14 {
+		t.Fatalf("clicks has %d rows, want 14", n)
+	}
+	if n := count(t, e.store, "views"); n != 14 {
+		t.Fatalf("views has %d rows, want 14", n)
+	}
+	if n := count(t, e.store, "clicks_dlq"); n != 2 {
+		t.Fatalf("clicks_dlq has %d rows, want 2", n)
+	}
+	views, err := e.store.LoadIceberg(ctx, "lake", "views")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := views.Schema().FindFieldByName("duration_ms"); !ok || f.Type.String() != "long" {
+		t.Fatalf("views schema %s: want duration_ms long", views.Schema())
+	}
+	if f, ok := views.Schema().FindFieldByName("at"); !ok || f.Type.String() != "timestamptz" {
+		t.Fatalf("views schema %s: want at as a timestamp", views.Schema())
+	}
+	spec := views.Spec()
+	if spec.NumFields() != 1 || spec.Field(0).Name != "at_hour" {
+		t.Fatalf("views partition spec %s, want at_hour", spec.String())
+	}
+	// A second run, and a fresh ETL, add nothing.
+	for _, x := range []*etl.ETL{w, etl.New(etl.Config{Database: "lake", TimeField: "ts", Tables: specs}, e.staging, e.store.Iceberg())} {
+		if res, err := x.RunOnce(ctx); err != nil || res.Rows != 0 || res.DeadLetters != 0 {
+			t.Fatalf("rerun: %+v, %v", res, err)
+		}
+	}
+}

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) *catalog.Store) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Iceberg", testIceberg},
 		{"Reopen", testReopen},
+		{"Executions", testExecutions},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}

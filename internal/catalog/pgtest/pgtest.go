@@ -118,8 +118,10 @@ func (s *Server) NewDatabase(t testing.TB) string {
 
 // FindBin returns the bin directory of the newest PostgreSQL installed
 // under BinGlob, or an error saying how to install one.
-func FindBin() (string, error) {
-	dirs, _ := filepath.Glob(BinGlob)
+func FindBin() (string, error) { return findBin(BinGlob) }
+
+func findBin(glob string) (string, error) {
+	dirs, _ := filepath.Glob(glob)
 	var found []string
 	for _, d := range dirs {
 		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
@@ -127,7 +129,7 @@ func FindBin() (string, error) {
 		}
 	}
 	if len(found) == 0 {
-		return "", fmt.Errorf("pgtest: no PostgreSQL server binaries (initdb, pg_ctl) in %s; `make test` installs them (apt-get install -y postgresql)", BinGlob)
+		return "", fmt.Errorf("pgtest: no PostgreSQL server binaries (initdb, pg_ctl) in %s; `make test` installs them (apt-get install -y postgresql)", glob)
 	}
 	slices.SortFunc(found, func(a, b string) int { return majorOf(a) - majorOf(b) })
 	return found[len(found)-1], nil

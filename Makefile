@@ -23,12 +23,15 @@ test: test-deps
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 	$(GO) test -count=1 -race -timeout 10m $(RACE_PKGS)
 
-# kcat and the AWS CLI (apt), and versitygw, a real S3 server (go install):
-# the clients and servers nobody here wrote that the tests run against.
+# kcat, the AWS CLI, PostgreSQL and Prometheus (apt), and versitygw, a real S3
+# server (go install): the clients and servers nobody here wrote that the
+# tests run against.
 VERSITYGW := $(shell $(GO) env GOPATH)/bin/versitygw
 test-deps:
 	@missing=; command -v kcat >/dev/null 2>&1 || missing="$$missing kcat"; \
 	[ -x /usr/bin/aws ] || missing="$$missing awscli"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -x /usr/bin/prometheus ] || missing="$$missing prometheus"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing (apt-get)"; \
 		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -37,6 +40,8 @@ test-deps:
 	fi
 	@command -v kcat >/dev/null 2>&1 || { echo "kcat is required by the interop tests and could not be installed"; exit 1; }
 	@[ -x /usr/bin/aws ] || { echo "the AWS CLI (/usr/bin/aws) is required by the S3 tests and could not be installed"; exit 1; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "PostgreSQL is required by the catalog conformance tests and could not be installed"; exit 1; }
+	@[ -x /usr/bin/prometheus ] || { echo "Prometheus is required by the scrape test and could not be installed"; exit 1; }
 	@[ -x "$(VERSITYGW)" ] || command -v versitygw >/dev/null 2>&1 || { \
 		echo "installing versitygw v1.8.0 (go install, a few minutes the first time)"; \
 		$(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0; }

@@ -1,12 +1,16 @@
 // Package pgtest starts a real, throw-away PostgreSQL server for tests.
 //
-// StartPostgres runs the server binaries of the local PostgreSQL
+// Start runs the server binaries of the newest local PostgreSQL
 // installation (/usr/lib/postgresql/<version>/bin, installed by `make test`
 // through apt) in a temporary directory: the data directory, the unix
 // socket and the log live there, the server listens only on 127.0.0.1 on a
 // free port, runs with fsync off, and is stopped and removed when the test
-// ends. When the process runs as root the server runs as the `postgres` OS
-// user, because initdb refuses root.
+// ends. The postmaster is a child of the test process and gets SIGQUIT if
+// that process dies, so a killed test leaves no server running. When the
+// test runs as root, initdb and the server run as the `postgres` OS user,
+// because both refuse root. The first run keeps an initdb'd cluster in the
+// user cache directory and later runs copy it, so a start takes about a
+// second instead of initdb's several.
 //
 // A missing installation fails the test; it never skips.
 package pgtest
@@ -26,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,29 +76,89 @@ func Start(t testing.TB) *Server {
 	if err := initData(bin, data, run); err != nil {
 		t.Fatal(err)
 	}
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := strings.Join([]string{
-		"-c listen_addresses=127.0.0.1", "-p " + strconv.Itoa(port), "-k " + dir,
-		"-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
-		"-c max_connections=200", "-c shared_buffers=32MB",
-	}, " ")
-	logFile := filepath.Join(dir, "postgres.log")
-	if out, err := run(filepath.Join(bin, "pg_ctl"), "-D", data, "-o", opts, "-l", logFile,
-		"-w", "-t", "30", "start").CombinedOutput(); err != nil {
-		log, _ := os.ReadFile(logFile)
-		os.RemoveAll(templateDir(bin)) // a broken template is rebuilt by the next run
-		t.Fatalf("pgtest: pg_ctl start: %v\n%s\n%s", err, out, log)
-	}
-	t.Cleanup(func() {
-		if out, err := run(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop").CombinedOutput(); err != nil {
-			t.Errorf("pgtest: pg_ctl stop: %v\n%s", err, out)
+	var (
+		port int
+		errs []string
+	)
+	for attempt := 0; ; attempt++ {
+		port, err = freePort()
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
+		stop, err := serve(t, bin, dir, data, port, run)
+		if err == nil {
+			t.Cleanup(stop)
+			break
+		}
+		errs = append(errs, err.Error())
+		if attempt == 2 {
+			os.RemoveAll(templateDir(bin)) // in case the template is broken: the next run rebuilds it
+			t.Fatalf("pgtest: PostgreSQL did not start:\n%s", strings.Join(errs, "\n"))
+		}
+	}
 	t.Logf("pgtest: PostgreSQL %s on 127.0.0.1:%d started in %v", filepath.Base(filepath.Dir(bin)), port, time.Since(start).Round(time.Millisecond))
 	return &Server{DSN: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)}
+}
+
+// serve runs the postmaster on data as a child process and waits until it
+// accepts connections. The child gets SIGQUIT (immediate shutdown) when the
+// test process dies, so a killed test leaves no server behind; stop shuts
+// it down.
+func serve(t testing.TB, bin, dir, data string, port int, run func(string, ...string) *exec.Cmd) (stop func(), err error) {
+	logFile := filepath.Join(dir, "postgres.log")
+	logOut, err := os.Create(logFile)
+	if err != nil {
+		return nil, err
+	}
+	defer logOut.Close()
+	cmd := run(filepath.Join(bin, "postgres"), "-D", data,
+		"-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(port), "-k", dir,
+		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+		"-c", "max_connections=200", "-c", "shared_buffers=32MB")
+	cmd.Stdout, cmd.Stderr = logOut, logOut
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGQUIT
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop = func() {
+		cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	}
+	dsn := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=2", port)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	defer db.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			log, _ := os.ReadFile(logFile)
+			return nil, fmt.Errorf("postgres exited: %v\n%s", err, log)
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := db.PingContext(ctx)
+		cancel()
+		if err == nil {
+			return stop, nil
+		}
+		if time.Now().After(deadline) {
+			stop()
+			log, _ := os.ReadFile(logFile)
+			return nil, fmt.Errorf("postgres not ready after 30s: %v\n%s", err, log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // NewDatabase creates an empty database on the server and returns its DSN.
@@ -141,23 +206,27 @@ func majorOf(bin string) int {
 }
 
 // runner returns a command maker that runs as the postgres OS user when the
-// test runs as root, after giving that user dir.
+// test runs as root (initdb and postgres refuse root), after giving that
+// user dir.
 func runner(t testing.TB, dir string) func(name string, args ...string) *exec.Cmd {
-	if os.Geteuid() != 0 {
-		return func(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
-	}
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		t.Fatalf("pgtest: running as root needs the postgres OS user (installed with the postgresql package): %v", err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	if err := os.Chown(dir, uid, gid); err != nil {
-		t.Fatal(err)
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			t.Fatalf("pgtest: running as root needs the postgres OS user (installed with the postgresql package): %v", err)
+		}
+		uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+		gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+		if err := os.Chown(dir, int(uid), int(gid)); err != nil {
+			t.Fatal(err)
+		}
+		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
 	return func(name string, args ...string) *exec.Cmd {
-		cmd := exec.Command("runuser", append([]string{"-u", "postgres", "--", name}, args...)...)
+		cmd := exec.Command(name, args...)
 		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "LC_ALL=C")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 		return cmd
 	}
 }

@@ -96,7 +96,7 @@ func TestMetricsDuringRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(st.Topics) != 1 || st.Topics[0].Topic != "m" || st.Topics[0].Table != "m" || st.Topics[0].RecordsConsumed != 1204 ||
-		st.Topics[0].RowsCommitted != 1200 || st.Topics[0].DeadLetters != 4 || st.Topics[0].NewestCommitted.IsZero() || st.Topics[0].Freshness <= 0 {
+		st.Topics[0].RowsCommitted != 1200 || st.Topics[0].DeadLetters != 4 || st.Topics[0].NewestCommitted.IsZero() || st.Topics[0].NewestEvent.IsZero() || st.Topics[0].Freshness <= 0 {
 		t.Errorf("status topics: %+v", st.Topics)
 	}
 	if len(st.Alarms) < 5 {

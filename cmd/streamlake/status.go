@@ -90,8 +90,8 @@ func (a *app) statusCmd() *cobra.Command {
 		Short: "Show lag, ingest rate, freshness, dead letters and alarm states; exit 1 if any alarm is in ALARM",
 		Long: `Asks the running 'streamlake run' (at metrics.listen) for the state of every
 topic and lake table: consumer lag in records and seconds, ingest rate over the
-last minute, records consumed and rows committed, newest Kafka timestamp
-committed, mean produce-to-queryable latency, dead letters, and the alarms in
+last minute, records consumed and rows committed, newest event time and newest
+Kafka timestamp committed, mean produce-to-queryable latency, dead letters, and the alarms in
 ALARM that name the topic or table; then every alarm's state. Without a running
 process it shows the alarm states last saved in the data directory. The exit
 status is 1 when any alarm is in ALARM, for scripts and health checks.`,
@@ -225,17 +225,14 @@ func inAlarm(st monitor.Status) error {
 func topicsResult(st monitor.Status) *query.Result {
 	out := &query.Result{
 		Columns: []string{"topic", "table", "lag_records", "lag_seconds", "ingest_rate", "records_consumed",
-			"rows_committed", "newest_committed", "freshness_s", "dead_letters", "alarms"},
-		Types: []string{"VARCHAR", "VARCHAR", "BIGINT", "DOUBLE", "DOUBLE", "BIGINT", "BIGINT", "TIMESTAMPTZ", "DOUBLE", "BIGINT", "VARCHAR"},
+			"rows_committed", "newest_event", "newest_committed", "freshness_s", "dead_letters", "alarms"},
+		Types: []string{"VARCHAR", "VARCHAR", "BIGINT", "DOUBLE", "DOUBLE", "BIGINT", "BIGINT", "TIMESTAMPTZ", "TIMESTAMPTZ", "DOUBLE", "BIGINT", "VARCHAR"},
 		Rows:  [][]any{},
 	}
 	for _, t := range st.Topics {
-		var newest any
-		if !t.NewestCommitted.IsZero() {
-			newest = t.NewestCommitted.UTC()
-		}
 		out.Rows = append(out.Rows, []any{t.Topic, t.Table, int64(t.LagRecords), round(t.LagSeconds), round(t.IngestRate),
-			int64(t.RecordsConsumed), int64(t.RowsCommitted), newest, round(t.Freshness), int64(t.DeadLetters), strings.Join(t.Alarms, " ")})
+			int64(t.RecordsConsumed), int64(t.RowsCommitted), timeOrNil(t.NewestEvent), timeOrNil(t.NewestCommitted),
+			round(t.Freshness), int64(t.DeadLetters), strings.Join(t.Alarms, " ")})
 	}
 	return out
 }
@@ -254,3 +251,10 @@ func alarmsResult(alarms []monitor.AlarmStatus) *query.Result {
 }
 
 func round(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
+
+func timeOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}

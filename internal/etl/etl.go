@@ -484,7 +484,7 @@ func route(r stage.Record, k string, specs []*tables.Table, targets []*target, h
 	if r.Offset < tg.mainBM[k] && r.Offset < tg.dlqBM[k] {
 		return
 	}
-	row, _, why := t.Prepare(v, r.Timestamp, now)
+	row, et, why := t.Prepare(v, r.Timestamp, now)
 	if why != "" {
 		if r.Offset >= tg.dlqBM[k] {
 			tg.b.addDead(r, "transform", why)
@@ -492,7 +492,7 @@ func route(r stage.Record, k string, specs []*tables.Table, targets []*target, h
 		return
 	}
 	if r.Offset >= tg.mainBM[k] {
-		tg.b.addRow(r, row, r.Offset >= tg.dlqBM[k])
+		tg.b.addRow(r, row, et, r.Offset >= tg.dlqBM[k])
 	}
 }
 
@@ -510,6 +510,7 @@ type batch struct {
 type row struct {
 	rec   stage.Record
 	value schema.Object
+	event time.Time // the record's event time
 	// dlq: the dead-letter table does not hold this record yet, so it
 	// may go there if it does not fit its columns.
 	dlq bool
@@ -532,8 +533,8 @@ func (b *batch) addDead(r stage.Record, stage, reason string) {
 	b.dead = append(b.dead, deadLetter{rec: r, stage: stage, reason: reason})
 }
 
-func (b *batch) addRow(r stage.Record, v schema.Object, dlq bool) {
-	b.rows = append(b.rows, row{rec: r, value: v, dlq: dlq})
+func (b *batch) addRow(r stage.Record, v schema.Object, event time.Time, dlq bool) {
+	b.rows = append(b.rows, row{rec: r, value: v, event: event, dlq: dlq})
 	// A row whose types conflict with the batch's so far does not widen
 	// them to string: the first shape wins, and the row goes to the
 	// dead-letter table when it fails the column check.

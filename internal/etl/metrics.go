@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics are the ETL stage's Prometheus metrics.
@@ -12,7 +13,7 @@ type Metrics struct {
 	maintenance, compactedFiles *prometheus.CounterVec
 	objects, conflicts, expired prometheus.Counter
 	commitSeconds               prometheus.Histogram
-	newestEvent                 *prometheus.GaugeVec
+	newestEvent, newestKafka    *prometheus.GaugeVec
 	freshness                   *prometheus.HistogramVec
 }
 
@@ -44,8 +45,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "streamlake_etl_commit_seconds", Help: "Time to write and commit one Iceberg append.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 		}),
-		newestEvent: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		newestKafka: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "streamlake_etl_newest_kafka_timestamp_seconds", Help: "Newest Kafka timestamp committed, as Unix seconds.",
+		}, []string{"table"}),
+		newestEvent: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "streamlake_etl_newest_event_time_seconds", Help: "Newest event time committed (the table's time field), as Unix seconds.",
 		}, []string{"table"}),
 		freshness: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "streamlake_etl_produce_to_queryable_seconds", Help: "Kafka timestamp to lake commit, per committed row.",
@@ -53,20 +57,38 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"table"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.rows, m.deadLetters, m.maintenance, m.compactedFiles, m.objects, m.conflicts, m.expired, m.commitSeconds, m.newestEvent, m.freshness)
+		reg.MustRegister(m.rows, m.deadLetters, m.maintenance, m.compactedFiles, m.objects, m.conflicts, m.expired, m.commitSeconds, m.newestKafka, m.newestEvent, m.freshness)
 	}
 	return m
 }
 
 func (e *ETL) observeFreshness(name string, rows []row) {
 	now := time.Now()
-	var newest time.Time
+	var newest, newestEvent time.Time
 	h := e.m.freshness.WithLabelValues(name)
 	for _, r := range rows {
 		h.Observe(now.Sub(r.rec.Timestamp).Seconds())
 		if r.rec.Timestamp.After(newest) {
 			newest = r.rec.Timestamp
 		}
+		if r.event.After(newestEvent) {
+			newestEvent = r.event
+		}
 	}
-	e.m.newestEvent.WithLabelValues(name).Set(float64(newest.UnixMilli()) / 1e3)
+	e.m.newestKafka.WithLabelValues(name).Set(float64(newest.UnixMilli()) / 1e3)
+	if !newestEvent.IsZero() {
+		g := e.m.newestEvent.WithLabelValues(name)
+		if cur := float64(newestEvent.UnixMilli()) / 1e3; cur > gaugeValue(g) {
+			g.Set(cur)
+		}
+	}
+}
+
+// gaugeValue reads a gauge's current value.
+func gaugeValue(g prometheus.Gauge) float64 {
+	var m dto.Metric
+	if err := g.Write(&m); err != nil {
+		return 0
+	}
+	return m.GetGauge().GetValue()
 }

@@ -103,12 +103,12 @@ func (e *ETL) replayOnce(ctx context.Context, name string) (ReplayResult, error)
 			b.addDead(r, "decode", reason)
 			continue
 		}
-		row, _, why := spec.Prepare(v, r.Timestamp, now)
+		row, et, why := spec.Prepare(v, r.Timestamp, now)
 		if why != "" {
 			b.addDead(r, "transform", why)
 			continue
 		}
-		b.addRow(r, row, true)
+		b.addRow(r, row, et, true)
 	}
 	tx, sc, good, err := e.prepare(ctx, name, b, &main)
 	if err != nil {

@@ -24,7 +24,9 @@ type TopicStatus struct {
 	// RecordsConsumed and RowsCommitted count since the process started.
 	RecordsConsumed float64 `json:"records_consumed"`
 	RowsCommitted   float64 `json:"rows_committed"`
-	// NewestCommitted is the newest Kafka timestamp committed to the table.
+	// NewestEvent is the newest event time (the table's time field)
+	// committed; NewestCommitted the newest Kafka timestamp committed.
+	NewestEvent     time.Time `json:"newest_event"`
 	NewestCommitted time.Time `json:"newest_committed"`
 	// Freshness is the mean produce-to-queryable latency of the rows
 	// committed since the process started, in seconds.
@@ -72,7 +74,7 @@ func (e *Engine) Status(g prometheus.Gatherer, tableName func(string) string) (S
 			each(mf, "topic", func(v string, m *dto.Metric) { topic(v).LagRecords += value(m) })
 		case "streamlake_ingest_time_lag_seconds":
 			each(mf, "topic", func(v string, m *dto.Metric) { t := topic(v); t.LagSeconds = max(t.LagSeconds, value(m)) })
-		case "streamlake_etl_rows_committed_total", "streamlake_etl_newest_kafka_timestamp_seconds",
+		case "streamlake_etl_rows_committed_total", "streamlake_etl_newest_kafka_timestamp_seconds", "streamlake_etl_newest_event_time_seconds",
 			"streamlake_etl_produce_to_queryable_seconds", "streamlake_etl_dead_letter_rows_total":
 			tables[mf.GetName()] = mf
 		}
@@ -98,6 +100,10 @@ func (e *Engine) Status(g prometheus.Gatherer, tableName func(string) string) (S
 			case "streamlake_etl_newest_kafka_timestamp_seconds":
 				if s := value(m); s > 0 {
 					t.NewestCommitted = time.UnixMilli(int64(math.Round(s * 1e3))).UTC()
+				}
+			case "streamlake_etl_newest_event_time_seconds":
+				if s := value(m); s > 0 {
+					t.NewestEvent = time.UnixMilli(int64(math.Round(s * 1e3))).UTC()
 				}
 			case "streamlake_etl_produce_to_queryable_seconds":
 				if h := m.GetHistogram(); h.GetSampleCount() > 0 {

@@ -110,7 +110,12 @@ func Select(ts []*Table, topic string, v schema.Object) *Table {
 // (e.g. `transforms[1] (cast temp): "abc" is not a number`) and is meant as
 // the record's dead-letter reason; it never quotes a value of a field the
 // table hashes, masks or drops.
+//
+// A table without transforms returns v itself: nothing to copy for.
 func (t *Table) Apply(v schema.Object) (schema.Object, error) {
+	if len(t.steps) == 0 {
+		return v, nil
+	}
 	o, _ := clone(v).(schema.Object)
 	for _, s := range t.steps {
 		var err error

@@ -3,10 +3,12 @@ package catalog
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -31,7 +33,7 @@ import (
 func Open(ctx context.Context, pathOrURI, warehouse string) (*Store, error) {
 	target, err := parseTarget(pathOrURI)
 	if err != nil {
-		return nil, fmt.Errorf("catalog %s: %w", pathOrURI, err)
+		return nil, fmt.Errorf("catalog %s: %w", redactURI(pathOrURI), err)
 	}
 	var s *Store
 	if target.postgres {
@@ -60,9 +62,9 @@ func parseTarget(s string) (target, error) {
 	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
 		u, err := url.Parse(s)
 		if err != nil {
-			return target{}, fmt.Errorf("bad PostgreSQL URI: %w", err)
+			return target{}, fmt.Errorf("bad PostgreSQL URI: %w", urlError(err))
 		}
-		return target{postgres: true, dsn: s, name: u.Redacted()}, nil
+		return target{postgres: true, dsn: s, name: redactURI(u.Redacted())}, nil
 	case strings.HasPrefix(lower, "sqlite://"):
 		u, err := url.Parse(s)
 		if err != nil {
@@ -257,4 +259,28 @@ func rebind(pg bool, q string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+var (
+	// uriPassword is the password of scheme://user:password@host.
+	uriPassword = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://[^/?#@\s:]*:)[^/?#@\s]*@`)
+	// passwordParam is a password=... parameter of a PostgreSQL URI.
+	passwordParam = regexp.MustCompile(`(?i)\b(password=)[^&\s]*`)
+)
+
+// redactURI is s, a path or URI, for messages: the password of its user
+// info and any password= parameter read xxxxx (as url.URL.Redacted).
+func redactURI(s string) string {
+	s = uriPassword.ReplaceAllString(s, "${1}xxxxx@")
+	return passwordParam.ReplaceAllString(s, "${1}xxxxx")
+}
+
+// urlError is what url.Parse reports without the URL, which holds the
+// password the message must not show.
+func urlError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }

@@ -128,7 +128,7 @@ func (e *ETL) prepare(ctx context.Context, name string, b *batch, main **table.T
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	good := b.rows[:0:0]
+	good := make([]row, 0, len(b.rows))
 	st := sc.AsStruct()
 	var coerced []row
 	need := map[string][]string{}

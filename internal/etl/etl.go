@@ -534,6 +534,11 @@ func (b *batch) addDead(r stage.Record, stage, reason string) {
 }
 
 func (b *batch) addRow(r stage.Record, v schema.Object, event time.Time, dlq bool) {
+	if len(b.rows) == cap(b.rows) {
+		// Double: append grows large slices by a quarter, and rows are
+		// big, so a batch of 250,000 would be copied some 20 times.
+		b.rows = slices.Grow(b.rows, max(len(b.rows), 1024))
+	}
 	b.rows = append(b.rows, row{rec: r, value: v, event: event, dlq: dlq})
 	// A row whose types conflict with the batch's so far does not widen
 	// them to string: the first shape wins, and the row goes to the

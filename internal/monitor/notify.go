@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"time"
 )
 
@@ -38,7 +40,7 @@ func (e *Engine) act(ctx context.Context, tr Transition) {
 			e.deliveries.WithLabelValues(result).Inc()
 		}
 		if err != nil {
-			e.log.Error("alarm webhook failed", "alarm", tr.Alarm, "url", url, "new_state", tr.NewState, "err", err)
+			e.log.Error("alarm webhook failed", "alarm", tr.Alarm, "webhook", webhookName(url), "new_state", tr.NewState, "err", err)
 		}
 	}
 }
@@ -82,7 +84,11 @@ func (e *Engine) postOnce(ctx context.Context, url string, body []byte) (retry b
 	req.Header.Set("User-Agent", "streamlake-monitor")
 	resp, err := e.http.Do(req)
 	if err != nil {
-		return true, err
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // ue.URL may hold the webhook's token
+		}
+		return true, fmt.Errorf("POST %s: %w", webhookName(url), err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
@@ -90,7 +96,17 @@ func (e *Engine) postOnce(ctx context.Context, url string, body []byte) (retry b
 	case resp.StatusCode < 300:
 		return false, nil
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return true, fmt.Errorf("POST %s: %s", url, resp.Status)
+		return true, fmt.Errorf("POST %s: %s", webhookName(url), resp.Status)
 	}
-	return false, fmt.Errorf("POST %s: %s", url, resp.Status)
+	return false, fmt.Errorf("POST %s: %s", webhookName(url), resp.Status)
+}
+
+// webhookName is a webhook URL for messages: scheme and host only, since
+// user info, path and query often carry the token (Slack, Teams, PagerDuty).
+func webhookName(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "webhook (unparsable URL)"
+	}
+	return u.Scheme + "://" + u.Host
 }

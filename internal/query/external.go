@@ -26,6 +26,9 @@ func (e *Engine) externalView(ctx context.Context, conn *sql.Conn, ref catalog.T
 		}
 		return "", nil, fmt.Errorf("query: table %s: %w", name, err)
 	}
+	if crawled(t) {
+		return e.crawledView(ctx, conn, t, sc)
+	}
 	loc, err := localPath(t.Location)
 	if err != nil {
 		return "", nil, fmt.Errorf("query: table %s: %w", name, err)

@@ -222,6 +222,9 @@ func (p *pipeline) serveMetrics(ctx context.Context, addr string) error {
 	mux.HandleFunc("GET /v1/alarms/{name}/history", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, p.monitor.History(r.PathValue("name")))
 	})
+	if _, err := p.mountQueryAPI(ctx, mux); err != nil {
+		return errors.Join(err, ln.Close())
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()

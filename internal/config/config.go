@@ -46,6 +46,9 @@ type Config struct {
 	// event time, partitioning, transforms and type-mismatch policy.
 	// Topics no table names get the defaults of etl.*.
 	Tables []tables.Spec `yaml:"tables"`
+	// Crawlers are saved crawlers of files under a path (see Crawler),
+	// run on their interval inside run and by name with crawl --name.
+	Crawlers []Crawler `yaml:"crawlers"`
 }
 
 // Workgroup is a named set of query limits and a results location; see
@@ -435,7 +438,7 @@ func (c *Config) Validate() error {
 	if err := tables.ValidateAll(c.TableSpecs()); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	return nil
+	return ValidateCrawlers(c.Crawlers)
 }
 
 // TableSpecs returns the tables: section with every empty setting filled

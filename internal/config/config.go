@@ -65,7 +65,7 @@ type Workgroup struct {
 // Log configures log/slog output.
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
-	Format string `yaml:"format"` // text, json
+	Format string `yaml:"format"` // text, json; empty: text on a terminal, JSON otherwise
 }
 
 // Kafka says where records come from.
@@ -173,7 +173,7 @@ type Metrics struct {
 func Default() Config {
 	return Config{
 		DataDir: "./streamlake-data",
-		Log:     Log{Level: "info", Format: "text"},
+		Log:     Log{Level: "info"},
 		Kafka: Kafka{
 			Group:          "streamlake",
 			Start:          "earliest",
@@ -374,8 +374,8 @@ func (c *Config) Validate() error {
 		return bad("data_dir", "must not be empty")
 	case !oneOf(c.Log.Level, "debug", "info", "warn", "error"):
 		return bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
-	case !oneOf(c.Log.Format, "text", "json"):
-		return bad("log.format", "%q is not one of text, json", c.Log.Format)
+	case c.Log.Format != "" && !oneOf(c.Log.Format, "text", "json"):
+		return bad("log.format", "%q is not one of text, json (or empty: text on a terminal, JSON otherwise)", c.Log.Format)
 	case c.Kafka.Group == "":
 		return bad("kafka.group", "must not be empty")
 	case !oneOf(c.Kafka.Start, "earliest", "latest"):

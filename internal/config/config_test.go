@@ -15,7 +15,7 @@ func TestBadConfigs(t *testing.T) {
 		"bad_policy.bad.yml":     `etl.on_type_mismatch: "guess" is not one of dlq, coerce-to-string`,
 		"bad_table.bad.yml":      `tables[0].transforms[0].cast.type: "float" is not one of long, double, string, boolean, timestamp`,
 		"bad_duration.bad.yml":   `line 2: cannot unmarshal !!str`,
-		"bad_log_format.bad.yml": `log.format: "xml" is not one of text, json`,
+		"bad_log_format.bad.yml": `log.format: "xml" is not one of text, json (or empty: text on a terminal, JSON otherwise)`,
 		"bad_broker.bad.yml":     `kafka.brokers: "no-port" is not host:port`,
 		"bad_database.bad.yml":   `etl.database: "Lake-1" must match`,
 	}

@@ -30,13 +30,7 @@ not change. 'streamlake run' does the same every etl.maintenance.interval.`,
 		Example: `  streamlake compact
   streamlake compact sensors --format json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.load(cmd, nil); err != nil {
-				return err
-			}
-			if _, err := query.ParseFormat(format); err != nil {
-				return err
-			}
-			store, err := a.openCatalog(cmd.Context())
+			store, err := a.openForFormat(cmd, nil, format)
 			if err != nil {
 				return err
 			}
@@ -59,6 +53,18 @@ not change. 'streamlake run' does the same every etl.maintenance.interval.`,
 	}
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table, csv, json")
 	return cmd
+}
+
+// openForFormat loads the config of a command that prints data, checks its
+// --format and opens the catalog.
+func (a *app) openForFormat(cmd *cobra.Command, flagKeys map[string]string, format string) (*catalog.Store, error) {
+	if err := a.load(cmd, flagKeys); err != nil {
+		return nil, err
+	}
+	if _, err := query.ParseFormat(format); err != nil {
+		return nil, err
+	}
+	return a.openCatalog(cmd.Context())
 }
 
 func maintainConfig(m config.Maintenance) etl.MaintainConfig {

@@ -35,13 +35,7 @@ output counts them by reason. Safe while 'streamlake run' is writing.`,
   streamlake dlq replay sensors --on-type-mismatch coerce-to-string --format json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.load(cmd, map[string]string{"on-type-mismatch": "etl.on_type_mismatch"}); err != nil {
-				return err
-			}
-			if _, err := query.ParseFormat(format); err != nil {
-				return err
-			}
-			store, err := a.openCatalog(cmd.Context())
+			store, err := a.openForFormat(cmd, map[string]string{"on-type-mismatch": "etl.on_type_mismatch"}, format)
 			if err != nil {
 				return err
 			}

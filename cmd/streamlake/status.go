@@ -27,6 +27,19 @@ type statusSource struct {
 	offline *monitor.Engine
 }
 
+// openStatus loads the config of a status command, checks its --format,
+// and finds where the status comes from.
+func (a *app) openStatus(cmd *cobra.Command, format string) (*statusSource, error) {
+	a.quiet = true
+	if err := a.load(cmd, map[string]string{"metrics-listen": "metrics.listen"}); err != nil {
+		return nil, err
+	}
+	if _, err := query.ParseFormat(format); err != nil {
+		return nil, err
+	}
+	return a.statusSource(cmd.Context())
+}
+
 func (a *app) statusSource(ctx context.Context) (*statusSource, error) {
 	s := &statusSource{a: a}
 	if addr := a.cfg.Metrics.Listen; addr != "" {
@@ -99,14 +112,7 @@ status is 1 when any alarm is in ALARM, for scripts and health checks.`,
   streamlake status --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a.quiet = true
-			if err := a.load(cmd, map[string]string{"metrics-listen": "metrics.listen"}); err != nil {
-				return err
-			}
-			if _, err := query.ParseFormat(format); err != nil {
-				return err
-			}
-			src, err := a.statusSource(cmd.Context())
+			src, err := a.openStatus(cmd, format)
 			if err != nil {
 				return err
 			}
@@ -150,14 +156,7 @@ func (a *app) alarmsCmd() *cobra.Command {
 		Short: "List every alarm with its state, since when and why; exit 1 if any is in ALARM",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a.quiet = true
-			if err := a.load(cmd, map[string]string{"metrics-listen": "metrics.listen"}); err != nil {
-				return err
-			}
-			if _, err := query.ParseFormat(format); err != nil {
-				return err
-			}
-			src, err := a.statusSource(cmd.Context())
+			src, err := a.openStatus(cmd, format)
 			if err != nil {
 				return err
 			}
@@ -176,14 +175,7 @@ func (a *app) alarmsCmd() *cobra.Command {
 		Short: "Show an alarm's state transitions, oldest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a.quiet = true
-			if err := a.load(cmd, map[string]string{"metrics-listen": "metrics.listen"}); err != nil {
-				return err
-			}
-			if _, err := query.ParseFormat(format); err != nil {
-				return err
-			}
-			src, err := a.statusSource(cmd.Context())
+			src, err := a.openStatus(cmd, format)
 			if err != nil {
 				return err
 			}

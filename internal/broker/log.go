@@ -36,7 +36,7 @@ func (k *kfakeLogger) Logf(level kfake.LogLevel, format string, args ...any) {
 		k.captured = append(k.captured, msg)
 		k.mu.Unlock()
 	}
-	k.l.Log(context.Background(), lvl, "kfake", "detail", msg)
+	k.l.Log(context.Background(), lvl, "kfake", "stage", "broker", "detail", msg)
 }
 
 func (k *kfakeLogger) isCapturing() bool {

@@ -119,7 +119,7 @@ func Staging(ctx context.Context, bucket *blob.Bucket, location string, cat Regi
 		rep.Objects += len(objs)
 		name := catalog.TableName(topic)
 		if other, ok := names[name]; ok {
-			log.Warn("crawl topic skipped: table name taken", "topic", topic, "table", opts.Database+"."+name, "by_topic", other)
+			log.Warn("crawl topic skipped: table name taken", "stage", "crawl", "topic", topic, "table", opts.Database+"."+name, "by_topic", other)
 			rep.Unclassified = append(rep.Unclassified, stage.TopicPrefix(topic))
 			continue
 		}

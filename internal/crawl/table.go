@@ -126,12 +126,12 @@ var errEnough = errors.New("sample complete")
 func (s *sampler) object(ctx context.Context, bucket *blob.Bucket, key string) {
 	data, err := bucket.ReadAll(ctx, key)
 	if err != nil {
-		s.log.Warn("crawl object unreadable", "key", key, "err", err)
+		s.log.Warn("crawl object unreadable", "stage", "crawl", "key", key, "err", err)
 		return
 	}
 	lines, err := stage.Decompress(data)
 	if err != nil {
-		s.log.Warn("crawl object unreadable", "key", key, "err", err)
+		s.log.Warn("crawl object unreadable", "stage", "crawl", "key", key, "err", err)
 		return
 	}
 	s.read++
@@ -147,7 +147,7 @@ func (s *sampler) object(ctx context.Context, bucket *blob.Bucket, key string) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, errEnough) {
-		s.log.Warn("crawl object corrupt", "key", key, "err", err)
+		s.log.Warn("crawl object corrupt", "stage", "crawl", "key", key, "err", err)
 	}
 }
 
@@ -156,7 +156,7 @@ func (s *sampler) infer(key string, r stage.Record) {
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		s.log.Warn("crawl value undecodable", "key", key, "offset", r.Offset, "err", err)
+		s.log.Warn("crawl value undecodable", "stage", "crawl", "key", key, "offset", r.Offset, "err", err)
 		return
 	}
 	if _, ok := v.(map[string]any); !ok {

@@ -151,7 +151,7 @@ func (e *ETL) pending(ctx context.Context) ([]object, error) {
 func (e *ETL) expire(ctx context.Context, keys []string) {
 	for _, k := range keys {
 		if err := e.staging.Delete(ctx, k); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-			e.log.Warn("staging retention: delete failed", "object", k, "err", err)
+			e.log.Warn("staging retention: delete failed", "stage", "etl", "object", k, "err", err)
 			continue
 		}
 		delete(e.done, k)

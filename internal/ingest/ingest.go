@@ -209,7 +209,7 @@ func (in *Ingester) Run(ctx context.Context) error {
 		}
 		fetches.EachError(func(t string, p int32, err error) {
 			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-				in.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
+				in.log.Warn("fetch error", "stage", "ingest", "topic", t, "partition", p, "err", err)
 			}
 		})
 		if err := in.process(ctx, fetches); err != nil {
@@ -465,7 +465,7 @@ func (in *Ingester) flush(ctx context.Context, batches []*batch, markers []*kgo.
 		// The objects are durable; a redo after restart rewrites them under
 		// the same names and the ETL skips offsets it holds, so no loss and
 		// no duplicate: surface it and go on.
-		in.log.Warn("offset commit failed; records will be re-read", "err", commitErr)
+		in.log.Warn("offset commit failed; records will be re-read", "stage", "ingest", "group", in.cfg.Group, "err", commitErr)
 		in.m.commitErrors.Inc()
 	}
 	return nil
@@ -493,7 +493,7 @@ func (in *Ingester) upload(ctx context.Context, b *batch) error {
 			return fmt.Errorf("ingest: upload %s: %w", name, ctx.Err())
 		}
 		in.m.uploadRetries.Inc()
-		in.log.Warn("staging upload failed; retrying", "object", name, "attempt", attempt, "err", err)
+		in.log.Warn("staging upload failed; retrying", "stage", "ingest", "object", name, "attempt", attempt, "err", err)
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("ingest: upload %s: %w", name, ctx.Err())
@@ -526,7 +526,7 @@ func (in *Ingester) watchLag(ctx context.Context) {
 		lag, err := in.Lag(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
-				in.log.Warn("consumer lag unavailable", "err", err)
+				in.log.Warn("consumer lag unavailable", "stage", "ingest", "group", in.cfg.Group, "err", err)
 			}
 			continue
 		}
@@ -534,7 +534,7 @@ func (in *Ingester) watchLag(ctx context.Context) {
 		if prev >= 0 && lag > prev && idleFor > stallAfter {
 			in.m.stalls.Inc()
 			in.log.Error("ingest stalled: lag is growing and no staging object was written",
-				"lag", lag, "previous_lag", prev, "since_last_object", idleFor.Round(time.Second))
+				"stage", "ingest", "group", in.cfg.Group, "lag", lag, "previous_lag", prev, "since_last_object", idleFor.Round(time.Second))
 		}
 		prev = lag
 	}

@@ -203,7 +203,7 @@ func (e *Engine) exportLoop(ctx context.Context) {
 	for b := range e.exportQ {
 		for _, x := range e.exporters {
 			if err := x.Export(ctx, b); err != nil {
-				e.log.Warn("monitor export failed", "points", len(b.Points), "err", err)
+				e.log.Warn("monitor export failed", "exporter", fmt.Sprintf("%T", x), "points", len(b.Points), "err", err)
 			}
 		}
 	}
@@ -211,7 +211,7 @@ func (e *Engine) exportLoop(ctx context.Context) {
 	for _, x := range e.exporters {
 		if f, ok := x.(flusher); ok {
 			if err := f.Flush(ctx); err != nil {
-				e.log.Warn("monitor export flush failed", "err", err)
+				e.log.Warn("monitor export flush failed", "exporter", fmt.Sprintf("%T", x), "err", err)
 			}
 		}
 	}
@@ -245,7 +245,7 @@ func (e *Engine) step(now time.Time) []Transition {
 	}
 	done, err := e.store.record(now, samples)
 	if err != nil {
-		e.log.Warn("monitor history write failed", "err", err) // in memory regardless; evaluation goes on
+		e.log.Warn("monitor history write failed", "dir", e.store.dir, "err", err) // in memory regardless; evaluation goes on
 	}
 	if e.store.dropped && !e.warnedDropped {
 		e.warnedDropped = true
@@ -258,11 +258,11 @@ func (e *Engine) step(now time.Time) []Transition {
 	if len(trs) > 0 || len(done) > 0 {
 		for _, tr := range trs {
 			if err := e.store.appendTransition(tr); err != nil {
-				e.log.Warn("monitor history write failed", "err", err)
+				e.log.Warn("monitor history write failed", "dir", e.store.dir, "alarm", tr.Alarm, "err", err)
 			}
 		}
 		if err := e.saveStates(len(trs) > 0); err != nil {
-			e.log.Warn("monitor state write failed", "err", err)
+			e.log.Warn("monitor state write failed", "dir", e.store.dir, "err", err)
 		}
 	}
 	e.mu.Unlock()

@@ -162,7 +162,7 @@ func Crawl(ctx context.Context, src Source, prev State, opts CrawlOptions) (Craw
 	state := NewState(nil, opts.Classify)
 	for _, f := range files {
 		if strings.HasPrefix(f.Result.Reason, unreadable) {
-			log.Warn("crawl file unreadable", "location", opts.Layout.Location, "key", f.Key, "reason", f.Result.Reason)
+			log.Warn("crawl file unreadable", "stage", "crawl", "location", opts.Layout.Location, "key", f.Key, "reason", f.Result.Reason)
 			continue
 		}
 		state.Files[f.Key] = Entry{Fingerprint: FingerprintOf(f.Object), Result: f.Result}

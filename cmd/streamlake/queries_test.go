@@ -197,6 +197,30 @@ func TestQueryCLI(t *testing.T) {
 	if err == nil || out != "three\n3\n" || !strings.Contains(stderr, "FAILED (USER)") || !strings.Contains(stderr, "1 of 2 statements failed") {
 		t.Fatalf("sql with a failing statement: %v\n%s\n%s", err, out, stderr)
 	}
+
+	// SIGINT (Ctrl-C) stops streamlake query and cancels its execution.
+	q := exec.Command(bin, "query", longSQL, "--data-dir", l.dir, "--config", l.cfg)
+	var qerr syncBuffer
+	q.Stderr = &qerr
+	if err := q.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Process.Kill() })
+	var running []query.Execution
+	for deadline := time.Now().Add(30 * time.Second); len(running) == 0; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the query never ran: %s", qerr.String())
+		}
+		json.Unmarshal([]byte(l.ok("", "queries", "list", "--state", "running", "--format", "json")), &running)
+	}
+	q.Process.Signal(os.Interrupt)
+	var ee *exec.ExitError
+	if err := q.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("query after SIGINT: %v, want exit status 130\n%s", err, qerr.String())
+	}
+	if x := l.show(running[0].ID); x.State != query.Cancelled || x.SQL != longSQL {
+		t.Fatalf("after SIGINT: %+v", x)
+	}
 }
 
 // TestSQLShellOnTerminal runs streamlake sql on a pseudo-terminal (script

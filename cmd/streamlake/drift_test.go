@@ -37,8 +37,11 @@ func TestSchemaDriftAndReplay(t *testing.T) {
 	// Phase 1: id, ts, reading (a number), unit.
 	produce(`{"id":%d,"ts":"2026-11-20T10:00:00Z","reading":1.5,"unit":"C"}`, 0, 300)
 	sl(run...)
-	// Phase 2: unit disappears, site appears.
-	produce(`{"id":%d,"ts":"2026-11-21T10:00:00Z","reading":2.5,"site":"north"}`, 300, 600)
+	// Phase 2: unit disappears, site appears (two runs: two files in the
+	// day's partition, for compaction below).
+	produce(`{"id":%d,"ts":"2026-11-21T10:00:00Z","reading":2.5,"site":"north"}`, 300, 450)
+	sl(run...)
+	produce(`{"id":%d,"ts":"2026-11-21T10:00:00Z","reading":2.5,"site":"north"}`, 450, 600)
 	sl(run...)
 	// Phase 3: reading becomes a string for 50 records.
 	produce(`{"id":%d,"ts":"2026-11-22T10:00:00Z","reading":"n/a","site":"south"}`, 600, 650)
@@ -73,8 +76,8 @@ func TestSchemaDriftAndReplay(t *testing.T) {
 		t.Fatalf("run after replay:\n%s", got)
 	}
 
-	// Compaction packs the replayed rows' file into its day's file and
-	// changes no result.
+	// Compaction packs the second phase's two files into one and changes
+	// no result.
 	sum := "SELECT count(*), count(DISTINCT id), sum(reading), count(reading_string), count(site) FROM lake.drift"
 	before := q(sum)
 	got := sl("compact", "drift", "--format", "csv")

@@ -64,6 +64,7 @@ STREAMLAKE_* environment variables (e.g. STREAMLAKE_KAFKA_BROKERS), flags.`,
 		a.compactCmd(),
 		a.statusCmd(),
 		a.alarmsCmd(),
+		a.catalogCmd(),
 	)
 	return root
 }

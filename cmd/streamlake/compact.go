@@ -115,7 +115,7 @@ func (p *pipeline) maintainLoop(ctx context.Context, e *etl.ETL) {
 		case <-t.C:
 		}
 		if _, err := maintainTables(ctx, e, p.store, p.cfg.ETL.Database, maintainConfig(p.cfg.ETL.Maintenance), nil); err != nil && ctx.Err() == nil {
-			p.log.Error("table maintenance failed", "stage", "etl", "err", fmt.Sprint(err))
+			p.log.Error("table maintenance failed", "stage", "etl", "database", p.cfg.ETL.Database, "err", fmt.Sprint(err))
 		}
 	}
 }

@@ -178,7 +178,7 @@ func (p *pipeline) Close() {
 	}
 	if p.embedded != nil {
 		if err := p.embedded.Close(); err != nil {
-			p.log.Error("embedded broker close", "err", err)
+			p.log.Error("embedded broker close", "stage", "broker", "addr", p.embedded.Addr(), "err", err)
 		}
 	}
 }
@@ -267,7 +267,7 @@ loop:
 		// it has committed everything it listed: nothing is left to wait for.
 		_, err := p.etl.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {
-			p.log.Error("etl run failed", "stage", "etl", "err", err)
+			p.log.Error("etl run failed", "stage", "etl", "database", p.cfg.ETL.Database, "err", err)
 		}
 		p.ready.Store(true)
 		if idle && err == nil && p.ingester.Idle() {
@@ -314,7 +314,7 @@ func (p *pipeline) crawl(ctx context.Context) {
 	rep, err := crawl.Staging(ctx, p.staging, p.stageDir, p.store, crawl.Options{
 		Database: p.cfg.Crawl.Database, SampleSize: p.cfg.Crawl.SampleSize, Logger: p.log})
 	if err != nil {
-		p.log.Error("crawl failed", "err", err)
+		p.log.Error("crawl failed", "stage", "crawl", "database", p.cfg.Crawl.Database, "err", err)
 		return
 	}
 	p.log.Info("crawled staging", "tables", rep.Tables, "objects", rep.Objects)

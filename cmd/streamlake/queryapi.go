@@ -42,7 +42,7 @@ func closeService(svc *query.Service, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
 	if err := svc.Close(ctx); err != nil {
-		log.Error("query service close", "err", err)
+		log.Error("query service close", "stage", "query", "err", err)
 	}
 }
 

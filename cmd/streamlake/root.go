@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 
@@ -112,16 +111,6 @@ func (a *app) load(cmd *cobra.Command, flagKeys map[string]string) error {
 	a.cfg = cfg
 	a.log = newLogger(os.Stderr, cfg.Log)
 	return nil
-}
-
-func newLogger(w io.Writer, c config.Log) *slog.Logger {
-	var lvl slog.Level
-	_ = lvl.UnmarshalText([]byte(c.Level))
-	opts := &slog.HandlerOptions{Level: lvl}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // security is the Kafka TLS/SASL setting of cfg.

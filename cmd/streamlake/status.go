@@ -58,7 +58,7 @@ func (a *app) statusSource(ctx context.Context) (*statusSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.log.Warn("no streamlake run answers; showing the alarm states it last saved", "metrics_listen", a.cfg.Metrics.Listen)
+	a.log.Warn("no streamlake run answers; showing the alarm states it last saved", "stage", "monitor", "metrics_listen", a.cfg.Metrics.Listen)
 	s.offline = e
 	return s, nil
 }

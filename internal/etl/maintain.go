@@ -136,7 +136,8 @@ func (e *ETL) compact(ctx context.Context, tbl *table.Table, cfg MaintainConfig,
 	return out.Table, nil
 }
 
-// expireSnapshots drops snapshots past retention. The same commit records
+// expireSnapshots drops snapshots past retention (their files become
+// orphans, see Maintain). The same commit records
 // the offset bookmark as a table property, so the bookmark survives even
 // when every snapshot that carried it in its summary is gone.
 func (e *ETL) expireSnapshots(ctx context.Context, tbl *table.Table, cfg MaintainConfig, res *MaintainResult) (*table.Table, error) {
@@ -147,7 +148,12 @@ func (e *ETL) expireSnapshots(ctx context.Context, tbl *table.Table, cfg Maintai
 	if err := tx.SetProperties(iceberg.Properties{SummaryOffsets: string(bm)}); err != nil {
 		return nil, fmt.Errorf("etl: table %s: expire snapshots: %w", name, err)
 	}
-	if err := tx.ExpireSnapshots(table.WithOlderThan(cfg.SnapshotRetention), table.WithRetainLast(cfg.RetainLast)); err != nil {
+	// Files of expired snapshots are not deleted here: queries planned
+	// before the expiry may still read them, and iceberg-go's post-commit
+	// deletion fails on files an earlier expiry already removed. They are
+	// orphans now, deleted once older than the orphan grace period.
+	if err := tx.ExpireSnapshots(table.WithOlderThan(cfg.SnapshotRetention), table.WithRetainLast(cfg.RetainLast),
+		table.WithPostCommit(false)); err != nil {
 		return nil, fmt.Errorf("etl: table %s: expire snapshots: %w", name, err)
 	}
 	t, err := tx.Commit(ctx)

@@ -9,6 +9,7 @@ package blob
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -45,7 +46,11 @@ func LocalDir(rawURL string) (string, bool) {
 func Open(ctx context.Context, rawURL string) (*blob.Bucket, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("blob: bad URL %q: %w", rawURL, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // ue.URL is rawURL, unredacted
+		}
+		return nil, fmt.Errorf("blob: bad URL %q: %w", redact(rawURL), err)
 	}
 	switch u.Scheme {
 	case "file":
@@ -59,18 +64,41 @@ func Open(ctx context.Context, rawURL string) (*blob.Bucket, error) {
 		u.RawQuery = q.Encode()
 	case "s3", "mem":
 	default:
-		return nil, fmt.Errorf("blob: URL %q: scheme %q is not one of file, s3, mem", rawURL, u.Scheme)
+		return nil, fmt.Errorf("blob: URL %q: scheme %q is not one of file, s3, mem", redact(rawURL), u.Scheme)
 	}
 	b, err := blob.OpenBucket(ctx, u.String())
 	if err != nil {
-		return nil, fmt.Errorf("blob: open %s: %w", redact(rawURL), err)
+		// gocloud's message quotes the whole URL, query included.
+		msg := strings.NewReplacer(u.String(), redact(rawURL), rawURL, redact(rawURL)).Replace(err.Error())
+		return nil, fmt.Errorf("blob: open %s: %w", redact(rawURL), &redactedError{msg: msg, err: err})
 	}
 	return b, nil
 }
 
+// redactedError is err with a message that hides the bucket URL's secrets;
+// errors.Is, errors.As and gcerrors.Code still see err.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redact is a bucket URL for messages: without its query (which may set
+// endpoints and profiles) and with any user info replaced by xxxxx.
 func redact(s string) string {
 	if i := strings.IndexByte(s, '?'); i >= 0 {
-		return s[:i]
+		s = s[:i]
+	}
+	if i := strings.Index(s, "://"); i >= 0 {
+		host := s[i+3:]
+		if end := strings.IndexByte(host, '/'); end >= 0 {
+			host = host[:end]
+		}
+		if j := strings.LastIndexByte(host, '@'); j >= 0 {
+			s = s[:i+3] + "xxxxx" + s[i+3+j:]
+		}
 	}
 	return s
 }

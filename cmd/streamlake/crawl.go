@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -242,7 +243,7 @@ func writeRunReport(w io.Writer, r crawl.RunReport, format string) error {
 		if s.Reason != "" {
 			reason = " (" + s.Reason + ")"
 		}
-		fmt.Fprintf(&b, "similarity: %s/%s %.2f %s%s\n", s.Dir, s.Member, s.Score, verdict, reason)
+		fmt.Fprintf(&b, "similarity: %s %.2f %s%s\n", path.Join(s.Dir, s.Member), s.Score, verdict, reason)
 	}
 	if r.Error != "" {
 		fmt.Fprintf(&b, "error: %s\n", r.Error)

@@ -23,6 +23,34 @@
 //
 // Staging holds no state between calls and is safe for concurrent use with
 // distinct databases.
+//
+// Run is the Glue-style crawler of any files under an include path
+// (classify, then layout group them into tables): it diffs the tables it
+// finds against the tables it wrote before (property crawler = its name)
+// and applies the diff under its policies:
+//   - new tables are created with their partitions; a table of the same
+//     name that another writer owns is left alone and reported;
+//   - a changed schema (columns or partition keys, by name and type) makes
+//     a new table version (on-change update; the catalog keeps the old
+//     ones) or is only reported (on-change log: table and partitions are
+//     left as they were);
+//   - partitions are added, removed and updated (location, statistics) to
+//     match the folders; they store values, location and statistics only,
+//     never columns: every partition is read with the table's schema, so a
+//     query cannot meet a partition/table schema mismatch;
+//   - tables whose files are all gone are deprecated (still queryable by
+//     name; files back undeprecate them), deleted, or only reported
+//     (on-delete deprecate, delete, log);
+//   - recrawl everything lists every file and reads only new or changed
+//     ones (size and mtime against the state of the last run); recrawl
+//     new-folders reads only files in folders the last run did not see.
+//
+// The crawler's state (fingerprints and classifications) and the report of
+// every run are files under RunOptions.Dir; a dry run computes the report
+// and its catalog diff and writes neither catalog nor state. A failed run
+// keeps the previous state, so the next run redoes its work; every catalog
+// write is idempotent. Two runs of one crawler must not overlap (the
+// caller serialises them); runs of different crawlers may.
 package crawl
 
 import (

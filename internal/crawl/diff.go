@@ -205,7 +205,7 @@ func apply(ctx context.Context, store Catalog, database string, d diffResult, lo
 			err = store.DeleteTable(ctx, t.Database, t.Name)
 		case kindLeave:
 			for _, l := range c.lines {
-				log.Warn("crawler change not applied", "change", l)
+				log.Warn("crawler change not applied", "stage", "crawl", "change", l)
 			}
 			continue
 		}

@@ -220,7 +220,7 @@ func Run(ctx context.Context, src layout.Source, store Catalog, opts RunOptions)
 			return finish(err)
 		}
 	}
-	log.Info("crawler done", "crawler", opts.Name, "database", opts.Database, "created", len(rep.TablesCreated),
+	log.Info("crawler done", "stage", "crawl", "crawler", opts.Name, "database", opts.Database, "created", len(rep.TablesCreated),
 		"updated", len(rep.TablesUpdated), "deprecated", len(rep.TablesDeprecated), "deleted", len(rep.TablesDeleted),
 		"partitions_added", rep.PartitionsAdded, "partitions_removed", rep.PartitionsRemoved,
 		"read", rep.FilesRead, "skipped", rep.FilesSkipped)

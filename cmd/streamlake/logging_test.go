@@ -66,21 +66,25 @@ func TestLoggerRedactsURIPasswords(t *testing.T) {
 }
 
 // TestSecretsNeverLogged runs the binary at debug level with a config that
-// holds a SASL password, a PostgreSQL catalog URI with a password and a
-// webhook URL with a token, in runs that fail (unreachable catalog,
-// unparsable catalog URI, unreachable broker, a broker that refuses SASL)
+// holds a SASL password, a PostgreSQL catalog URI with a password, an S3
+// staging URL with keys and a webhook URL with a token, in runs that fail
+// (unreachable catalog, unparsable catalog URI, a staging bucket that does
+// not open, unreachable broker, a broker that refuses SASL)
 // and one that succeeds, and checks that no secret appears on stdout or
 // stderr, while the logs are JSON and the errors still name what failed.
 func TestSecretsNeverLogged(t *testing.T) {
-	const saslPassword, pgPassword, hookToken = "sasl-pa55word", "pg-s3cret", "hook-tok3n"
+	const saslPassword, pgPassword, hookToken, s3Secret = "sasl-pa55word", "pg-s3cret", "hook-tok3n", "s3-s3cret-key"
 	dir := t.TempDir()
-	writeConfig := func(name, catalogURI string) string {
+	writeConfig := func(name, catalogURI string, more ...string) string {
 		t.Helper()
 		var b strings.Builder
 		fmt.Fprintf(&b, "kafka:\n  sasl: {mechanism: PLAIN, username: alice, password: %s}\n", saslPassword)
 		fmt.Fprintf(&b, "monitor:\n  webhooks: [\"https://hooks.example/services/T0/B0/%s?token=%s\"]\n", hookToken, hookToken)
 		if catalogURI != "" {
 			fmt.Fprintf(&b, "catalog:\n  uri: %q\n", catalogURI)
+		}
+		for _, m := range more {
+			b.WriteString(m + "\n")
 		}
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
@@ -91,6 +95,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	pg := writeConfig("pg.yml", "postgres://alice:"+pgPassword+"@127.0.0.1:1/lake?sslmode=disable&connect_timeout=2")
 	pgBadPort := writeConfig("pgbad.yml", "postgres://alice:"+pgPassword+"@127.0.0.1:notaport/lake")
 	sqlite := writeConfig("sqlite.yml", "")
+	s3 := writeConfig("s3.yml", "", fmt.Sprintf("storage:\n  staging_url: \"s3://AKIAEXAMPLE:%s@staging/x?secret_access_key=%s\"", s3Secret, s3Secret))
 	brokerAddr, _, _ := startBroker(t, filepath.Join(dir, "broker"))
 
 	// The idle run leaves --log-format unset: stderr is a pipe, so JSON.
@@ -106,6 +111,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 		{"unparsable catalog URI", []string{"run", "--log-format", "json", "--config", pgBadPort, "--brokers", "127.0.0.1:1", "--metrics-listen", ""}, false, `invalid port ":notaport"`, ""},
 		{"query on an unreachable catalog", []string{"query", "--log-format", "json", "--config", pg, "SELECT 1"}, false, "postgres://alice:xxxxx@127.0.0.1:1/lake", ""},
 		{"unreachable broker", []string{"run", "--log-format", "json", "--config", sqlite, "--brokers", "127.0.0.1:1", "--metrics-listen", ""}, false, "127.0.0.1:1 unreachable", ""},
+		{"staging URL with credentials", []string{"run", "--log-format", "json", "--config", s3, "--brokers", "127.0.0.1:1", "--metrics-listen", ""}, false, "s3://xxxxx@staging/x", ""},
 		{"broker refuses SASL", []string{"run", "--log-format", "json", "--config", sqlite, "--brokers", brokerAddr, "--metrics-listen", ""}, false, brokerAddr + " unreachable", ""},
 		{"idle run on the embedded broker", []string{"run", "--config", sqlite, "--exit-when-idle", "--metrics-listen", "", "--group", "g"}, true, `"msg":"idle`,
 			"STREAMLAKE_KAFKA_LISTEN=" + freePort(t)},
@@ -123,7 +129,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 				t.Fatalf("exit: %v, want success %v\n%s", err, c.ok, stderr.String())
 			}
 			all := stdout.String() + stderr.String()
-			for _, secret := range []string{saslPassword, pgPassword, hookToken} {
+			for _, secret := range []string{saslPassword, pgPassword, hookToken, s3Secret} {
 				if strings.Contains(all, secret) {
 					t.Errorf("output shows the secret %q:\n%s", secret, all)
 				}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
 
 	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/schema"
@@ -16,8 +17,10 @@ import (
 
 // icebergView returns the view body of an Iceberg table over the data files
 // of its current snapshot, and the directories it reads; it adds the files
-// to sc.
-func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Table, sc *scan) (string, []string, error) {
+// to sc. When query's WHERE clause bounds a partition source column (see
+// rowFilter), only the files that can hold matching rows are planned. Plans
+// are cached per snapshot and filter (see plans).
+func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Table, query string, sc *scan) (string, []string, error) {
 	name := t.Database + "." + t.Name
 	tbl, err := e.cat.LoadIceberg(ctx, t.Database, t.Name)
 	if err != nil {
@@ -30,44 +33,69 @@ func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 	if err != nil {
 		return "", nil, fmt.Errorf("query: table %s: %w", name, err)
 	}
-	var files []string
-	if tbl.CurrentSnapshot() != nil {
-		tasks, err := tbl.Scan().PlanFiles(ctx)
-		if err != nil {
-			return "", nil, fmt.Errorf("query: table %s: plan files: %w", name, err)
+	var p *plan
+	if snap := tbl.CurrentSnapshot(); snap != nil {
+		spec := tbl.Spec()
+		filter := rowFilter(query, t.Database, t.Name, tbl.Schema(), &spec)
+		key := planKey{table: tbl.Metadata().TableUUID().String(), snapshot: snap.SnapshotID}
+		if filter != nil {
+			key.filter = filter.String()
 		}
-		seen := map[string]bool{}
-		for _, task := range tasks {
-			if len(task.DeleteFiles)+len(task.EqualityDeleteFiles)+len(task.DeletionVectorFiles) > 0 {
-				return "", nil, fmt.Errorf("query: table %s: data file %s has row-level deletes, which are not supported yet",
-					name, task.File.FilePath())
+		if p = e.plans.get(key); p == nil {
+			if p, err = planFiles(ctx, tbl, filter); err != nil {
+				return "", nil, fmt.Errorf("query: table %s: %w", name, err)
 			}
-			if f := task.File.FileFormat(); f != iceberg.ParquetFile {
-				return "", nil, fmt.Errorf("query: table %s: data file %s: format %s is not supported", name, task.File.FilePath(), f)
-			}
-			p, err := localPath(task.File.FilePath())
-			if err != nil {
-				return "", nil, fmt.Errorf("query: table %s: data file: %w", name, err)
-			}
-			if !seen[p] {
-				seen[p] = true
-				files = append(files, p)
-				sc.add(task.File.FileSizeBytes())
-			}
+			e.plans.put(key, p)
 		}
+		e.log.Debug("query iceberg plan", "table", name, "snapshot", snap.SnapshotID, "filter", key.filter, "files", len(p.files))
 	}
-	e.log.Debug("query iceberg plan", "table", name, "files", len(files))
-	if len(files) == 0 {
+	if p == nil || len(p.files) == 0 {
 		return emptyView(cols), nil, nil
+	}
+	for _, size := range p.sizes {
+		sc.add(size)
 	}
 	// Paths of an Iceberg table are not Hive partitions to DuckDB: the
 	// partition values are in the files.
-	from := "read_parquet(" + fileList(files) + ", union_by_name = true, hive_partitioning = false)"
-	present, err := describe(ctx, conn, from)
+	from := "read_parquet(" + fileList(p.files) + ", union_by_name = true, hive_partitioning = false)"
+	present, err := p.columns(ctx, conn, from)
 	if err != nil {
 		return "", nil, fmt.Errorf("query: table %s: read data files: %w", name, err)
 	}
-	return "SELECT " + projection(cols, present) + " FROM " + from, icebergDirs(tbl.Location(), files), nil
+	return "SELECT " + projection(cols, present) + " FROM " + from, icebergDirs(tbl.Location(), p.files), nil
+}
+
+// planFiles plans the data files of tbl's current snapshot under filter
+// (nil for all).
+func planFiles(ctx context.Context, tbl *table.Table, filter iceberg.BooleanExpression) (*plan, error) {
+	var opts []table.ScanOption
+	if filter != nil {
+		opts = append(opts, table.WithRowFilter(filter))
+	}
+	tasks, err := tbl.Scan(opts...).PlanFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("plan files: %w", err)
+	}
+	p := &plan{}
+	seen := map[string]bool{}
+	for _, task := range tasks {
+		if len(task.DeleteFiles)+len(task.EqualityDeleteFiles)+len(task.DeletionVectorFiles) > 0 {
+			return nil, fmt.Errorf("data file %s has row-level deletes, which are not supported yet", task.File.FilePath())
+		}
+		if f := task.File.FileFormat(); f != iceberg.ParquetFile {
+			return nil, fmt.Errorf("data file %s: format %s is not supported", task.File.FilePath(), f)
+		}
+		path, err := localPath(task.File.FilePath())
+		if err != nil {
+			return nil, fmt.Errorf("data file: %w", err)
+		}
+		if !seen[path] {
+			seen[path] = true
+			p.files = append(p.files, path)
+			p.sizes = append(p.sizes, task.File.FileSizeBytes())
+		}
+	}
+	return p, nil
 }
 
 // icebergDirs is the table location when every file is under it, else the

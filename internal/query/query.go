@@ -38,8 +38,19 @@
 // deletes are not supported and fail the query rather than returning
 // deleted rows.
 //
-// Each Query runs in its own in-memory DuckDB instance, so an Engine is safe
-// for concurrent use and queries do not see each other's views.
+// Each query runs alone on an in-memory DuckDB instance, so an Engine is
+// safe for concurrent use and queries do not see each other's views. An
+// instance is kept after a query (Options.IdleInstances) and reused by a
+// later query on the same tables with the same memory limit when that
+// query only reads (SELECT, WITH, FROM, DESCRIBE, ...): the reused
+// instance keeps its restriction to the tables' directories and its
+// locked settings, has its views replaced when a table has a new snapshot,
+// and runs the query in a transaction that is rolled back, so nothing the
+// query changes reaches the next one. Iceberg scan plans are cached per
+// snapshot and row filter: a snapshot's files never change. A query with
+// a simple range on an Iceberg table's partition source column (WHERE ts
+// >= TIMESTAMPTZ '...' AND ts < ...; see rowFilter) plans only the files
+// that can hold matching rows.
 //
 // A Service (exec.go) runs queries on an Engine as Athena-style executions:
 // ids, states, statistics, workgroups with limits, saved results and a
@@ -49,9 +60,11 @@ package query
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,13 +101,20 @@ type Options struct {
 	// AllowFileAccess lets SQL read any local file (read_csv('/path'),
 	// ATTACH, COPY TO). Off, only the referenced tables' files are readable.
 	AllowFileAccess bool
+	// IdleInstances is how many prepared DuckDB instances are kept for
+	// reuse by later queries on the same tables; 0 is
+	// DefaultIdleInstances, negative keeps none. Only engines without
+	// AllowFileAccess reuse instances.
+	IdleInstances int
 }
 
 // Engine runs SQL against the catalog's tables.
 type Engine struct {
-	cat  Catalog
-	opts Options
-	log  *slog.Logger
+	cat   Catalog
+	opts  Options
+	log   *slog.Logger
+	plans plans
+	pool  pool
 }
 
 // New returns an engine over cat.
@@ -103,7 +123,18 @@ func New(cat Catalog, opts Options) *Engine {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Engine{cat: cat, opts: opts, log: log}
+	e := &Engine{cat: cat, opts: opts, log: log}
+	e.pool.max = opts.IdleInstances
+	if e.pool.max == 0 {
+		e.pool.max = DefaultIdleInstances
+	}
+	return e
+}
+
+// Close closes the DuckDB instances the engine keeps for reuse. Queries
+// still running finish; their instances are closed after them.
+func (e *Engine) Close() {
+	e.pool.close()
 }
 
 // Result is a query's complete result.
@@ -143,19 +174,48 @@ func (e *Engine) Query(ctx context.Context, query string) (*Result, error) {
 // session is a DuckDB prepared for one query: the referenced tables are
 // views, access is restricted, and scan says what the views read.
 type session struct {
-	db     *sql.DB
+	in     *instance
 	conn   *sql.Conn
 	tables int
 	scan   scan
+	pool   *pool // the instance goes back there, or nil: it is closed
 }
 
+// close ends the query: a pooled session rolls back its transaction and
+// returns the instance to the pool; if that fails, or the session is not
+// pooled, the instance is closed.
 func (s *session) close() {
-	s.conn.Close()
-	s.db.Close()
+	if s.pool != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := s.conn.ExecContext(ctx, "ROLLBACK")
+		cancel()
+		if err == nil {
+			s.pool.put(s.in)
+			return
+		}
+	}
+	s.in.close()
 }
 
-// open plans query: it resolves the tables it references, opens a DuckDB
-// with memoryLimit ("" for DuckDB's default) and creates their views.
+// errDirsChanged refuses to reuse an instance that cannot read every
+// directory a query's views read. An instance can read more: directories
+// that the same tables read when it was prepared (before a filter pruned
+// them, or a compaction moved their files).
+var errDirsChanged = errors.New("the tables' directories changed")
+
+func subset(dirs, of []string) bool {
+	for _, d := range dirs {
+		if !slices.Contains(of, d) {
+			return false
+		}
+	}
+	return true
+}
+
+// open plans query: it resolves the tables it references and prepares a
+// DuckDB with memoryLimit ("" for DuckDB's default) holding their views:
+// an idle one prepared for the same tables if the pool has one and query
+// only reads (see readOnly), else a new one.
 func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session, error) {
 	if !e.opts.AllowFileAccess {
 		if err := refuseStatements(query); err != nil {
@@ -166,35 +226,61 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		return nil, fmt.Errorf("query: open duckdb: %w", err)
+	key := instanceKey(refs, memoryLimit)
+	pooled := !e.opts.AllowFileAccess && e.pool.max > 0 && readOnly(query)
+	if pooled {
+		if in := e.pool.get(key); in != nil {
+			s, err := e.prepare(ctx, in, refs, true)
+			if err == nil {
+				return s, nil
+			}
+			in.close()
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			e.log.Debug("query instance not reused", "err", err)
+		}
 	}
-	conn, err := db.Conn(ctx)
+	in, err := e.newInstance(ctx, key, memoryLimit)
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("query: open duckdb: %w", duckError(err))
+		return nil, err
 	}
-	s := &session{db: db, conn: conn, tables: len(refs.tables)}
-	if err := e.prepare(ctx, s, refs, memoryLimit); err != nil {
-		s.close()
+	s, err := e.prepare(ctx, in, refs, pooled)
+	if err != nil {
+		in.close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (e *Engine) prepare(ctx context.Context, s *session, refs refs, memoryLimit string) error {
-	if err := e.configure(ctx, s.conn, memoryLimit); err != nil {
-		return err
-	}
-	dirs, err := e.createViews(ctx, s.conn, refs, &s.scan)
+// prepare makes in hold the views of refs, restricts a new instance to
+// their directories and, for a pooled session, begins the transaction that
+// close rolls back.
+func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bool) (*session, error) {
+	s := &session{in: in, conn: in.conn, tables: len(refs.tables)}
+	views, dirs, err := e.defineViews(ctx, in.conn, refs, &s.scan)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if !e.opts.AllowFileAccess {
-		return restrict(ctx, s.conn, dirs)
+	if in.locked && !subset(dirs, in.dirs) {
+		return nil, errDirsChanged
 	}
-	return nil
+	if err := in.apply(ctx, refs.databases, views); err != nil {
+		return nil, err
+	}
+	if !in.locked && !e.opts.AllowFileAccess {
+		if err := restrict(ctx, in.conn, dirs); err != nil {
+			return nil, err
+		}
+		in.locked, in.dirs = true, dirs
+	}
+	if pooled {
+		if _, err := in.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+			return nil, fmt.Errorf("query: begin: %w", duckError(err))
+		}
+		s.pool = &e.pool
+	}
+	return s, nil
 }
 
 func (e *Engine) configure(ctx context.Context, conn *sql.Conn, memoryLimit string) error {

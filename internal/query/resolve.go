@@ -11,6 +11,7 @@ import (
 
 // refs are the catalog objects a query needs.
 type refs struct {
+	query     string
 	databases []string        // every catalog database, for CREATE SCHEMA
 	tables    []catalog.Table // referenced tables, catalog spelling
 }
@@ -30,7 +31,7 @@ func (e *Engine) resolve(ctx context.Context, query string) (refs, error) {
 		dbs[strings.ToLower(t.Database)] = t.Database
 		byName[[2]string{strings.ToLower(t.Database), strings.ToLower(t.Name)}] = t
 	}
-	var r refs
+	r := refs{query: query}
 	for _, db := range dbs {
 		r.databases = append(r.databases, db)
 	}
@@ -100,6 +101,7 @@ const (
 	tokOther tokKind = iota
 	tokIdent
 	tokDot
+	tokString // a 'string' literal; text is its value
 )
 
 type token struct {
@@ -130,8 +132,10 @@ func tokens(s string) []token {
 			}
 			i += j + 4
 		case c == '\'':
-			i = skipQuoted(s, i, '\'')
-			out = append(out, token{kind: tokOther})
+			end := skipQuoted(s, i, '\'')
+			text := strings.ReplaceAll(s[i+1:max(end-1, i+1)], "''", "'")
+			out = append(out, token{kind: tokString, text: text})
+			i = end
 		case c == '"':
 			end := skipQuoted(s, i, '"')
 			text := strings.ReplaceAll(s[i+1:max(end-1, i+1)], `""`, `"`)

@@ -19,16 +19,20 @@ type column struct {
 	nested     bool // STRUCT, LIST or MAP: read as the files have it, not cast
 }
 
-// createViews creates a schema for every catalog database and a view for
-// every referenced table. It returns the directories the views read and
-// adds their data files to sc.
-func (e *Engine) createViews(ctx context.Context, conn *sql.Conn, r refs, sc *scan) ([]string, error) {
-	for _, db := range r.databases {
-		if _, err := conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema.QuoteIdent(db)); err != nil {
-			return nil, fmt.Errorf("query: create schema %s: %w", db, duckError(err))
-		}
-	}
-	var dirs []string
+// view is the definition of a referenced table's view.
+type view struct {
+	table catalog.Table
+	body  string
+}
+
+// defineViews returns the views of the referenced tables and the
+// directories they read (sorted), and adds their data files to sc. conn is
+// where files are described when their columns are not known yet.
+func (e *Engine) defineViews(ctx context.Context, conn *sql.Conn, r refs, sc *scan) ([]view, []string, error) {
+	var (
+		views []view
+		dirs  []string
+	)
 	for _, t := range r.tables {
 		var (
 			body string
@@ -36,22 +40,19 @@ func (e *Engine) createViews(ctx context.Context, conn *sql.Conn, r refs, sc *sc
 			err  error
 		)
 		if t.Type == catalog.Iceberg {
-			body, d, err = e.icebergView(ctx, conn, t, sc)
+			body, d, err = e.icebergView(ctx, conn, t, r.query, sc)
 		} else {
 			body, d, err = e.externalView(ctx, conn, t, sc)
 		}
 		if err != nil {
-			return nil, err
-		}
-		ddl := "CREATE VIEW " + schema.QuoteIdent(t.Database) + "." + schema.QuoteIdent(t.Name) + " AS " + body
-		if _, err := conn.ExecContext(ctx, ddl); err != nil {
-			return nil, fmt.Errorf("query: table %s.%s: create view: %w", t.Database, t.Name, duckError(err))
+			return nil, nil, err
 		}
 		e.log.Debug("query view", "table", t.Database+"."+t.Name, "type", t.Type, "dirs", len(d))
+		views = append(views, view{table: t, body: body})
 		dirs = append(dirs, d...)
 	}
 	slices.Sort(dirs)
-	return slices.Compact(dirs), nil
+	return views, slices.Compact(dirs), nil
 }
 
 // emptyView is a view with the columns' names and types and no rows.

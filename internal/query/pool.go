@@ -1,0 +1,205 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/streamlake/streamlake/internal/schema"
+)
+
+// DefaultIdleInstances is how many prepared DuckDB instances an engine
+// keeps for reuse when Options.IdleInstances is 0.
+const DefaultIdleInstances = 4
+
+// idleTimeout closes an instance that no query reused for that long.
+const idleTimeout = time.Minute
+
+// instance is one in-memory DuckDB with the connection queries run on,
+// configured (threads, memory limit, time zone) and holding the views of
+// one set of tables. Unless the engine allows file access it is restricted
+// to the directories of those views, with its configuration locked: both
+// are fixed for its lifetime, so an instance is only reused for the same
+// tables (key) reading the same directories (dirs).
+//
+// An instance serves one query at a time. A reused query runs inside a
+// transaction that is rolled back when it ends, so whatever its SQL
+// creates, replaces or drops is gone for the next one (see readOnly).
+type instance struct {
+	db     *sql.DB
+	conn   *sql.Conn
+	key    string
+	locked bool     // restricted to dirs, configuration locked
+	dirs   []string // sorted
+	// schemas and views are what the instance holds: schema names, and
+	// quoted view name -> body.
+	schemas map[string]bool
+	views   map[string]string
+	timer   *time.Timer // closes it while idle
+}
+
+// instanceKey says which instances can serve a query: those for the same
+// tables and memory limit.
+func instanceKey(r refs, memoryLimit string) string {
+	names := make([]string, len(r.tables))
+	for i, t := range r.tables {
+		names[i] = strings.ToLower(schema.QuoteIdent(t.Database) + "." + schema.QuoteIdent(t.Name))
+	}
+	slices.Sort(names)
+	return memoryLimit + "\x00" + strings.Join(names, "\x00")
+}
+
+// newInstance opens and configures a DuckDB.
+func (e *Engine) newInstance(ctx context.Context, key, memoryLimit string) (*instance, error) {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return nil, fmt.Errorf("query: open duckdb: %w", err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("query: open duckdb: %w", duckError(err))
+	}
+	in := &instance{db: db, conn: conn, key: key, schemas: map[string]bool{}, views: map[string]string{}}
+	if err := e.configure(ctx, conn, memoryLimit); err != nil {
+		in.close()
+		return nil, err
+	}
+	return in, nil
+}
+
+func (in *instance) close() {
+	in.conn.Close()
+	in.db.Close()
+}
+
+// apply creates the schemas of dbs and the views vs that in does not hold
+// yet, and replaces those whose body changed (a new snapshot).
+func (in *instance) apply(ctx context.Context, dbs []string, vs []view) error {
+	for _, db := range dbs {
+		if in.schemas[db] {
+			continue
+		}
+		if _, err := in.conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema.QuoteIdent(db)); err != nil {
+			return fmt.Errorf("query: create schema %s: %w", db, duckError(err))
+		}
+		in.schemas[db] = true
+	}
+	for _, v := range vs {
+		name := schema.QuoteIdent(v.table.Database) + "." + schema.QuoteIdent(v.table.Name)
+		if in.views[name] == v.body {
+			continue
+		}
+		delete(in.views, name)
+		if _, err := in.conn.ExecContext(ctx, "CREATE OR REPLACE VIEW "+name+" AS "+v.body); err != nil {
+			return fmt.Errorf("query: table %s.%s: create view: %w", v.table.Database, v.table.Name, duckError(err))
+		}
+		in.views[name] = v.body
+	}
+	return nil
+}
+
+// pool holds idle instances, most recently used last. It is safe for
+// concurrent use.
+type pool struct {
+	max int
+
+	mu     sync.Mutex
+	idle   []*instance
+	closed bool
+}
+
+// get takes an idle instance with key out of the pool; nil if none.
+func (p *pool) get(key string) *instance {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := len(p.idle) - 1; i >= 0; i-- {
+		in := p.idle[i]
+		if in.key == key {
+			p.idle = slices.Delete(p.idle, i, i+1)
+			in.timer.Stop()
+			return in
+		}
+	}
+	return nil
+}
+
+// put returns an instance to the pool, closing the least recently used
+// one past max, and in itself after idleTimeout unless reused.
+func (p *pool) put(in *instance) {
+	p.mu.Lock()
+	if p.closed || p.max <= 0 {
+		p.mu.Unlock()
+		in.close()
+		return
+	}
+	var evict *instance
+	if len(p.idle) >= p.max {
+		evict = p.idle[0]
+		evict.timer.Stop()
+		p.idle = slices.Delete(p.idle, 0, 1)
+	}
+	p.idle = append(p.idle, in)
+	in.timer = time.AfterFunc(idleTimeout, func() { p.expire(in) })
+	p.mu.Unlock()
+	if evict != nil {
+		evict.close()
+	}
+}
+
+// expire closes in if it is still idle.
+func (p *pool) expire(in *instance) {
+	p.mu.Lock()
+	i := slices.Index(p.idle, in)
+	if i >= 0 {
+		p.idle = slices.Delete(p.idle, i, i+1)
+	}
+	p.mu.Unlock()
+	if i >= 0 {
+		in.close()
+	}
+}
+
+// close closes the idle instances; instances put later are closed.
+func (p *pool) close() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle, p.closed = nil, true
+	p.mu.Unlock()
+	for _, in := range idle {
+		in.timer.Stop()
+		in.close()
+	}
+}
+
+// pooledStatements are the first keywords of the statements that a reused
+// instance runs; whatever they change in the database is undone by the
+// rollback. Other statements (CREATE, SET, USE, PREPARE, BEGIN, COMMIT,
+// ...) could change what outlives a transaction, so a query with one runs
+// on an instance of its own, closed after it.
+var pooledStatements = map[string]bool{
+	"select": true, "with": true, "from": true, "values": true, "table": true,
+	"describe": true, "show": true, "summarize": true, "explain": true,
+	"pivot": true, "unpivot": true,
+}
+
+// readOnly reports whether every statement of query starts with one of
+// pooledStatements or a parenthesis.
+func readOnly(query string) bool {
+	start := true
+	for _, tok := range tokens(query) {
+		if isPunct(tok, ";") {
+			start = true
+			continue
+		}
+		if start && !isPunct(tok, "(") && (tok.kind != tokIdent || tok.quoted || !pooledStatements[strings.ToLower(tok.text)]) {
+			return false
+		}
+		start = false
+	}
+	return true
+}

@@ -1,0 +1,184 @@
+package query_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamlake/streamlake/internal/query"
+)
+
+// queryRows runs sql on e and renders its rows.
+func queryRows(t *testing.T, e *query.Engine, sql string) string {
+	t.Helper()
+	res, err := e.Query(t.Context(), sql)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return fmt.Sprint(res.Rows)
+}
+
+// A reused DuckDB sees a commit made after it was prepared: the plan of
+// the new snapshot replaces the view, pruned or not.
+func TestReusedInstanceSeesNewSnapshot(t *testing.T) {
+	ctx := t.Context()
+	store, _ := openCatalog(t)
+	tbl := createEvents(t, store, "events")
+	tbl = appendJSON(ctx, t, tbl, `[{"id": 1, "name": "a", "ts": "2026-11-21T10:00:00Z"}]`)
+	e := newEngine(t, store)
+	defer e.Close()
+	const all = `SELECT count(*), sum(id) FROM lake.events`
+	const day22 = `SELECT count(*), sum(id) FROM lake.events WHERE ts >= TIMESTAMPTZ '2026-11-22 00:00:00+00' AND ts < TIMESTAMPTZ '2026-11-23 00:00:00+00'`
+	if got := queryRows(t, e, all); got != "[[1 1]]" {
+		t.Fatalf("before the append: %s", got)
+	}
+	first := query.IdleInstance(e)
+	if first == nil {
+		t.Fatal("no instance kept for reuse")
+	}
+	if got := queryRows(t, e, day22); got != "[[0 <nil>]]" {
+		t.Fatalf("day 22 before the append: %s", got)
+	}
+	appendJSON(ctx, t, tbl, `[{"id": 2, "name": "b", "ts": "2026-11-22T11:00:00Z"}, {"id": 3, "name": "c", "ts": "2026-11-23T01:00:00Z"}]`)
+	if got := queryRows(t, e, all); got != "[[3 6]]" {
+		t.Errorf("after the append: %s, want [[3 6]]", got)
+	}
+	if got := queryRows(t, e, day22); got != "[[1 2]]" {
+		t.Errorf("day 22 after the append: %s, want [[1 2]]", got)
+	}
+	if query.IdleInstance(e) != first {
+		t.Error("the queries did not reuse the first query's DuckDB")
+	}
+}
+
+// What one query does to its DuckDB is gone for the next: statements that
+// could outlive a transaction get a DuckDB of their own, failed and
+// cancelled queries leave a reusable one.
+func TestReusedInstanceIsClean(t *testing.T) {
+	store, _ := eventsLake(t)
+	e := newEngine(t, store)
+	defer e.Close()
+	const count = `SELECT count(*) FROM lake.events`
+	if got := queryRows(t, e, count); got != "[[5]]" {
+		t.Fatalf("count = %s", got)
+	}
+	first := query.IdleInstance(e)
+	for _, sql := range []string{
+		`CREATE OR REPLACE VIEW lake.events AS SELECT 42 AS id; SELECT * FROM lake.events`,
+		`DROP VIEW lake.events; SELECT 1`,
+		`CREATE TABLE lake.x AS SELECT 1 AS a; SELECT * FROM lake.x`,
+		`SELECT 1; COMMIT; CREATE TABLE lake.y AS SELECT 1 AS a`,
+		`BEGIN; SELECT 1`,
+		`PREPARE p AS SELECT 7; EXECUTE p`,
+	} {
+		e.Query(t.Context(), sql) // may fail; the next query must not see it
+		if got := queryRows(t, e, count); got != "[[5]]" {
+			t.Errorf("after %q: count = %s", sql, got)
+		}
+		if got := queryRows(t, e, `SELECT count(*) FROM duckdb_tables() WHERE NOT internal`); got != "[[0]]" {
+			t.Errorf("after %q: tables = %s", sql, got)
+		}
+	}
+	if _, err := e.Query(t.Context(), `SELECT CAST(name AS INTEGER) FROM lake.events`); err == nil {
+		t.Error("a failing query succeeded")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := e.Query(ctx, `SELECT count(*) FROM lake.events, range(1000000000000)`); err == nil {
+		t.Error("a cancelled query succeeded")
+	}
+	if got := queryRows(t, e, count); got != "[[5]]" {
+		t.Errorf("after a failed and a cancelled query: count = %s", got)
+	}
+	if query.IdleInstance(e) != first {
+		t.Error("the queries did not reuse the first query's DuckDB")
+	}
+}
+
+// A reused DuckDB refuses what a new one refuses: it can read only the
+// directories of the tables it was prepared for, its settings stay locked.
+func TestReusedInstanceRefusesEscapes(t *testing.T) {
+	store, dir := eventsLake(t)
+	createEvents(t, store, "other")
+	other := appendJSON(t.Context(), t, createEvents(t, store, "third"), `[{"id": 9, "name": "z", "ts": "2026-11-21T10:00:00Z"}]`)
+	otherFile := firstDataFile(t, filepath.Join(dir, "lake", "lake.db", "third"))
+	if !strings.HasPrefix(otherFile, filepath.Join(dir, "lake")) || other == nil {
+		t.Fatalf("data file %s", otherFile)
+	}
+	eventsFile := firstDataFile(t, filepath.Join(dir, "lake", "lake.db", "events"))
+	const denied = "file system operations are disabled by configuration"
+	e := newEngine(t, store)
+	defer e.Close()
+	for round := range 3 {
+		for _, tc := range []struct{ sql, want string }{
+			{`SELECT count(*) FROM lake.events`, ""},
+			{`SELECT count(*) FROM lake.events, read_parquet('` + otherFile + `')`, denied},
+			{`SELECT count(*) FROM lake.third, read_parquet('` + eventsFile + `')`, denied},
+			{`SELECT count(*) FROM lake.events, read_text('` + filepath.Join(dir, "catalog.db") + `')`, denied},
+			{`SELECT * FROM read_csv('/etc/passwd')`, denied},
+			{`SELECT count(*) FROM lake.events, glob('/etc/*')`, denied},
+			{`SELECT current_setting('enable_external_access'), current_setting('lock_configuration') FROM lake.events LIMIT 1`, ""},
+		} {
+			res, err := e.Query(t.Context(), tc.sql)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("round %d: %s: %v", round, tc.sql, err)
+			case tc.want == "" && strings.Contains(tc.sql, "current_setting") && fmt.Sprint(res.Rows) != "[[false true]]":
+				t.Errorf("round %d: settings = %v", round, res.Rows)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("round %d: %s: %v, want an error containing %q", round, tc.sql, err, tc.want)
+			}
+		}
+		if query.IdleInstance(e) == nil {
+			t.Fatalf("round %d: no instance kept for reuse", round)
+		}
+	}
+}
+
+// A filter on the partition source column plans only the files that can
+// match: the same rows as without pruning, fewer files and bytes scanned.
+func TestPartitionPruning(t *testing.T) {
+	store, dir := eventsLake(t)
+	s := newService(t, store, nil, query.ServiceConfig{})
+	day22 := firstDataFile(t, filepath.Join(dir, "lake", "lake.db", "events", "data", "ts_day=2026-11-22"))
+	_, day22Bytes := dataFiles(t, filepath.Dir(day22))
+	for _, tc := range []struct {
+		where    string
+		rows     string
+		maxFiles int64
+	}{
+		{`ts >= TIMESTAMPTZ '2026-11-22 00:00:00+00' AND ts < TIMESTAMPTZ '2026-11-23 00:00:00+00'`, "[2] [3]", 1},
+		{`e.ts > '2026-11-22 12:00:00'`, "[4] [5]", 2},
+		{`ts = TIMESTAMPTZ '2026-11-21 10:00:00+00'`, "[1]", 1},
+		{`TIMESTAMPTZ '2026-11-23 00:00:00+00' <= ts AND id > 4`, "[5]", 1},
+		{`ts < '2026-11-21 10:00:00'`, "", 1},
+		{`ts <= '2026-11-22 23:00:00+02' AND name IS NOT NULL`, "[1] [2]", 2},
+	} {
+		pruned := execute(t, s, query.StartInput{SQL: `SELECT id FROM lake.events AS e WHERE ` + tc.where + ` ORDER BY id`})
+		full := execute(t, s, query.StartInput{SQL: `SELECT id FROM lake.events AS e WHERE (` + tc.where + `) OR false ORDER BY id`})
+		if pruned.State != query.Succeeded || full.State != query.Succeeded {
+			t.Fatalf("%s: %+v %+v", tc.where, pruned.Error, full.Error)
+		}
+		pr, err := s.Results(t.Context(), pruned.ID, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr, err := s.Results(t.Context(), full.ID, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pageRows(pr) != tc.rows || pageRows(fr) != tc.rows {
+			t.Errorf("%s: pruned %s, not pruned %s, want %s", tc.where, pageRows(pr), pageRows(fr), tc.rows)
+		}
+		if pruned.Statistics.FilesScanned > tc.maxFiles || full.Statistics.FilesScanned != 3 {
+			t.Errorf("%s: files scanned %d pruned (want at most %d), %d not pruned (want 3)",
+				tc.where, pruned.Statistics.FilesScanned, tc.maxFiles, full.Statistics.FilesScanned)
+		}
+		if tc.maxFiles == 1 && tc.rows == "[2] [3]" && pruned.Statistics.BytesScanned != day22Bytes {
+			t.Errorf("%s: bytes scanned %d, want %d (the day's file)", tc.where, pruned.Statistics.BytesScanned, day22Bytes)
+		}
+	}
+}

@@ -160,7 +160,9 @@ func LocalPath(loc string) (string, error) {
 // (listing, too many tables, ctx) writes nothing to the catalog and keeps
 // the previous state; one that fails while applying may have applied part
 // of the diff and keeps the previous state, so the next run redoes it
-// (every change is idempotent: it converges on the files).
+// (every change is idempotent: it converges on the files). Runs of one
+// crawler (one Dir) do not overlap: a run while another holds Dir's lock
+// fails at once with ErrRunning and saves no report.
 func Run(ctx context.Context, src layout.Source, store Catalog, opts RunOptions) (RunReport, error) {
 	now := opts.Now
 	if now == nil {
@@ -191,6 +193,13 @@ func Run(ctx context.Context, src layout.Source, store Catalog, opts RunOptions)
 		return rep, err
 	}
 
+	if opts.Dir != "" {
+		unlock, err := lockDir(opts.Dir)
+		if err != nil {
+			return rep, fmt.Errorf("crawler %s: %w", opts.Name, err)
+		}
+		defer unlock()
+	}
 	prev, err := loadState(opts.Dir)
 	if err != nil {
 		return finish(err)

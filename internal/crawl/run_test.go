@@ -1,6 +1,7 @@
 package crawl_test
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -341,4 +342,43 @@ func TestRunOptionsValidate(t *testing.T) {
 			t.Errorf("%+v: err = %v, want %q", tc.opts, err, tc.want)
 		}
 	}
+}
+
+// TestRunLocked: a second run of the same crawler while one holds its
+// directory fails with ErrRunning.
+func TestRunLocked(t *testing.T) {
+	c := newCrawler(t, "unrelated_folders", crawl.RunOptions{})
+	hold := crawl.RunOptions{Name: "c", Location: c.opts.Location, Database: "db", Dir: c.opts.Dir}
+	release := make(chan struct{})
+	started := make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		// A source whose listing blocks keeps the first run inside.
+		_, err := crawl.Run(t.Context(), blockingSource{Source: layout.Dir(c.root), started: started, release: release}, c.store, hold)
+		first <- err
+	}()
+	<-started
+	_, err := crawl.Run(t.Context(), layout.Dir(c.root), c.store, c.opts)
+	close(release)
+	if !errors.Is(err, crawl.ErrRunning) {
+		t.Errorf("err = %v, want ErrRunning", err)
+	}
+	if err := <-first; err != nil {
+		t.Errorf("first run: %v", err)
+	}
+	// Released: the next run goes ahead.
+	if rep := c.run(nil); rep.FilesRead != 0 || len(rep.TablesUnchanged) != 2 {
+		t.Errorf("after the lock: %+v", rep)
+	}
+}
+
+type blockingSource struct {
+	layout.Source
+	started, release chan struct{}
+}
+
+func (b blockingSource) List(ctx context.Context, fn func(layout.Object) error) error {
+	close(b.started)
+	<-b.release
+	return b.Source.List(ctx, fn)
 }

@@ -5,9 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -154,4 +159,87 @@ func TestSecretsNeverLogged(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestErrorLogsNameStageAndObject reads every non-test Go file of
+// cmd/streamlake and internal/ and checks that each warning and error log
+// call names its stage ("stage" key) and at least one object beside the
+// error. The monitor, query and server packages are exempt from the stage
+// key only: their loggers come scoped (With("stage", ...)) from the wiring.
+func TestErrorLogsNameStageAndObject(t *testing.T) {
+	scoped := map[string]bool{"monitor": true, "query": true, "server": true}
+	// Messages whose object is the process's one instance of a part.
+	single := map[string]bool{
+		"query service close":   true, // the error names each execution it could not save
+		"monitor gather failed": true, // the process's own metrics registry
+	}
+	fset := token.NewFileSet()
+	calls := 0
+	for _, root := range []string{".", "../../internal"} {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			f, err := parser.ParseFile(fset, path, nil, 0)
+			if err != nil {
+				return err
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				sel, ok := call.Fun.(*ast.SelectorExpr)
+				if !ok || (sel.Sel.Name != "Error" && sel.Sel.Name != "Warn") || !isLogger(sel.X) || len(call.Args) == 0 {
+					return true
+				}
+				lit, ok := call.Args[0].(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					return true // not a log/slog call (t.Error, fmt-style)
+				}
+				calls++
+				msg, _ := strconv.Unquote(lit.Value)
+				if call.Ellipsis.IsValid() {
+					return true // attributes built elsewhere (monitor's alarm log)
+				}
+				keys := map[string]bool{}
+				for i := 1; i < len(call.Args); i += 2 {
+					if lit, ok := call.Args[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						k, _ := strconv.Unquote(lit.Value)
+						keys[k] = true
+					}
+				}
+				pos := fset.Position(call.Pos())
+				if !keys["stage"] && !scoped[f.Name.Name] {
+					t.Errorf("%s: %s log without a stage", pos, sel.Sel.Name)
+				}
+				delete(keys, "stage")
+				delete(keys, "err")
+				if len(keys) == 0 && !single[msg] {
+					t.Errorf("%s: %s log names no object", pos, sel.Sel.Name)
+				}
+				return true
+			})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d warning and error log calls checked", calls)
+	if calls < 20 {
+		t.Fatalf("found %d warning and error log calls, want the 20 or more the code has", calls)
+	}
+}
+
+// isLogger reports whether x names a logger: log, logger, or a field of
+// that name.
+func isLogger(x ast.Expr) bool {
+	switch x := x.(type) {
+	case *ast.Ident:
+		return x.Name == "log" || x.Name == "logger"
+	case *ast.SelectorExpr:
+		return x.Sel.Name == "log" || x.Sel.Name == "logger"
+	}
+	return false
 }

@@ -121,8 +121,9 @@ func benchLake(b *testing.B, rows int) (*catalog.Store, []string) {
 }
 
 // BenchmarkQueries times analytic queries through streamlake (catalog
-// resolution, Iceberg scan planning, DuckDB over the planned files, one
-// DuckDB per query as `streamlake query` runs them) against DuckDB reading
+// resolution, Iceberg scan planning, DuckDB over the planned files, on one
+// engine that reuses its DuckDB instances and plans across queries, as
+// `streamlake serve` runs them) against DuckDB reading
 // the same rows from one ideal Parquet file, in the same run, and reports
 // both times (best of b.N) and their ratio per query. Rows default to
 // 2,000,000; STREAMLAKE_BENCH_ROWS=10000000 gives the issue's dataset.
@@ -150,6 +151,7 @@ func BenchmarkQueries(b *testing.B) {
 		b.Fatal(err)
 	}
 	e := query.New(store, query.Options{Databases: []string{"lake"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer e.Close()
 	for _, q := range benchQueries {
 		b.Run(q.name, func(b *testing.B) {
 			slSQL := strings.ReplaceAll(q.sql, "{t}", "lake.sensors")

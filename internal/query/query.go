@@ -291,7 +291,9 @@ func (e *Engine) configure(ctx context.Context, conn *sql.Conn, memoryLimit stri
 	if memoryLimit != "" {
 		stmts = append(stmts, "SET memory_limit = "+quoteString(memoryLimit))
 	}
-	stmts = append(stmts, "SET TimeZone = 'UTC'")
+	// Footers are cached across the queries an instance serves; an entry
+	// is used only while the file's modification time is unchanged.
+	stmts = append(stmts, "SET TimeZone = 'UTC'", "SET parquet_metadata_cache = true")
 	for _, s := range stmts {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("query: configure duckdb: %s: %w", s, duckError(err))

@@ -28,6 +28,7 @@ func engineOptions(cfg config.Config, log *slog.Logger) query.Options {
 // newQueryService is the query service over store with the configured
 // workgroups, saving results under <data-dir>/results. reg may be nil.
 func newQueryService(cfg config.Config, store *catalog.Store, log *slog.Logger, reg prometheus.Registerer) (*query.Service, error) {
+	log = log.With("stage", "query")
 	return query.NewService(query.New(store, engineOptions(cfg, log)), store, query.ServiceConfig{
 		Workgroups: workgroups(cfg),
 		ResultsDir: cfg.Paths().Results,
@@ -51,7 +52,7 @@ func closeService(svc *query.Service, log *slog.Logger) {
 // when ctx is done or closer is called, whichever comes first; closer
 // waits until it has stopped.
 func (p *pipeline) mountQueryAPI(ctx context.Context, mux *http.ServeMux) (closer func(), err error) {
-	svc, err := newQueryService(p.cfg, p.store, p.log.With("stage", "query"), p.reg)
+	svc, err := newQueryService(p.cfg, p.store, p.log, p.reg)
 	if err != nil {
 		return nil, fmt.Errorf("query api: %w", err)
 	}

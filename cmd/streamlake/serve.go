@@ -40,7 +40,7 @@ still running at SIGINT/SIGTERM end FAILED (SYSTEM).`,
 				return err
 			}
 			defer closeSvc()
-			return server.New(svc, a.log.With("stage", "api")).ListenAndServe(cmd.Context(), listen)
+			return server.New(svc, a.log.With("stage", "query")).ListenAndServe(cmd.Context(), listen)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", defaultServeListen, "address of the HTTP API")

@@ -9,6 +9,24 @@ import (
 	"github.com/streamlake/streamlake/internal/crawl/layout"
 )
 
+// startCrawlers runs crawlersLoop in the background until ctx is done or
+// the returned stop is called; stop cancels a run in progress and waits
+// for every crawler to return. In pipeline.run:
+//
+//	defer p.startCrawlers(ingCtx)()
+func (p *pipeline) startCrawlers(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.crawlersLoop(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 // crawlersLoop runs every crawler of the crawlers: section that has an
 // interval, each in its own goroutine: once at start, then every interval
 // after the previous run ended (runs of one crawler never overlap). A

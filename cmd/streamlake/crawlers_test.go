@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"path/filepath"
 	"testing"
@@ -12,8 +11,8 @@ import (
 	"github.com/streamlake/streamlake/internal/crawl"
 )
 
-// TestCrawlersLoop: run's loop runs each scheduled crawler at once and on
-// its interval, skips unscheduled ones, and returns when ctx is done.
+// TestCrawlersLoop: startCrawlers runs each scheduled crawler at once and on
+// its interval, skips unscheduled ones, and stops when asked.
 func TestCrawlersLoop(t *testing.T) {
 	dir := t.TempDir()
 	files := filepath.Join(dir, "files")
@@ -30,9 +29,7 @@ func TestCrawlersLoop(t *testing.T) {
 		{Name: "manual", Path: "file://" + files, Database: "other"}, // no interval: not scheduled
 	}
 	p := &pipeline{cfg: cfg, log: slog.New(slog.NewTextHandler(tWriter{t}, nil)), store: store}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() { p.crawlersLoop(ctx); close(done) }()
+	stop := p.startCrawlers(t.Context())
 
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -51,11 +48,12 @@ func TestCrawlersLoop(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	cancel()
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
 	select {
-	case <-done:
+	case <-stopped:
 	case <-time.After(10 * time.Second):
-		t.Fatal("crawlersLoop did not return after cancel")
+		t.Fatal("crawlers did not stop")
 	}
 	if _, err := store.GetTable(t.Context(), "ext", "files"); err != nil {
 		t.Error(err)

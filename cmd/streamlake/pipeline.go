@@ -247,7 +247,7 @@ func (p *pipeline) run(ctx context.Context, exitWhenIdle bool) error {
 	go func() { monDone <- p.monitor.Run(ingCtx) }()
 	// Maintenance has its own ETL (an ETL serves one goroutine) and runs
 	// beside the loads: compaction commits rebase onto appends.
-	go p.crawlersLoop(ingCtx)
+	defer p.startCrawlers(ingCtx)()
 	go p.maintainLoop(ingCtx, etl.New(etl.Config{Database: p.cfg.ETL.Database, TimeField: p.cfg.ETL.TimeField,
 		Logger: p.log, Metrics: p.etlMetrics}, nil, p.store.Iceberg()))
 

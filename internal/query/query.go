@@ -26,9 +26,10 @@
 //     DuckDB's own message ("Catalog Error: ...") is kept without its
 //     LINE/caret excerpt.
 //   - Unless Options.AllowFileAccess is set, SQL can read only the files of
-//     the tables it references: file system access outside them, ATTACH,
-//     COPY TO and extension loading are disabled, and settings are locked
-//     (SET fails), for the query. Statements starting with ATTACH, DETACH,
+//     the tables it references (the directories their views read, or read
+//     when a reused DuckDB was prepared for the same tables): file system
+//     access outside them, ATTACH, COPY TO and extension loading are
+//     disabled, and settings are locked (SET fails). Statements starting with ATTACH, DETACH,
 //     INSTALL, LOAD, COPY, EXPORT or IMPORT fail before DuckDB runs, with an
 //     error wrapping ErrNotAllowed.
 //

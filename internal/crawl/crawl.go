@@ -68,6 +68,7 @@ import (
 
 	"gocloud.dev/blob"
 
+	sblob "github.com/streamlake/streamlake/internal/blob"
 	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/stage"
 )
@@ -175,15 +176,11 @@ func Staging(ctx context.Context, bucket *blob.Bucket, location string, cat Regi
 func list(ctx context.Context, bucket *blob.Bucket) (map[string][]object, []string, error) {
 	topics := map[string][]object{}
 	var other []string
-	it := bucket.List(nil)
-	for {
-		obj, err := it.Next(ctx)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("crawl staging: list objects: %w", err)
-		}
+	listed, err := sblob.ListAll(ctx, bucket, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("crawl staging: list objects: %w", err)
+	}
+	for _, obj := range listed {
 		if obj.IsDir {
 			continue
 		}

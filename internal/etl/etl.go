@@ -22,7 +22,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
@@ -36,6 +35,7 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 
+	sblob "github.com/streamlake/streamlake/internal/blob"
 	"github.com/streamlake/streamlake/internal/etl/tables"
 	"github.com/streamlake/streamlake/internal/schema"
 	"github.com/streamlake/streamlake/internal/stage"
@@ -116,15 +116,11 @@ type object struct {
 func (e *ETL) pending(ctx context.Context) ([]object, error) {
 	var out []object
 	var expired []string
-	it := e.staging.List(nil)
-	for {
-		a, err := it.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("etl: list staging: %w", err)
-		}
+	listed, err := sblob.ListAll(ctx, e.staging, nil)
+	if err != nil {
+		return nil, fmt.Errorf("etl: list staging: %w", err)
+	}
+	for _, a := range listed {
 		o, ok := stage.ParseName(a.Key)
 		if !ok {
 			continue

@@ -81,8 +81,14 @@ func TestSchemaDriftAndReplay(t *testing.T) {
 	sum := "SELECT count(*), count(DISTINCT id), sum(reading), count(reading_string), count(site) FROM lake.drift"
 	before := q(sum)
 	got := sl("compact", "drift", "--format", "csv")
-	if !strings.HasPrefix(got, "table,files_before,files_after,files_rewritten,") || !strings.Contains(got, "\ndrift,4,3,2,") {
-		t.Fatalf("compact:\n%s", got)
+	// How many files each run commits depends on how ingest's objects
+	// and the ETL's runs interleave; after compaction every one of the
+	// three day partitions has one file.
+	var filesBefore, filesAfter, rewritten int
+	_, err = fmt.Sscanf(got[strings.Index(got, "\ndrift,")+1:], "drift,%d,%d,%d,", &filesBefore, &filesAfter, &rewritten)
+	if err != nil || !strings.HasPrefix(got, "table,files_before,files_after,files_rewritten,") ||
+		filesBefore < 4 || filesAfter != 3 || rewritten < 2 {
+		t.Fatalf("compact (want the 3 day partitions in 3 files, at least 2 rewritten): %v\n%s", err, got)
 	}
 	if after := q(sum); after != before {
 		t.Fatalf("compaction changed results:\n%s\nthen\n%s", before, after)

@@ -55,13 +55,13 @@ func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 	for _, size := range p.sizes {
 		sc.add(size)
 	}
-	// Paths of an Iceberg table are not Hive partitions to DuckDB: the
-	// partition values are in the files.
-	from := "read_parquet(" + fileList(p.files) + ", union_by_name = true, hive_partitioning = false)"
-	present, err := p.columns(ctx, conn, from)
+	present, union, err := e.plans.columns(ctx, conn, p)
 	if err != nil {
 		return "", nil, fmt.Errorf("query: table %s: read data files: %w", name, err)
 	}
+	// Paths of an Iceberg table are not Hive partitions to DuckDB: the
+	// partition values are in the files.
+	from := readParquet(p.files, union)
 	return "SELECT " + projection(cols, present) + " FROM " + from, icebergDirs(tbl.Location(), p.files), nil
 }
 

@@ -3,6 +3,8 @@ package query
 import (
 	"context"
 	"database/sql"
+	"slices"
+	"strings"
 	"sync"
 )
 
@@ -26,28 +28,103 @@ type plan struct {
 
 	mu      sync.Mutex
 	present map[string]string // folded name -> DuckDB type; read-only once set
+	union   bool              // the files' columns differ: read with union_by_name
 }
 
-// columns returns the columns (folded name -> DuckDB type) of from, the
-// read_parquet of p.files, describing them on conn the first time.
-func (p *plan) columns(ctx context.Context, conn *sql.Conn, from string) (map[string]string, error) {
+// readParquet is the read_parquet call of the files, by name when union.
+func readParquet(files []string, union bool) string {
+	opts := "hive_partitioning = false"
+	if union {
+		opts = "union_by_name = true, " + opts
+	}
+	return "read_parquet(" + fileList(files) + ", " + opts + ")"
+}
+
+// columns returns the columns (folded name -> DuckDB type) of p's files and
+// whether they differ between files, describing on conn what is not known
+// yet. Files with the same columns in the same order are read without
+// union_by_name, which DuckDB binds without reading every footer; their
+// columns are described once per file and cached in c, so a new snapshot
+// or filter describes only files not seen before.
+func (c *plans) columns(ctx context.Context, conn *sql.Conn, p *plan) (map[string]string, bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.present != nil {
-		return p.present, nil
+		return p.present, p.union, nil
 	}
-	present, err := describe(ctx, conn, from)
+	cols, same, err := c.sameColumns(ctx, conn, p.files)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	p.present = present
-	return present, nil
+	if same {
+		p.present = make(map[string]string, len(cols))
+		for _, col := range cols {
+			p.present[strings.ToLower(col.name)] = col.typ
+		}
+		return p.present, false, nil
+	}
+	present, err := describe(ctx, conn, readParquet(p.files, true))
+	if err != nil {
+		return nil, false, err
+	}
+	p.present, p.union = present, true
+	return present, true, nil
 }
 
-// plans caches Iceberg scan plans. It is safe for concurrent use.
+// maxFileDescribes bounds the files sameColumns describes for one plan;
+// past it, the plan's files are described together (union_by_name).
+const maxFileDescribes = 64
+
+// sameColumns returns the columns of files and true if every file has the
+// same columns in the same order.
+func (c *plans) sameColumns(ctx context.Context, conn *sql.Conn, files []string) ([]namedType, bool, error) {
+	c.mu.Lock()
+	unknown := 0
+	for _, f := range files {
+		if _, ok := c.fileCols[f]; !ok {
+			unknown++
+		}
+	}
+	c.mu.Unlock()
+	if unknown > maxFileDescribes {
+		return nil, false, nil
+	}
+	var first []namedType
+	for i, f := range files {
+		c.mu.Lock()
+		cols, ok := c.fileCols[f]
+		c.mu.Unlock()
+		if !ok {
+			var err error
+			if cols, err = describeColumns(ctx, conn, readParquet([]string{f}, false)); err != nil {
+				return nil, false, err
+			}
+			c.mu.Lock()
+			if c.fileCols == nil || len(c.fileCols) >= maxFileColumns {
+				c.fileCols = map[string][]namedType{}
+			}
+			c.fileCols[f] = cols
+			c.mu.Unlock()
+		}
+		if i == 0 {
+			first = cols
+		} else if !slices.Equal(cols, first) {
+			return nil, false, nil
+		}
+	}
+	return first, true, nil
+}
+
+// maxFileColumns bounds the cache of data files' columns; past it, the
+// cache starts over.
+const maxFileColumns = 1 << 16
+
+// plans caches Iceberg scan plans, and the columns of data files by path
+// (an Iceberg data file never changes). It is safe for concurrent use.
 type plans struct {
-	mu sync.Mutex
-	m  map[planKey]*plan
+	mu       sync.Mutex
+	m        map[planKey]*plan
+	fileCols map[string][]namedType
 }
 
 func (c *plans) get(k planKey) *plan {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/iceberg-go"
+
 	"github.com/streamlake/streamlake/internal/query"
 )
 
@@ -180,5 +182,38 @@ func TestPartitionPruning(t *testing.T) {
 		if tc.maxFiles == 1 && tc.rows == "[2] [3]" && pruned.Statistics.BytesScanned != day22Bytes {
 			t.Errorf("%s: bytes scanned %d, want %d (the day's file)", tc.where, pruned.Statistics.BytesScanned, day22Bytes)
 		}
+	}
+}
+
+// Data files with the same columns are read without union_by_name; once a
+// file has other columns (schema evolution), by name, old files reading
+// NULL for the new column.
+func TestUnionByNameOnlyWhenFilesDiffer(t *testing.T) {
+	ctx := t.Context()
+	store, _ := openCatalog(t)
+	tbl := createEvents(t, store, "events")
+	tbl = appendJSON(ctx, t, tbl, `[{"id": 1, "name": "a", "ts": "2026-11-21T10:00:00Z"}]`)
+	tbl = appendJSON(ctx, t, tbl, `[{"id": 2, "name": "b", "ts": "2026-11-22T10:00:00Z"}]`)
+	e := newEngine(t, store)
+	defer e.Close()
+	const viewSQL = `SELECT count(*), bool_or(contains(v.sql, 'union_by_name')) FROM lake.events,
+		(SELECT sql FROM duckdb_views() WHERE view_name = 'events') v`
+	if got := queryRows(t, e, viewSQL); got != "[[2 false]]" {
+		t.Errorf("same columns: %s, want [[2 false]]", got)
+	}
+	txn := tbl.NewTransaction()
+	if err := txn.UpdateSchema(true, false).AddColumn([]string{"score"}, iceberg.PrimitiveTypes.Float64, "", false, nil).Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := txn.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendJSON(ctx, t, tbl, `[{"id": 3, "name": "c", "ts": "2026-11-23T10:00:00Z", "score": 1.5}]`)
+	if got := queryRows(t, e, viewSQL); got != "[[3 true]]" {
+		t.Errorf("other columns: %s, want [[3 true]]", got)
+	}
+	if got := queryRows(t, e, `SELECT id, score FROM lake.events ORDER BY id`); got != "[[1 <nil>] [2 <nil>] [3 1.5]]" {
+		t.Errorf("rows = %s", got)
 	}
 }

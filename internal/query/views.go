@@ -94,6 +94,22 @@ func sameType(a, b string) bool {
 
 // describe returns the columns (folded name -> type) of SELECT * FROM from.
 func describe(ctx context.Context, conn *sql.Conn, from string) (map[string]string, error) {
+	cols, err := describeColumns(ctx, conn, from)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(cols))
+	for _, c := range cols {
+		out[strings.ToLower(c.name)] = c.typ
+	}
+	return out, nil
+}
+
+// namedType is a column of a DESCRIBE result.
+type namedType struct{ name, typ string }
+
+// describeColumns returns the columns of SELECT * FROM from, in order.
+func describeColumns(ctx context.Context, conn *sql.Conn, from string) ([]namedType, error) {
 	rows, err := conn.QueryContext(ctx, "DESCRIBE SELECT * FROM "+from)
 	if err != nil {
 		return nil, duckError(err)
@@ -103,7 +119,7 @@ func describe(ctx context.Context, conn *sql.Conn, from string) (map[string]stri
 	if err != nil {
 		return nil, duckError(err)
 	}
-	out := map[string]string{}
+	var out []namedType
 	for rows.Next() {
 		vals := make([]any, len(cols))
 		ptrs := make([]any, len(cols))
@@ -115,7 +131,7 @@ func describe(ctx context.Context, conn *sql.Conn, from string) (map[string]stri
 		}
 		name, _ := vals[0].(string)
 		typ, _ := vals[1].(string)
-		out[strings.ToLower(name)] = typ
+		out = append(out, namedType{name: name, typ: typ})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, duckError(err)

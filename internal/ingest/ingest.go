@@ -88,7 +88,6 @@ type Ingester struct {
 	mu      sync.Mutex
 	batches map[tp]*batch
 	enc     encoder // used under mu
-	line    []byte  // envelope scratch, used under mu
 
 	lastWrite atomic.Int64 // unix nanoseconds of the last staging object written
 	// lastSeen is the Kafka timestamp of the newest record fetched per
@@ -306,9 +305,9 @@ func (in *Ingester) process(ctx context.Context, fetches kgo.Fetches) error {
 			}
 			b.last = r
 			b.records++
-			in.line = in.enc.Append(in.line[:0], r)
-			b.buf.Write(in.line)
-			open += len(in.line)
+			line := in.enc.Append(b.buf.Free(), r)
+			b.buf.Commit(line)
+			open += len(line)
 			if b.records >= in.cfg.FlushRecords || b.buf.Len() >= in.cfg.FlushBytes {
 				seal(k, b)
 			}
@@ -485,7 +484,7 @@ func (in *Ingester) upload(ctx context.Context, b *batch) error {
 	start := time.Now()
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		err := in.bucket.WriteAll(ctx, name, data, &blob.WriterOptions{ContentType: "application/x-ndjson"})
+		err := in.write(ctx, name, data)
 		if err == nil {
 			break
 		}
@@ -507,6 +506,26 @@ func (in *Ingester) upload(ctx context.Context, b *batch) error {
 	in.m.flushSeconds.Observe(time.Since(start).Seconds())
 	in.log.Debug("staged", "object", name, "records", b.records, "bytes", len(data))
 	return nil
+}
+
+// write stores one staging object. Unlike WriteAll it leaves checksums to
+// the store (S3 checks its own; a file is renamed into place whole): WriteAll
+// would hash every object once more with MD5.
+func (in *Ingester) write(ctx context.Context, name string, data []byte) error {
+	// Cancelling the writer's context is how gocloud aborts a write: a
+	// failed one must leave no partial object behind.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := in.bucket.NewWriter(wctx, name, &blob.WriterOptions{ContentType: "application/x-ndjson"})
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		cancel()
+		w.Close()
+		return err
+	}
+	return w.Close()
 }
 
 // watchLag refreshes the lag gauge and reports a stall: lag growing while

@@ -50,6 +50,35 @@ func (b *Buffer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// Free returns the room left in the current chunk as an empty slice, for
+// an encoder to append the next bytes to in place; Commit takes what it
+// appended. Together they spare a copy for all but the records that
+// straddle chunks.
+func (b *Buffer) Free() []byte {
+	if b.cur == nil || b.off == chunkSize {
+		if b.cur != nil {
+			b.full = append(b.full, b.cur)
+		}
+		b.cur = chunks.Get().(*[chunkSize]byte)
+		b.off = 0
+	}
+	return b.cur[b.off:b.off:chunkSize]
+}
+
+// Commit appends p, the result of appending to the slice Free returned: in
+// place when the append fitted, else by copying.
+func (b *Buffer) Commit(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	if b.cur != nil && b.off < chunkSize && len(p) <= chunkSize-b.off && &p[0] == &b.cur[b.off] {
+		b.off += len(p)
+		b.n += len(p)
+		return
+	}
+	b.Write(p)
+}
+
 // each calls f with the written bytes in order, a chunk at a time.
 func (b *Buffer) each(f func([]byte) error) error {
 	for _, c := range b.full {

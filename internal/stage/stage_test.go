@@ -116,7 +116,11 @@ func TestBufferRoundTrip(t *testing.T) {
 	for i := range 3000 {
 		p := bytes.Repeat([]byte{byte('a' + i%26)}, 1+(i*7919)%600)
 		want = append(want, p...)
-		b.Write(p)
+		if i%2 == 0 {
+			b.Write(p)
+		} else {
+			b.Commit(append(b.Free(), p...)) // in place, or copied when it straddles chunks
+		}
 	}
 	if b.Len() != len(want) || !bytes.Equal(b.Bytes(), want) {
 		t.Fatalf("buffer holds %d bytes, want %d (or contents differ)", b.Len(), len(want))

@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     := bin/streamlake
 PKGS    := ./...
-RACE_PKGS := ./internal/ingest/ ./internal/stage/ ./internal/broker/
+RACE_PKGS := ./internal/ingest/ ./internal/stage/ ./internal/broker/ ./internal/monitor/ ./internal/catalog/ ./internal/crawl/layout/ ./internal/query/ ./internal/server/
 
 .PHONY: all build demo test test-deps vet bench fuzz soak clean
 
@@ -61,6 +61,13 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/schema/
 	$(GO) test -run '^$$' -fuzz FuzzFits -fuzztime 30s ./internal/schema/
 	$(GO) test -run '^$$' -fuzz FuzzInfer -fuzztime 30s ./internal/schema/
+	$(GO) test -run '^$$' -fuzz FuzzSniffCSV -fuzztime 30s ./internal/crawl/classify/
+	$(GO) test -run '^$$' -fuzz FuzzJSONRecords -fuzztime 30s ./internal/crawl/classify/
+	$(GO) test -run '^$$' -fuzz FuzzCompileGlob -fuzztime 30s ./internal/crawl/layout/
+	$(GO) test -run '^$$' -fuzz FuzzParseFilter -fuzztime 30s ./internal/catalog/
+	$(GO) test -run '^$$' -fuzz FuzzExpr -fuzztime 30s ./internal/etl/tables/
+	$(GO) test -run '^$$' -fuzz FuzzScrub -fuzztime 30s ./internal/etl/tables/
+	$(GO) test -run '^$$' -fuzz FuzzParsers -fuzztime 30s ./internal/query/
 
 clean:
 	rm -rf bin streamlake-data

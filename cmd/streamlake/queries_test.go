@@ -21,8 +21,6 @@ import (
 // longSQL runs for many minutes unless cancelled.
 const longSQL = "SELECT count(*) FROM range(1000000000000)"
 
-var execID = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
-
 // lake is a data directory with lake.sensors (2000 rows) and a config with
 // workgroups adhoc and tiny (a 1000-byte bytes-scanned limit).
 type lake struct {

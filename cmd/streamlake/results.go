@@ -172,13 +172,6 @@ func decodeOrdered(dec *json.Decoder) (any, error) {
 	return tok, nil // string, bool, nil
 }
 
-// pageResult is a page of a saved result as a query.Result.
-func pageResult(page *query.ResultPage, format string) *query.Result {
-	res := &query.Result{Rows: [][]any{}}
-	appendPage(res, page, format)
-	return res
-}
-
 // statsLine is what a finished execution prints on a terminal:
 // "execution ID SUCCEEDED in 12 ms, 3 files, 1.2 MB scanned".
 func statsLine(x query.Execution) string {

@@ -4,7 +4,7 @@ BIN     := bin/streamlake
 PKGS    := ./...
 RACE_PKGS := ./internal/ingest/ ./internal/stage/ ./internal/broker/ ./internal/monitor/ ./internal/catalog/ ./internal/crawl/layout/ ./internal/query/ ./internal/server/
 
-.PHONY: all build demo test test-deps vet bench fuzz soak clean
+.PHONY: all build demo test test-deps vet lint bench fuzz soak clean
 
 all: build
 
@@ -45,6 +45,14 @@ test-deps:
 	@[ -x "$(VERSITYGW)" ] || command -v versitygw >/dev/null 2>&1 || { \
 		echo "installing versitygw v1.8.0 (go install, a few minutes the first time)"; \
 		$(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0; }
+
+# gofmt, go vet and staticcheck (installed by go install at a pinned version).
+STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
+lint:
+	@test -z "$$(gofmt -l cmd internal)" || { gofmt -l cmd internal; exit 1; }
+	$(GO) vet $(PKGS)
+	@[ -x "$(STATICCHECK)" ] || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+	$(STATICCHECK) $(PKGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...

@@ -45,7 +45,7 @@ STREAMLAKE_* environment variables (e.g. STREAMLAKE_KAFKA_BROKERS), flags.`,
 	pf.StringVar(&a.configFile, "config", "", "YAML config file (unknown keys are errors)")
 	pf.String("data-dir", "", "directory holding all embedded state (default ./streamlake-data)")
 	pf.String("log-level", "", "log level: debug, info, warn, error")
-	pf.String("log-format", "", "log format: text, json")
+	pf.String("log-format", "", "log format: text, json (default: text on a terminal, json otherwise)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%s: %w (see '%s --help')", c.CommandPath(), err, c.CommandPath())
 	})

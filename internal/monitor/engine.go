@@ -89,10 +89,13 @@ type Engine struct {
 	backoff   time.Duration
 	exporters []Exporter
 
-	mu     sync.Mutex // guards alarms, store reads
+	mu     sync.Mutex // guards alarms, store reads, consumed
 	alarms []*alarm
 	store  *store
 	stall  stallTracker
+	// consumed holds, per topic, the ingest record counter of the samples
+	// of the last minute, for the ingest rate of Status.
+	consumed map[string][]MinutePoint
 
 	warnedDropped bool
 	reg           prometheus.Registerer
@@ -232,6 +235,7 @@ func (e *Engine) step(now time.Time) []Transition {
 	samples = append(samples, e.stall.derive(now, samples)...)
 
 	e.mu.Lock()
+	e.recordConsumed(now, samples)
 	var trs []Transition
 	for _, a := range e.alarms {
 		if tr, ok := e.advance(a, now); ok {

@@ -19,7 +19,8 @@ type TopicStatus struct {
 	// LagSeconds the age of the oldest unconsumed record (upper bound).
 	LagRecords float64 `json:"lag_records"`
 	LagSeconds float64 `json:"lag_seconds"`
-	// IngestRate is records consumed per second over the last minute.
+	// IngestRate is records consumed per second over the samples of the
+	// last minute (monitor.sample_interval apart).
 	IngestRate float64 `json:"ingest_rate"`
 	// RecordsConsumed and RowsCommitted count since the process started.
 	RecordsConsumed float64 `json:"records_consumed"`
@@ -112,18 +113,16 @@ func (e *Engine) Status(g prometheus.Gatherer, tableName func(string) string) (S
 			}
 		})
 	}
-	since := now.Add(-3 * time.Minute)
+	e.mu.Lock()
 	for _, t := range byTopic {
-		if t.Topic == "" {
-			continue
-		}
-		pts := e.Datapoints(seriesKey("streamlake_ingest_records_total", map[string]string{"topic": t.Topic}), since)
-		if n := len(pts); n >= 2 {
-			if dt := pts[n-1].T.Sub(pts[n-2].T).Seconds(); dt > 0 && pts[n-1].V >= pts[n-2].V {
-				t.IngestRate = (pts[n-1].V - pts[n-2].V) / dt
+		if pts := e.consumed[t.Topic]; t.Topic != "" && len(pts) >= 2 {
+			first, last := pts[0], pts[len(pts)-1]
+			if dt := last.T.Sub(first.T).Seconds(); dt > 0 && last.V >= first.V {
+				t.IngestRate = (last.V - first.V) / dt
 			}
 		}
 	}
+	e.mu.Unlock()
 	for _, a := range st.Alarms {
 		if a.State != StateAlarm {
 			continue
@@ -181,4 +180,25 @@ func value(m *dto.Metric) float64 {
 		return m.Untyped.GetValue()
 	}
 	return 0
+}
+
+// recordConsumed keeps the last minute of each topic's ingest record
+// counter, sample by sample. Called with e.mu held.
+func (e *Engine) recordConsumed(now time.Time, samples []sample) {
+	if e.consumed == nil {
+		e.consumed = map[string][]MinutePoint{}
+	}
+	totals := map[string]float64{}
+	for _, s := range samples {
+		if s.name == "streamlake_ingest_records_total" {
+			totals[s.labels["topic"]] += s.value
+		}
+	}
+	for topic, v := range totals {
+		pts := append(e.consumed[topic], MinutePoint{T: now, V: v})
+		for len(pts) > 2 && now.Sub(pts[0].T) > time.Minute {
+			pts = pts[1:]
+		}
+		e.consumed[topic] = pts
+	}
 }

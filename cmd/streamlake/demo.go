@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/produce"
@@ -48,6 +47,10 @@ func (a *app) demo(cmd *cobra.Command, topic string, records int) error {
 	a.cfg.Kafka.Listen = "127.0.0.1:0" // never collide with a broker already running
 	a.cfg.Kafka.Topics = []string{topic}
 	a.cfg.Metrics.Listen = ""
+	// Fresh lag gauges and monitor samples, for the status shown while
+	// records stream.
+	a.cfg.Monitor.SampleInterval = time.Second
+	a.lagInterval = time.Second
 	start := time.Now()
 	p, err := a.openPipeline(ctx)
 	if err != nil {
@@ -62,22 +65,46 @@ func (a *app) demo(cmd *cobra.Command, topic string, records int) error {
 	}
 	fmt.Fprintf(out, "data dir %s; embedded broker on %s\n", a.cfg.DataDir, p.embedded.Addr())
 
-	pc := produce.Config{Brokers: []string{p.embedded.Addr()}, Topic: topic, Dataset: produce.DatasetSensors,
-		Records: records, Seed: time.Now().UnixNano(), Logger: a.log}
-	if term.IsTerminal(int(os.Stderr.Fd())) {
-		pc.Progress = os.Stderr
-	}
-	sum, err := produce.Run(ctx, pc)
-	if err != nil {
+	if err := produceBadRecords(ctx, p.embedded.Addr(), topic, demoBadRecords); err != nil {
 		return err
+	}
+	// The records stream in over about three seconds while the pipeline
+	// runs, so that the status below shows it working.
+	pc := produce.Config{Brokers: []string{p.embedded.Addr()}, Topic: topic, Dataset: produce.DatasetSensors,
+		Records: records, Rate: float64(records) / 3, Seed: time.Now().UnixNano(), Logger: a.log}
+	produced := make(chan struct{})
+	p.input = produced
+	var sum produce.Summary
+	var produceErr error
+	go func() {
+		defer close(produced)
+		sum, produceErr = produce.Run(ctx, pc)
+	}()
+	runStart := time.Now()
+	runErr := make(chan error, 1)
+	go func() { runErr <- p.run(ctx, true) }()
+
+	select {
+	case <-time.After(2500 * time.Millisecond):
+	case <-produced:
+	}
+	if st, err := p.monitor.Status(p.reg, catalog.TableName); err == nil {
+		fmt.Fprintln(out, "status while records stream in (what `streamlake status` shows):")
+		if err := query.Write(out, topicsResult(st), "table"); err != nil {
+			return err
+		}
+		fmt.Fprintln(out)
+	}
+	<-produced
+	if produceErr != nil {
+		return produceErr
 	}
 	fmt.Fprintln(out, sum.String())
-
-	runStart := time.Now()
-	if err := p.run(ctx, true); err != nil {
+	if err := <-runErr; err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "pipeline idle after %s: every record is in the lake\n\n", time.Since(runStart).Round(time.Millisecond))
+	fmt.Fprintf(out, "pipeline idle after %s: every record is in the lake, %d bad ones in %s_dlq\n\n",
+		time.Since(runStart).Round(time.Millisecond), demoBadRecords, table)
 
 	queries := []string{
 		fmt.Sprintf("SELECT count(*) AS lake_rows, count(DISTINCT id) AS distinct_ids FROM %s", table),
@@ -109,6 +136,27 @@ FROM %s GROUP BY site ORDER BY site LIMIT 8`, table),
 		return fmt.Errorf("demo: %s gained %d rows but %d records were produced", table, after-before, sum.Records)
 	}
 	fmt.Fprintln(out, "OK: the lake row count equals the produced count")
+	return nil
+}
+
+// demoBadRecords are records that are not JSON, produced before the good
+// ones: the demo shows them kept, with their reason, in the dead-letter
+// table.
+const demoBadRecords = 20
+
+// produceBadRecords sends n records that are not JSON to topic.
+func produceBadRecords(ctx context.Context, addr, topic string, n int) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.AllowAutoTopicCreation())
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer cl.Close()
+	for i := range n {
+		r := &kgo.Record{Topic: topic, Value: fmt.Appendf(nil, "sensor %d: reading unavailable", i)}
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			return fmt.Errorf("demo: produce: %w", err)
+		}
+	}
 	return nil
 }
 

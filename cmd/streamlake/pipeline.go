@@ -72,6 +72,22 @@ type pipeline struct {
 	etlMetrics *etl.Metrics
 	monitor    *monitor.Engine
 	ready      atomic.Bool // the first ETL run finished
+	// input, when set, is closed once every record to wait for has been
+	// produced: run(exitWhenIdle) does not call the pipeline idle before.
+	input <-chan struct{}
+}
+
+// inputDone reports whether the records to wait for have all been produced.
+func (p *pipeline) inputDone() bool {
+	if p.input == nil {
+		return true
+	}
+	select {
+	case <-p.input:
+		return true
+	default:
+		return false
+	}
 }
 
 // compileTables compiles the tables: section (validated by load).
@@ -140,6 +156,7 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 		SessionTimeout: a.cfg.Kafka.SessionTimeout, InstanceID: instanceID(a.cfg),
 		FlushRecords: a.cfg.Ingest.FlushRecords, FlushBytes: a.cfg.Ingest.FlushBytes,
 		FlushInterval: a.cfg.Ingest.FlushInterval, MemoryBudget: a.cfg.Ingest.MemoryBudget, Logger: a.log, Metrics: ingest.NewMetrics(p.reg),
+		LagInterval: a.lagInterval,
 	}, p.staging)
 	if err != nil {
 		return nil, err
@@ -260,7 +277,7 @@ func (p *pipeline) run(ctx context.Context, exitWhenIdle bool) error {
 loop:
 	for {
 		idle := false
-		if exitWhenIdle && p.ingester.Idle() {
+		if exitWhenIdle && p.inputDone() && p.ingester.Idle() {
 			lag, err := p.ingester.Lag(ctx)
 			idle = err == nil && lag == 0
 		}

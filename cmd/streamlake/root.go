@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -23,6 +24,9 @@ type app struct {
 	// quiet lowers the default log level to warn for commands whose output
 	// is for people (query, produce, demo); --log-level still wins.
 	quiet bool
+	// lagInterval is how often ingest refreshes its lag gauges (0: its
+	// default); the demo wants them fresh within its few seconds.
+	lagInterval time.Duration
 }
 
 func newRoot() *cobra.Command {

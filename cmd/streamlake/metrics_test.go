@@ -54,11 +54,12 @@ func TestMetricsDuringRun(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	want := map[string]float64{
-		`streamlake_ingest_records_total{topic="m"}`:                  1204,
-		`streamlake_etl_rows_committed_total{table="m"}`:              1200,
-		`streamlake_etl_dead_letter_rows_total{table="m"}`:            4,
-		`streamlake_ingest_consumer_lag{partition="0",topic="m"}`:     0,
-		`streamlake_ingest_time_lag_seconds{partition="1",topic="m"}`: 0,
+		`streamlake_ingest_records_total{topic="m"}`:                           1204,
+		`streamlake_etl_rows_committed_total{table="m"}`:                       1200,
+		`streamlake_etl_dead_letter_rows_total{table="m"}`:                     4,
+		`streamlake_etl_dead_letters_by_stage_total{stage="decode",table="m"}`: 4,
+		`streamlake_ingest_consumer_lag{partition="0",topic="m"}`:              0,
+		`streamlake_ingest_time_lag_seconds{partition="1",topic="m"}`:          0,
 	}
 	for series, v := range want {
 		m := regexp.MustCompile(regexp.QuoteMeta(series) + ` (\S+)`).FindSubmatch(body)
@@ -70,8 +71,13 @@ func TestMetricsDuringRun(t *testing.T) {
 			t.Errorf("%s = %v, want %v", series, got, v)
 		}
 	}
-	if !regexp.MustCompile(`streamlake_ingest_staging_objects_total\{topic="m"\} [1-9]`).Match(body) {
-		t.Error("no staging objects counted")
+	for _, series := range []string{
+		`streamlake_ingest_staging_objects_total\{topic="m"\} [1-9]`,
+		`streamlake_etl_table_bytes\{table="m"\} [1-9]`,
+	} {
+		if !regexp.MustCompile(series).Match(body) {
+			t.Errorf("no %s in /metrics", series)
+		}
 	}
 
 	// Health, readiness and the status API answer from the same server.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -73,6 +74,9 @@ func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
 		*dlq = t
 		res.DeadLetters, res.Commits = len(b.dead), res.Commits+1
 		e.m.deadLetters.WithLabelValues(name).Add(float64(len(b.dead)))
+		for _, d := range b.dead {
+			e.m.deadByStage.WithLabelValues(name, d.stage).Inc()
+		}
 	}
 	if len(good) == 0 && len(b.dead) > 0 && *main != nil {
 		// Only dead letters: the table's bookmark still moves past them
@@ -172,6 +176,7 @@ func (e *ETL) addColumns(tx *table.Transaction, name string, sc *iceberg.Schema,
 	if len(adds) == 0 {
 		return sc, nil
 	}
+	e.m.schemaChanges.WithLabelValues(name).Add(float64(len(adds)))
 	us := tx.UpdateSchema(true, false)
 	for _, a := range adds {
 		us.AddColumn(a.path, a.typ, "", false, nil)
@@ -211,6 +216,11 @@ func (e *ETL) append(ctx context.Context, name string, tx *table.Transaction, re
 		return nil, fmt.Errorf("etl: table %s: commit: %w", name, err)
 	}
 	e.m.commitSeconds.Observe(time.Since(start).Seconds())
+	if s := t.CurrentSnapshot(); s != nil && s.Summary != nil {
+		if n, err := strconv.ParseInt(s.Summary.Properties["total-files-size"], 10, 64); err == nil {
+			e.m.tableBytes.WithLabelValues(name).Set(float64(n))
+		}
+	}
 	return t, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/iceberg-go/table"
+	"github.com/prometheus/client_golang/prometheus"
 	"gocloud.dev/blob"
 
 	sblob "github.com/streamlake/streamlake/internal/blob"
@@ -182,12 +183,17 @@ func TestSchemaEvolutionAddsColumns(t *testing.T) {
 	e.put(t, "ev", 0, 20, 21, func(i int64) []byte {
 		return []byte(`{"id":"bad","ts":"2026-11-21T00:00:00.000Z","temperature":"hot"}`)
 	})
-	res, err := e.etl().RunOnce(ctx)
+	reg := prometheus.NewRegistry()
+	res, err := etl.New(etl.Config{Database: "lake", TimeField: "ts", Metrics: etl.NewMetrics(reg)}, e.staging, e.store.Iceberg()).RunOnce(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Rows != 10 || res.DeadLetters != 1 {
 		t.Fatalf("result %+v, want 10 rows, 1 dead letter", res)
+	}
+	// One column added: the struct site, with its fields.
+	if v := counter(t, reg, "streamlake_etl_schema_changes_total", "ev"); v != 1 {
+		t.Fatalf("schema changes counted %v, want 1", v)
 	}
 	tbl, _ := e.store.LoadIceberg(ctx, "lake", "ev")
 	if _, ok := tbl.Schema().FindFieldByName("site.floor"); !ok {
@@ -331,4 +337,26 @@ func listKeys(t *testing.T, b *blob.Bucket) []string {
 		keys = append(keys, a.Key)
 	}
 	return keys
+}
+
+// counter reads the value of a counter of reg with label table.
+func counter(t *testing.T, reg *prometheus.Registry, name, tableName string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "table" && l.GetValue() == tableName {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

@@ -11,6 +11,8 @@ import (
 type Metrics struct {
 	rows, deadLetters           *prometheus.CounterVec
 	maintenance, compactedFiles *prometheus.CounterVec
+	schemaChanges, deadByStage  *prometheus.CounterVec
+	tableBytes                  *prometheus.GaugeVec
 	objects, conflicts, expired prometheus.Counter
 	commitSeconds               prometheus.Histogram
 	newestEvent, newestKafka    *prometheus.GaugeVec
@@ -25,6 +27,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"table"}),
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "streamlake_etl_dead_letter_rows_total", Help: "Records committed to dead-letter tables.",
+		}, []string{"table"}),
+		schemaChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamlake_etl_schema_changes_total", Help: "Columns added to lake tables by schema evolution.",
+		}, []string{"table"}),
+		deadByStage: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamlake_etl_dead_letters_by_stage_total", Help: "Records committed to dead-letter tables, by the stage that rejected them (decode, route, transform, convert).",
+		}, []string{"table", "stage"}),
+		tableBytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "streamlake_etl_table_bytes", Help: "Bytes of the data files of a lake table's current snapshot.",
 		}, []string{"table"}),
 		maintenance: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "streamlake_etl_maintenance_runs_total", Help: "Completed maintenance runs (compaction, snapshot expiry, orphan removal).",
@@ -57,7 +68,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"table"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.rows, m.deadLetters, m.maintenance, m.compactedFiles, m.objects, m.conflicts, m.expired, m.commitSeconds, m.newestKafka, m.newestEvent, m.freshness)
+		reg.MustRegister(m.rows, m.deadLetters, m.maintenance, m.compactedFiles, m.schemaChanges, m.deadByStage, m.tableBytes, m.objects, m.conflicts, m.expired, m.commitSeconds, m.newestKafka, m.newestEvent, m.freshness)
 	}
 	return m
 }

@@ -71,7 +71,11 @@ func (p *pipeline) runCrawler(ctx context.Context, c config.Crawler) {
 		opts.Logger.Error("crawler failed", "err", err)
 		return
 	}
+	start := time.Now()
 	rep, err := crawl.Run(ctx, layout.Dir(dir), p.store, opts)
+	if ctx.Err() == nil && p.crawlMetrics != nil {
+		p.crawlMetrics.ObserveRun(c.Name, time.Since(start), rep, err)
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			opts.Logger.Error("crawler failed", "err", err)

@@ -74,6 +74,7 @@ func TestMetricsDuringRun(t *testing.T) {
 	for _, series := range []string{
 		`streamlake_ingest_staging_objects_total\{topic="m"\} [1-9]`,
 		`streamlake_etl_table_bytes\{table="m"\} [1-9]`,
+		`streamlake_crawl_runs_total\{crawler="staging",result="ok"\} [1-9]`,
 	} {
 		if !regexp.MustCompile(series).Match(body) {
 			t.Errorf("no %s in /metrics", series)

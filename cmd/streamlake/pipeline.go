@@ -60,18 +60,19 @@ func (a *app) openCatalog(ctx context.Context) (*catalog.Store, error) {
 
 // pipeline is ingest + ETL + crawler over one staging bucket and catalog.
 type pipeline struct {
-	cfg        config.Config
-	log        *slog.Logger
-	reg        *prometheus.Registry
-	embedded   *broker.Broker
-	staging    *blob.Bucket
-	stageDir   string
-	store      *catalog.Store
-	ingester   *ingest.Ingester
-	etl        *etl.ETL
-	etlMetrics *etl.Metrics
-	monitor    *monitor.Engine
-	ready      atomic.Bool // the first ETL run finished
+	cfg          config.Config
+	log          *slog.Logger
+	reg          *prometheus.Registry
+	embedded     *broker.Broker
+	staging      *blob.Bucket
+	stageDir     string
+	store        *catalog.Store
+	ingester     *ingest.Ingester
+	etl          *etl.ETL
+	etlMetrics   *etl.Metrics
+	crawlMetrics *crawl.Metrics
+	monitor      *monitor.Engine
+	ready        atomic.Bool // the first ETL run finished
 	// input, when set, is closed once every record to wait for has been
 	// produced: run(exitWhenIdle) does not call the pipeline idle before.
 	input <-chan struct{}
@@ -179,6 +180,7 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 		return nil, err
 	}
 	p.etlMetrics = etl.NewMetrics(p.reg)
+	p.crawlMetrics = crawl.NewMetrics(p.reg)
 	p.etl = etl.New(etl.Config{Database: a.cfg.ETL.Database, TimeField: a.cfg.ETL.TimeField, OnTypeMismatch: a.cfg.ETL.OnTypeMismatch,
 		Tables:           a.tables,
 		StagingRetention: a.cfg.Storage.StagingRetention, Logger: a.log, Metrics: p.etlMetrics}, p.staging, p.store.Iceberg())
@@ -329,8 +331,10 @@ func (p *pipeline) crawl(ctx context.Context) {
 	if p.stageDir == "" {
 		return // the query layer reads external tables from local files only
 	}
+	start := time.Now()
 	rep, err := crawl.Staging(ctx, p.staging, p.stageDir, p.store, crawl.Options{
 		Database: p.cfg.Crawl.Database, SampleSize: p.cfg.Crawl.SampleSize, Logger: p.log})
+	p.crawlMetrics.ObserveStaging(time.Since(start), err)
 	if err != nil {
 		p.log.Error("crawl failed", "stage", "crawl", "database", p.cfg.Crawl.Database, "err", err)
 		return

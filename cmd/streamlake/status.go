@@ -224,7 +224,7 @@ func topicsResult(st monitor.Status) *query.Result {
 	for _, t := range st.Topics {
 		out.Rows = append(out.Rows, []any{t.Topic, t.Table, int64(t.LagRecords), round(t.LagSeconds), round(t.IngestRate),
 			int64(t.RecordsConsumed), int64(t.RowsCommitted), timeOrNil(t.NewestEvent), timeOrNil(t.NewestCommitted),
-			round(t.Freshness), int64(t.DeadLetters), strings.Join(t.Alarms, " ")})
+			round(t.Freshness), int64(t.DeadLetters), alarmNames(t.Alarms)})
 	}
 	return out
 }
@@ -240,6 +240,14 @@ func alarmsResult(alarms []monitor.AlarmStatus) *query.Result {
 		out.Rows = append(out.Rows, []any{a.Name, string(a.State), since, a.Reason})
 	}
 	return out
+}
+
+// alarmNames lists the alarms in ALARM for a topic, or says there are none.
+func alarmNames(names []string) string {
+	if len(names) == 0 {
+		return "none in ALARM"
+	}
+	return strings.Join(names, " ")
 }
 
 func round(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }

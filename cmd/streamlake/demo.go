@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/streamlake/streamlake/internal/catalog"
+	"github.com/streamlake/streamlake/internal/monitor"
 	"github.com/streamlake/streamlake/internal/produce"
 	"github.com/streamlake/streamlake/internal/query"
 )
@@ -84,17 +85,25 @@ func (a *app) demo(cmd *cobra.Command, topic string, records int) error {
 	runErr := make(chan error, 1)
 	go func() { runErr <- p.run(ctx, true) }()
 
-	select {
-	case <-time.After(2500 * time.Millisecond):
-	case <-produced:
-	}
-	if st, err := p.monitor.Status(p.reg, catalog.TableName); err == nil {
-		fmt.Fprintln(out, "status while records stream in (what `streamlake status` shows):")
-		if err := query.Write(out, topicsResult(st), "table"); err != nil {
+	// The status as soon as rows, dead letters and an ingest rate are all
+	// in (while records still arrive, unless the machine is slow).
+	var st monitor.Status
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); <-tick.C {
+		var err error
+		if st, err = p.monitor.Status(p.reg, catalog.TableName); err != nil {
 			return err
 		}
-		fmt.Fprintln(out)
+		if ts := st.Topics; len(ts) == 1 && ts[0].RowsCommitted > 0 && ts[0].DeadLetters >= demoBadRecords && ts[0].IngestRate > 0 {
+			break
+		}
 	}
+	fmt.Fprintln(out, "status while records stream in (what `streamlake status` shows):")
+	if err := query.Write(out, topicsResult(st), "table"); err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
 	<-produced
 	if produceErr != nil {
 		return produceErr

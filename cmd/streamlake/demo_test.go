@@ -43,6 +43,7 @@ func TestDemoShowsLiveStatus(t *testing.T) {
 	if col["topic"] != "sensors" || col["table"] != "sensors" || num("records_consumed") <= 0 || num("rows_committed") <= 0 ||
 		num("ingest_rate") <= 0 || num("freshness_s") <= 0 || num("dead_letters") != 20 ||
 		!strings.HasPrefix(col["newest_event"], "20") || !strings.HasPrefix(col["newest_committed"], "20") ||
+		!strings.HasPrefix(col["last_crawl"], "20") ||
 		col["alarms"] != "none in ALARM" {
 		t.Fatalf("status while streaming: %v\n%s", col, out)
 	}

@@ -274,7 +274,7 @@ func (p *pipeline) run(ctx context.Context, exitWhenIdle bool) error {
 	if exitWhenIdle {
 		interval = min(interval, 250*time.Millisecond)
 	}
-	lastCrawl := time.Now()
+	var lastCrawl time.Time // the first iteration crawls
 	var loopErr error
 loop:
 	for {

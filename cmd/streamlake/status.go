@@ -104,7 +104,8 @@ func (a *app) statusCmd() *cobra.Command {
 		Long: `Asks the running 'streamlake run' (at metrics.listen) for the state of every
 topic and lake table: consumer lag in records and seconds, ingest rate over the
 last minute, records consumed and rows committed, newest event time and newest
-Kafka timestamp committed, mean produce-to-queryable latency, dead letters, and the alarms in
+Kafka timestamp committed, mean produce-to-queryable latency, dead letters, the last
+staging crawl, and the alarms in
 ALARM that name the topic or table; then every alarm's state. Without a running
 process it shows the alarm states last saved in the data directory. The exit
 status is 1 when any alarm is in ALARM, for scripts and health checks.`,
@@ -217,14 +218,14 @@ func inAlarm(st monitor.Status) error {
 func topicsResult(st monitor.Status) *query.Result {
 	out := &query.Result{
 		Columns: []string{"topic", "table", "lag_records", "lag_seconds", "ingest_rate", "records_consumed",
-			"rows_committed", "newest_event", "newest_committed", "freshness_s", "dead_letters", "alarms"},
-		Types: []string{"VARCHAR", "VARCHAR", "BIGINT", "DOUBLE", "DOUBLE", "BIGINT", "BIGINT", "TIMESTAMPTZ", "TIMESTAMPTZ", "DOUBLE", "BIGINT", "VARCHAR"},
+			"rows_committed", "newest_event", "newest_committed", "freshness_s", "dead_letters", "last_crawl", "alarms"},
+		Types: []string{"VARCHAR", "VARCHAR", "BIGINT", "DOUBLE", "DOUBLE", "BIGINT", "BIGINT", "TIMESTAMPTZ", "TIMESTAMPTZ", "DOUBLE", "BIGINT", "TIMESTAMPTZ", "VARCHAR"},
 		Rows:  [][]any{},
 	}
 	for _, t := range st.Topics {
 		out.Rows = append(out.Rows, []any{t.Topic, t.Table, int64(t.LagRecords), round(t.LagSeconds), round(t.IngestRate),
 			int64(t.RecordsConsumed), int64(t.RowsCommitted), timeOrNil(t.NewestEvent), timeOrNil(t.NewestCommitted),
-			round(t.Freshness), int64(t.DeadLetters), alarmNames(t.Alarms)})
+			round(t.Freshness), int64(t.DeadLetters), timeOrNil(t.LastCrawl), alarmNames(t.Alarms)})
 	}
 	return out
 }

@@ -11,6 +11,7 @@ type Metrics struct {
 	runs                      *prometheus.CounterVec
 	tables, partitions, files *prometheus.CounterVec
 	duration                  *prometheus.HistogramVec
+	last                      *prometheus.GaugeVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (if not nil).
@@ -28,13 +29,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		files: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "streamlake_crawl_files_read_total", Help: "Files whose bodies a crawler read (the others were known by their fingerprints).",
 		}, []string{"crawler"}),
+		last: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "streamlake_crawl_last_success_timestamp_seconds", Help: "When a crawler last finished a run without error, as Unix seconds.",
+		}, []string{"crawler"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "streamlake_crawl_duration_seconds", Help: "Time a crawler run took.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 4, 10),
 		}, []string{"crawler"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.runs, m.tables, m.partitions, m.files, m.duration)
+		reg.MustRegister(m.runs, m.tables, m.partitions, m.files, m.duration, m.last)
 	}
 	return m
 }
@@ -62,6 +66,8 @@ func (m *Metrics) observe(crawler string, took time.Duration, err error) {
 	result := "ok"
 	if err != nil {
 		result = "error"
+	} else {
+		m.last.WithLabelValues(crawler).Set(float64(time.Now().UnixMilli()) / 1e3)
 	}
 	m.runs.WithLabelValues(crawler, result).Inc()
 	m.duration.WithLabelValues(crawler).Observe(took.Seconds())

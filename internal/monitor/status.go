@@ -35,6 +35,9 @@ type TopicStatus struct {
 	// DeadLetters counts rows sent to the table's dead-letter table since
 	// the process started.
 	DeadLetters float64 `json:"dead_letters"`
+	// LastCrawl is when the staging crawler last registered the topic's
+	// raw table (zero before the first crawl).
+	LastCrawl time.Time `json:"last_crawl"`
 	// Alarms are the alarms in ALARM whose breaching series name this
 	// topic or table.
 	Alarms []string `json:"alarms"`
@@ -67,8 +70,15 @@ func (e *Engine) Status(g prometheus.Gatherer, tableName func(string) string) (S
 		return t
 	}
 	tables := map[string]*dto.MetricFamily{}
+	var lastCrawl time.Time
 	for _, mf := range mfs {
 		switch mf.GetName() {
+		case "streamlake_crawl_last_success_timestamp_seconds":
+			each(mf, "crawler", func(c string, m *dto.Metric) {
+				if s := value(m); c == "staging" && s > 0 {
+					lastCrawl = time.UnixMilli(int64(math.Round(s * 1e3))).UTC()
+				}
+			})
 		case "streamlake_ingest_records_total":
 			each(mf, "topic", func(v string, m *dto.Metric) { topic(v).RecordsConsumed += value(m) })
 		case "streamlake_ingest_consumer_lag":
@@ -143,6 +153,9 @@ func (e *Engine) Status(g prometheus.Gatherer, tableName func(string) string) (S
 		}
 	}
 	for _, t := range byTopic {
+		if t.Topic != "" {
+			t.LastCrawl = lastCrawl
+		}
 		st.Topics = append(st.Topics, *t)
 	}
 	slices.SortFunc(st.Topics, func(a, b TopicStatus) int { return strings.Compare(a.Table+"\x00"+a.Topic, b.Table+"\x00"+b.Topic) })

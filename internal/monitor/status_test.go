@@ -19,7 +19,8 @@ func TestStatusFromMetrics(t *testing.T) {
 	dead := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "streamlake_etl_dead_letter_rows_total"}, []string{"table"})
 	event := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "streamlake_etl_newest_event_time_seconds"}, []string{"table"})
 	fresh := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "streamlake_etl_produce_to_queryable_seconds"}, []string{"table"})
-	reg.MustRegister(records, lag, timeLag, rows, dead, event, fresh)
+	crawled := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "streamlake_crawl_last_success_timestamp_seconds"}, []string{"crawler"})
+	reg.MustRegister(records, lag, timeLag, rows, dead, event, fresh, crawled)
 
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	e, err := New(Default(), reg, t.TempDir(), WithClock(func() time.Time { return now }),
@@ -40,6 +41,7 @@ func TestStatusFromMetrics(t *testing.T) {
 	event.WithLabelValues("click_stream").Set(float64(now.Add(-time.Minute).Unix()))
 	fresh.WithLabelValues("click_stream").Observe(1)
 	fresh.WithLabelValues("click_stream").Observe(3)
+	crawled.WithLabelValues("staging").Set(float64(now.Add(-5 * time.Second).Unix()))
 	e.step(now)
 
 	st, err := e.Status(reg, func(topic string) string { return strings.ReplaceAll(topic, "-", "_") })
@@ -52,7 +54,7 @@ func TestStatusFromMetrics(t *testing.T) {
 	got := st.Topics[0]
 	if got.Topic != "click-stream" || got.Table != "click_stream" || got.LagRecords != 42 || got.LagSeconds != 4 ||
 		got.IngestRate != 50 || got.RecordsConsumed != 1500 || got.RowsCommitted != 1400 || got.DeadLetters != 7 ||
-		!got.NewestEvent.Equal(now.Add(-time.Minute)) || got.Freshness != 2 {
+		!got.NewestEvent.Equal(now.Add(-time.Minute)) || got.Freshness != 2 || !got.LastCrawl.Equal(now.Add(-5*time.Second)) {
 		t.Fatalf("status %+v", got)
 	}
 	if st.InAlarm() {

@@ -8,6 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/etl"
 	"github.com/streamlake/streamlake/internal/etl/tables"
 )
@@ -104,6 +105,17 @@ func TestTablesRouteByFieldValue(t *testing.T) {
 	for _, x := range []*etl.ETL{w, etl.New(etl.Config{Database: "lake", TimeField: "ts", Tables: specs}, e.staging, e.store.Iceberg())} {
 		if res, err := x.RunOnce(ctx); err != nil || res.Rows != 0 || res.DeadLetters != 0 {
 			t.Fatalf("rerun: %+v, %v", res, err)
+		}
+	}
+}
+
+// TestTableNamesAgree pins the tables package's copy of the topic-to-table
+// naming rule to the catalog's.
+func TestTableNamesAgree(t *testing.T) {
+	for _, topic := range []string{"sensors", "Click-Stream", "a.b_c-D9", "ÜmlautTopic", "x..y"} {
+		s := tables.Spec{Topic: topic}
+		if got, want := s.TableName(), catalog.TableName(topic); got != want {
+			t.Errorf("topic %q: tables names it %q, the catalog %q", topic, got, want)
 		}
 	}
 }

@@ -156,7 +156,7 @@ func (s *Store) Tables(ctx context.Context, database string) ([]Table, error) {
 		if err := rows.Scan(&def); err != nil {
 			return nil, fmt.Errorf("catalog: list tables: %w", err)
 		}
-		t, err := decodeTable(def)
+		t, err := decodeDef[Table]("table", def)
 		if err != nil {
 			return nil, fmt.Errorf("catalog: list tables: %w", err)
 		}

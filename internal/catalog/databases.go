@@ -72,7 +72,7 @@ func (s *Store) GetDatabase(ctx context.Context, name string) (Database, error) 
 	err := s.db.QueryRowContext(ctx, `SELECT definition FROM streamlake_databases WHERE database_name = ?`, name).Scan(&def)
 	switch {
 	case err == nil:
-		d, err := decodeDatabase(def)
+		d, err := decodeDef[Database]("database", def)
 		if err != nil {
 			return Database{}, fmt.Errorf("catalog: database %s: %w", name, err)
 		}
@@ -119,7 +119,7 @@ func (s *Store) Databases(ctx context.Context) ([]Database, error) {
 		if err := rows.Scan(&def); err != nil {
 			return nil, fmt.Errorf("catalog: list databases: %w", err)
 		}
-		d, err := decodeDatabase(def)
+		d, err := decodeDef[Database]("database", def)
 		if err != nil {
 			return nil, fmt.Errorf("catalog: list databases: %w", err)
 		}
@@ -214,14 +214,6 @@ func ensureDatabase(ctx context.Context, tx *sqlTx, name string, create bool) er
 	}
 	_, err = insertDatabase(ctx, tx, Database{Name: name, CreatedAt: time.Now().UTC()})
 	return err
-}
-
-func decodeDatabase(def string) (Database, error) {
-	var d Database
-	if err := json.Unmarshal([]byte(def), &d); err != nil {
-		return Database{}, fmt.Errorf("corrupt database definition: %w", err)
-	}
-	return d, nil
 }
 
 func validName(what, name string) error {

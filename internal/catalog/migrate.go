@@ -101,7 +101,7 @@ func (s *Store) migrate(ctx context.Context) error {
 				rows.Close()
 				return err
 			}
-			t, err := decodeTable(def)
+			t, err := decodeDef[Table]("table", def)
 			if err != nil {
 				rows.Close()
 				return err

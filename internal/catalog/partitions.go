@@ -197,7 +197,7 @@ func (s *Store) GetPartitions(ctx context.Context, database, table, filter strin
 		if err := rows.Scan(&def); err != nil {
 			return nil, fmt.Errorf("catalog: partitions of %s.%s: %w", database, table, err)
 		}
-		p, err := decodePartition(def)
+		p, err := decodeDef[Partition]("partition", def)
 		if err != nil {
 			return nil, fmt.Errorf("catalog: partitions of %s.%s: %w", database, table, err)
 		}
@@ -340,7 +340,7 @@ func readPartition(ctx context.Context, q querier, database, table string, value
 	if err != nil {
 		return Partition{}, err
 	}
-	return decodePartition(def)
+	return decodeDef[Partition]("partition", def)
 }
 
 func deletePartition(ctx context.Context, q querier, database, table string, values []string) error {
@@ -355,12 +355,4 @@ func deletePartition(ctx context.Context, q querier, database, table string, val
 		return fmt.Errorf("partition %s: %w", valuesString(values), ErrNoSuchPartition)
 	}
 	return nil
-}
-
-func decodePartition(def string) (Partition, error) {
-	var p Partition
-	if err := json.Unmarshal([]byte(def), &p); err != nil {
-		return Partition{}, fmt.Errorf("corrupt partition definition: %w", err)
-	}
-	return p, nil
 }

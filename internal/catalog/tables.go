@@ -152,7 +152,7 @@ func readTable(ctx context.Context, q querier, database, name, suffix string) (T
 	if err != nil {
 		return Table{}, false, err
 	}
-	t, err := decodeTable(def)
+	t, err := decodeDef[Table]("table", def)
 	return t, err == nil, err
 }
 
@@ -198,12 +198,15 @@ func writeVersion(ctx context.Context, q querier, t Table) error {
 	return err
 }
 
-func decodeTable(def string) (Table, error) {
-	var t Table
-	if err := json.Unmarshal([]byte(def), &t); err != nil {
-		return Table{}, fmt.Errorf("corrupt table definition: %w", err)
+// decodeDef decodes a stored JSON definition of a database, table or
+// partition (kind, for the error).
+func decodeDef[T any](kind, def string) (T, error) {
+	var v T
+	if err := json.Unmarshal([]byte(def), &v); err != nil {
+		var zero T
+		return zero, fmt.Errorf("corrupt %s definition: %w", kind, err)
 	}
-	return t, nil
+	return v, nil
 }
 
 // GetTable returns the named table. For an Iceberg table the columns,
@@ -239,7 +242,7 @@ func (s *Store) TableVersions(ctx context.Context, database, name string) ([]Tab
 		if err := rows.Scan(&def); err != nil {
 			return nil, fmt.Errorf("catalog: versions of %s.%s: %w", database, name, err)
 		}
-		t, err := decodeTable(def)
+		t, err := decodeDef[Table]("table", def)
 		if err != nil {
 			return nil, fmt.Errorf("catalog: versions of %s.%s: %w", database, name, err)
 		}

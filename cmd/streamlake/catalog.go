@@ -26,10 +26,7 @@ func (a *app) catalogCmd() *cobra.Command {
 	with := func(fn func(ctx context.Context, store *catalog.Store, w io.Writer, args []string) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
 			a.quiet = true
-			if err := a.load(cmd, nil); err != nil {
-				return err
-			}
-			if _, err := query.ParseFormat(format); err != nil {
+			if _, err := a.loadFormat(cmd, nil, format); err != nil {
 				return err
 			}
 			store, err := a.openCatalog(cmd.Context())

@@ -58,10 +58,7 @@ not change. 'streamlake run' does the same every etl.maintenance.interval.`,
 // openForFormat loads the config of a command that prints data, checks its
 // --format and opens the catalog.
 func (a *app) openForFormat(cmd *cobra.Command, flagKeys map[string]string, format string) (*catalog.Store, error) {
-	if err := a.load(cmd, flagKeys); err != nil {
-		return nil, err
-	}
-	if _, err := query.ParseFormat(format); err != nil {
+	if _, err := a.loadFormat(cmd, flagKeys, format); err != nil {
 		return nil, err
 	}
 	return a.openCatalog(cmd.Context())

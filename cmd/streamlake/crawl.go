@@ -270,10 +270,7 @@ func (a *app) crawlRunsCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a.quiet = true
-			if err := a.load(cmd, nil); err != nil {
-				return err
-			}
-			if _, err := query.ParseFormat(format); err != nil {
+			if _, err := a.loadFormat(cmd, nil, format); err != nil {
 				return err
 			}
 			names := []string{name}

@@ -67,10 +67,7 @@ func (a *app) queriesListCmd(format *string) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a.quiet = true
-			if err := a.load(cmd, nil); err != nil {
-				return err
-			}
-			f, err := query.ParseFormat(*format)
+			f, err := a.loadFormat(cmd, nil, *format)
 			if err != nil {
 				return err
 			}
@@ -129,10 +126,7 @@ func (a *app) queriesShowCmd(format *string) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.quiet = true
-			if err := a.load(cmd, nil); err != nil {
-				return err
-			}
-			f, err := query.ParseFormat(*format)
+			f, err := a.loadFormat(cmd, nil, *format)
 			if err != nil {
 				return err
 			}
@@ -201,10 +195,7 @@ func (a *app) queriesResultsCmd(format *string) *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.quiet = true
-			if err := a.load(cmd, nil); err != nil {
-				return err
-			}
-			f, err := query.ParseFormat(*format)
+			f, err := a.loadFormat(cmd, nil, *format)
 			if err != nil {
 				return err
 			}

@@ -37,10 +37,7 @@ time and bytes scanned (also with --stats); Ctrl-C cancels it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.quiet = true
-			if err := a.load(cmd, nil); err != nil {
-				return err
-			}
-			f, err := query.ParseFormat(format)
+			f, err := a.loadFormat(cmd, nil, format)
 			if err != nil {
 				return err
 			}

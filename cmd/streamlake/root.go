@@ -117,6 +117,15 @@ func (a *app) load(cmd *cobra.Command, flagKeys map[string]string) error {
 	return nil
 }
 
+// loadFormat loads the config of a command that prints data and checks
+// its --format, returning it as query.ParseFormat normalizes it.
+func (a *app) loadFormat(cmd *cobra.Command, flagKeys map[string]string, format string) (string, error) {
+	if err := a.load(cmd, flagKeys); err != nil {
+		return "", err
+	}
+	return query.ParseFormat(format)
+}
+
 // security is the Kafka TLS/SASL setting of cfg.
 func security(cfg config.Config) kafka.Security {
 	t, s := cfg.Kafka.TLS, cfg.Kafka.SASL

@@ -45,10 +45,7 @@ exit status is 1 if any failed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a.quiet = true
-			if err := a.load(cmd, nil); err != nil {
-				return err
-			}
-			f, err := query.ParseFormat(format)
+			f, err := a.loadFormat(cmd, nil, format)
 			if err != nil {
 				return err
 			}

@@ -31,10 +31,7 @@ type statusSource struct {
 // and finds where the status comes from.
 func (a *app) openStatus(cmd *cobra.Command, format string) (*statusSource, error) {
 	a.quiet = true
-	if err := a.load(cmd, map[string]string{"metrics-listen": "metrics.listen"}); err != nil {
-		return nil, err
-	}
-	if _, err := query.ParseFormat(format); err != nil {
+	if _, err := a.loadFormat(cmd, map[string]string{"metrics-listen": "metrics.listen"}, format); err != nil {
 		return nil, err
 	}
 	return a.statusSource(cmd.Context())

@@ -78,8 +78,9 @@ type ETL struct {
 	log     *slog.Logger
 	m       *Metrics
 	// done maps staging keys already covered by a commit to their size.
-	done   map[string]int64
-	seeded map[string]bool // topics whose committed objects are in done
+	done     map[string]int64
+	seeded   map[string]bool          // topics whose committed objects are in done
+	defaults map[string]*tables.Table // compiled default tables, by topic
 }
 
 // New returns an ETL reading staging and writing tables through cat.
@@ -94,7 +95,7 @@ func New(cfg Config, staging *blob.Bucket, cat icecat.Catalog) *ETL {
 		cfg.MaxCommitRecords = 250_000
 	}
 	return &ETL{cfg: cfg, staging: staging, cat: cat, log: cfg.Logger, m: cfg.Metrics,
-		done: map[string]int64{}, seeded: map[string]bool{}}
+		done: map[string]int64{}, seeded: map[string]bool{}, defaults: map[string]*tables.Table{}}
 }
 
 // Result counts what a run did.
@@ -206,6 +207,15 @@ func (e *ETL) targets(topic string) []*tables.Table {
 	if len(out) > 0 {
 		return out
 	}
+	return []*tables.Table{e.defaultTable(topic)}
+}
+
+// defaultTable is the table of a topic no configured table names: the
+// foundation's defaults and etl's type-mismatch policy. Compiled once.
+func (e *ETL) defaultTable(topic string) *tables.Table {
+	if t, ok := e.defaults[topic]; ok {
+		return t
+	}
 	spec := tables.Default(topic, e.cfg.TimeField)
 	spec.OnTypeMismatch = cmp.Or(e.cfg.OnTypeMismatch, PolicyDLQ)
 	t, err := tables.Compile(spec)
@@ -213,7 +223,8 @@ func (e *ETL) targets(topic string) []*tables.Table {
 		// The default spec of any topic compiles; a failure is a bug.
 		panic(fmt.Sprintf("etl: default table for topic %q: %v", topic, err))
 	}
-	return []*tables.Table{t}
+	e.defaults[topic] = t
+	return t
 }
 
 // table returns the configured or default table named name.
@@ -223,15 +234,7 @@ func (e *ETL) table(name string) *tables.Table {
 			return t
 		}
 	}
-	for _, t := range e.targets(name) { // a topic named like its table
-		if t.Name() == name {
-			return t
-		}
-	}
-	spec := tables.Default(name, e.cfg.TimeField)
-	spec.OnTypeMismatch = cmp.Or(e.cfg.OnTypeMismatch, PolicyDLQ)
-	t, _ := tables.Compile(spec)
-	return t
+	return e.defaultTable(name) // a topic named like its table
 }
 
 // load returns the table, or nil if it does not exist.

@@ -117,15 +117,13 @@ func staged(t *testing.T, b *blob.Bucket) (records map[string]int, objects int) 
 	t.Helper()
 	ctx := context.Background()
 	records = map[string]int{}
-	it := b.List(nil)
-	for {
-		a, err := it.Next(ctx)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	// ListAll: ingest may be writing, and a plain listing fails when a
+	// writer's temporary file vanishes under it.
+	listed, err := sblob.ListAll(ctx, b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range listed {
 		if strings.HasSuffix(a.Key, ".tmp") {
 			continue // a write in flight (fileblob's temporary file)
 		}

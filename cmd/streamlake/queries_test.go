@@ -231,7 +231,11 @@ func TestSQLShellOnTerminal(t *testing.T) {
 	}
 	dir := t.TempDir()
 	in, feed := ioPipe(t)
-	cmd := exec.Command(scriptBin, "-qec", fmt.Sprintf("%s sql --data-dir %s", bin, dir), "/dev/null")
+	// script runs the command through $SHELL -c; exec replaces that shell, so
+	// Ctrl-C reaches streamlake alone (dash, unlike bash, dies of the SIGINT
+	// and script then exits 130 while the shell goes on).
+	cmd := exec.Command(scriptBin, "-qec", fmt.Sprintf("exec %s sql --data-dir %s", bin, dir), "/dev/null")
+	cmd.Env = append(os.Environ(), "SHELL=/bin/sh")
 	cmd.Stdin = in
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -65,6 +65,8 @@ soak: build
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeLine -fuzztime 30s ./internal/stage/
+	$(GO) test -run '^$$' -fuzz FuzzScanLine -fuzztime 30s ./internal/stage/
+	$(GO) test -run '^$$' -fuzz FuzzFastRow -fuzztime 30s ./internal/etl/
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 30s ./internal/config/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/schema/
 	$(GO) test -run '^$$' -fuzz FuzzFits -fuzztime 30s ./internal/schema/

@@ -56,10 +56,12 @@ func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
 	// The main table's transaction starts here, with the new columns, so
 	// rows are checked against the schema they will be written with. Rows
 	// that do not fit become dead letters before the dead-letter commit.
+	defer b.fast.release()
 	tx, sc, good, err := e.prepare(ctx, name, b, main)
 	if err != nil {
 		return res, err
 	}
+	fastN := b.fastRows()
 	if len(b.dead) > 0 {
 		if *dlq == nil {
 			var err error
@@ -67,7 +69,7 @@ func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
 				return res, err
 			}
 		}
-		t, err := e.append(ctx, name+"_dlq", (*dlq).NewTransaction(), deadLetterRecord(b.dead), dlqBM, objList)
+		t, err := e.append(ctx, name+"_dlq", (*dlq).NewTransaction(), dlqBM, objList, deadLetterRecord(b.dead))
 		if err != nil {
 			return res, err
 		}
@@ -78,7 +80,7 @@ func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
 			e.m.deadByStage.WithLabelValues(name, d.stage).Inc()
 		}
 	}
-	if len(good) == 0 && len(b.dead) > 0 && *main != nil {
+	if len(good)+fastN == 0 && len(b.dead) > 0 && *main != nil {
 		// Only dead letters: the table's bookmark still moves past them
 		// (as a property), or a re-read after a policy change would load
 		// them here while a replay brings them in too.
@@ -96,21 +98,40 @@ func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
 		*main = t
 		res.Commits++
 	}
-	if len(good) > 0 {
-		rec, err := rowsRecord(sc, good)
-		if err != nil {
-			return res, fmt.Errorf("etl: table %s: build rows: %w", name, err)
+	if len(good)+fastN > 0 {
+		var recs []arrow.RecordBatch
+		if fastN > 0 {
+			rec, err := b.fast.record(sc)
+			if err != nil {
+				return res, fmt.Errorf("etl: table %s: build rows: %w", name, err)
+			}
+			recs = append(recs, rec)
 		}
-		t, err := e.append(ctx, name, tx, rec, mainBM, objList)
+		if len(good) > 0 {
+			rec, err := rowsRecord(sc, good)
+			if err != nil {
+				releaseAll(recs)
+				return res, fmt.Errorf("etl: table %s: build rows: %w", name, err)
+			}
+			recs = append(recs, rec)
+		}
+		t, err := e.append(ctx, name, tx, mainBM, objList, recs...)
 		if err != nil {
 			return res, err
 		}
 		*main = t
-		res.Rows, res.Commits = len(good), res.Commits+1
-		e.m.rows.WithLabelValues(name).Add(float64(len(good)))
-		e.observeFreshness(name, good)
+		res.Rows, res.Commits = len(good)+fastN, res.Commits+1
+		e.fastRows += int64(fastN)
+		e.m.rows.WithLabelValues(name).Add(float64(res.Rows))
+		e.observeFreshness(name, good, b.fast)
 	}
 	return res, nil
+}
+
+func releaseAll(recs []arrow.RecordBatch) {
+	for _, r := range recs {
+		r.Release()
+	}
 }
 
 // prepare starts the main table's transaction for b's rows (creating the
@@ -118,7 +139,7 @@ func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
 // fit the staged schema; the others are added to b.dead, or, under the
 // coerce-to-string policy, rewritten to fit. With no rows it does nothing.
 func (e *ETL) prepare(ctx context.Context, name string, b *batch, main **table.Table) (*table.Transaction, *iceberg.Schema, []row, error) {
-	if len(b.rows) == 0 {
+	if len(b.rows)+b.fastRows() == 0 {
 		return nil, nil, nil, nil
 	}
 	var err error
@@ -196,9 +217,9 @@ func (e *ETL) addColumns(tx *table.Transaction, name string, sc *iceberg.Schema,
 // whose snapshot summary carries the bookmark (unless bm is nil: a commit
 // that moves no offsets) and the objects covered.
 // It releases rec.
-func (e *ETL) append(ctx context.Context, name string, tx *table.Transaction, rec arrow.RecordBatch,
-	bm map[string]int64, objs []string) (*table.Table, error) {
-	defer rec.Release()
+func (e *ETL) append(ctx context.Context, name string, tx *table.Transaction,
+	bm map[string]int64, objs []string, recs ...arrow.RecordBatch) (*table.Table, error) {
+	defer releaseAll(recs)
 	start := time.Now()
 	bmJSON, _ := json.Marshal(bm)
 	objJSON, _ := json.Marshal(objs)
@@ -206,9 +227,9 @@ func (e *ETL) append(ctx context.Context, name string, tx *table.Transaction, re
 	if bm != nil {
 		props[SummaryOffsets] = string(bmJSON)
 	}
-	at := array.NewTableFromRecords(rec.Schema(), []arrow.RecordBatch{rec})
+	at := array.NewTableFromRecords(recs[0].Schema(), recs)
 	defer at.Release()
-	if err := tx.AppendTable(ctx, at, rec.NumRows(), props); err != nil {
+	if err := tx.AppendTable(ctx, at, at.NumRows(), props); err != nil {
 		return nil, fmt.Errorf("etl: table %s: append: %w", name, err)
 	}
 	t, err := tx.Commit(ctx)

@@ -68,15 +68,18 @@ type Config struct {
 	StagingRetention time.Duration
 	Logger           *slog.Logger
 	Metrics          *Metrics
+
+	noFastPath bool // tests: every record through the general path
 }
 
 // ETL loads staging objects into the lake.
 type ETL struct {
-	cfg     Config
-	staging *blob.Bucket
-	cat     icecat.Catalog
-	log     *slog.Logger
-	m       *Metrics
+	cfg      Config
+	staging  *blob.Bucket
+	cat      icecat.Catalog
+	log      *slog.Logger
+	m        *Metrics
+	fastRows int64 // rows committed through the columnar fast path
 	// done maps staging keys already covered by a commit to their size.
 	done     map[string]int64
 	seeded   map[string]bool          // topics whose committed objects are in done
@@ -394,6 +397,9 @@ func (e *ETL) loadTopic(ctx context.Context, topic string, objs []object) (Resul
 	for len(objs) > 0 {
 		for _, tg := range targets {
 			tg.b = newBatch(tg.spec)
+			if len(targets) == 1 && !e.cfg.noFastPath {
+				tg.b.fast = newFastBatch(tg.spec, tg.main)
+			}
 		}
 		n, records := 0, 0
 		for n < len(objs) && (n == 0 || records < e.cfg.MaxCommitRecords) {
@@ -445,11 +451,42 @@ func (e *ETL) read(ctx context.Context, o object, targets []*target) (int, error
 		specs[i] = tg.spec
 	}
 	home := targets[0]
+	fast := home.b.fast
+	if len(targets) > 1 {
+		fast = nil
+	}
 	now := time.Now()
 	n := 0
-	err = stage.Decode(lines, func(r stage.Record) error {
+	var kp int32 = -1 // the partition of k
+	var k string
+	err = stage.Lines(lines, func(line []byte) error {
 		n++
-		k := tpKey(r.Topic, r.Partition)
+		if fast != nil {
+			// The columnar fast path takes a record neither table holds.
+			if h, value, ok := stage.ScanLine(line, o.Topic); ok {
+				if h.Partition != kp {
+					kp, k = h.Partition, tpKey(o.Topic, h.Partition)
+				}
+				mbm, dbm := home.mainBM[k], home.dlqBM[k]
+				if h.Offset < mbm && h.Offset < dbm {
+					return nil // loaded already
+				}
+				if h.Offset >= mbm && h.Offset >= dbm && fast.add(value, h.Timestamp, now) {
+					home.mainBM[k], home.dlqBM[k] = h.Offset+1, h.Offset+1
+					return nil
+				}
+			}
+		}
+		r, err := stage.DecodeLine(line)
+		if err != nil {
+			return err
+		}
+		switch {
+		case r.Topic != o.Topic:
+			kp, k = -1, tpKey(r.Topic, r.Partition)
+		case r.Partition != kp:
+			kp, k = r.Partition, tpKey(r.Topic, r.Partition)
+		}
 		route(r, k, specs, targets, home, now)
 		for _, tg := range targets {
 			tg.mainBM[k] = max(tg.mainBM[k], r.Offset+1)
@@ -504,6 +541,17 @@ type batch struct {
 	dead      []deadLetter
 	inferred  *schema.Type
 	tsParsed  int
+	// fast holds the rows of the columnar fast path (nil when the table
+	// cannot take it); rows holds the others.
+	fast *fastBatch
+}
+
+// fastRows is the number of rows the fast path took.
+func (b *batch) fastRows() int {
+	if b.fast == nil {
+		return 0
+	}
+	return b.fast.n
 }
 
 type row struct {

@@ -73,7 +73,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (e *ETL) observeFreshness(name string, rows []row) {
+func (e *ETL) observeFreshness(name string, rows []row, fast *fastBatch) {
 	now := time.Now()
 	var newest, newestEvent time.Time
 	h := e.m.freshness.WithLabelValues(name)
@@ -84,6 +84,18 @@ func (e *ETL) observeFreshness(name string, rows []row) {
 		}
 		if r.event.After(newestEvent) {
 			newestEvent = r.event
+		}
+	}
+	if fast != nil {
+		for _, ns := range fast.kafkaTS {
+			ts := time.Unix(0, ns)
+			h.Observe(now.Sub(ts).Seconds())
+			if ts.After(newest) {
+				newest = ts
+			}
+		}
+		if fast.newest.After(newestEvent) {
+			newestEvent = fast.newest
 		}
 	}
 	e.m.newestKafka.WithLabelValues(name).Set(float64(newest.UnixMilli()) / 1e3)

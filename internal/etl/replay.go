@@ -135,7 +135,7 @@ func (e *ETL) replayOnce(ctx context.Context, name string) (ReplayResult, error)
 	if err != nil {
 		return res, fmt.Errorf("etl: replay %s: build rows: %w", name, err)
 	}
-	if _, err := e.append(ctx, name, tx, rec, nil, []string{}); err != nil {
+	if _, err := e.append(ctx, name, tx, nil, []string{}, rec); err != nil {
 		return res, err
 	}
 	res.Replayed = len(good)

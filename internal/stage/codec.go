@@ -213,6 +213,19 @@ func DecodeLine(line []byte) (Record, error) {
 // It stops at the first error from fn or from a malformed line, naming the
 // line number.
 func Decode(lines []byte, fn func(Record) error) error {
+	return Lines(lines, func(line []byte) error {
+		r, err := DecodeLine(line)
+		if err != nil {
+			return err
+		}
+		return fn(r)
+	})
+}
+
+// Lines calls fn for every non-blank line of a decompressed object, in
+// order, without its newline. An error from fn stops it and is returned
+// with the line number.
+func Lines(lines []byte, fn func(line []byte) error) error {
 	n := 0
 	for len(lines) > 0 {
 		n++
@@ -226,12 +239,8 @@ func Decode(lines []byte, fn func(Record) error) error {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		r, err := DecodeLine(line)
-		if err != nil {
+		if err := fn(line); err != nil {
 			return fmt.Errorf("line %d: %w", n, err)
-		}
-		if err := fn(r); err != nil {
-			return err
 		}
 	}
 	return nil

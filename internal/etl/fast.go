@@ -1,0 +1,448 @@
+package etl
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/streamlake/streamlake/internal/etl/tables"
+	"github.com/streamlake/streamlake/internal/schema"
+)
+
+// fastBatch is the columnar fast path of a batch: records whose value is a
+// flat JSON object that fits the table's current columns exactly are
+// decoded from the staging line straight into Arrow builders, with no
+// intermediate values, no schema inference and no second conversion.
+//
+// It takes a record only when the general path (decodeObject, Prepare,
+// checkValue, appendValue) would store the same row: any doubt — a new
+// field, a duplicate key, a nested value, an escape in a string, a value
+// that does not fit its column, a missing, unparseable or late event time
+// — and add returns false, leaving the record to the general path, which
+// also gives it its exact dead-letter reason. TestFastPathMatchesGeneral
+// and FuzzFastRow hold the two paths to the same rows.
+type fastBatch struct {
+	spec    *tables.Table
+	sc      *iceberg.Schema // the schema the columns follow
+	rb      *array.RecordBuilder
+	cols    []fastCol
+	byName  map[string]int
+	timeCol int
+
+	row     uint32 // current row's stamp
+	n       int    // rows taken
+	kafkaTS []int64
+	newest  time.Time // newest event time taken
+}
+
+type fastKind uint8
+
+const (
+	kBool fastKind = iota
+	kInt32
+	kInt64
+	kFloat32
+	kFloat64
+	kString
+	kTimestamp
+	kDate
+	kOther
+)
+
+type fastCol struct {
+	name string
+	kind fastKind
+	b    array.Builder
+	// the current row's value: set when stamp is the row's stamp; null
+	// for a JSON null.
+	stamp uint32
+	null  bool
+	i     int64
+	f     float64
+	s     []byte
+}
+
+// newFastBatch returns the fast path for spec's rows into main, or nil
+// when the table cannot take it: no table yet, transforms or match fields,
+// or a time field that is nested or not a timestamp column. Columns of
+// other types than boolean, int, long, float, double, string, timestamp
+// and date (structs, lists, maps...) take only nulls on the fast path.
+func newFastBatch(spec *tables.Table, main *table.Table) *fastBatch {
+	if main == nil {
+		return nil
+	}
+	return fastBatchFor(spec, main.Schema())
+}
+
+// fastBatchFor returns the fast path for spec's rows in a table of schema
+// sc, or nil; see newFastBatch.
+func fastBatchFor(spec *tables.Table, sc *iceberg.Schema) *fastBatch {
+	if !spec.Plain() {
+		return nil
+	}
+	as, err := table.SchemaToArrowSchema(sc, nil, true, false)
+	if err != nil {
+		return nil
+	}
+	f := &fastBatch{spec: spec, sc: sc, byName: map[string]int{}, timeCol: -1,
+		rb: array.NewRecordBuilder(memory.DefaultAllocator, as)}
+	for i, fld := range sc.Fields() {
+		c := fastCol{name: fld.Name, b: f.rb.Field(i)}
+		switch f.rb.Field(i).(type) {
+		case *array.BooleanBuilder:
+			c.kind = kBool
+		case *array.Int32Builder:
+			c.kind = kInt32
+		case *array.Int64Builder:
+			c.kind = kInt64
+		case *array.Float32Builder:
+			c.kind = kFloat32
+		case *array.Float64Builder:
+			c.kind = kFloat64
+		case *array.StringBuilder:
+			c.kind = kString
+		case *array.TimestampBuilder:
+			c.kind = kTimestamp
+		case *array.Date32Builder:
+			c.kind = kDate
+		default:
+			c.kind = kOther // structs, lists, maps...: only null or missing here
+		}
+		if fld.Name == spec.Spec().TimeField {
+			if c.kind != kTimestamp {
+				f.rb.Release()
+				return nil
+			}
+			f.timeCol = i
+		}
+		f.byName[fld.Name] = i
+		f.cols = append(f.cols, c)
+	}
+	if f.timeCol < 0 {
+		f.rb.Release()
+		return nil
+	}
+	return f
+}
+
+// add decodes value (a record's JSON value) as one row; false leaves the
+// record to the general path and the batch unchanged.
+func (f *fastBatch) add(value []byte, kafkaTS, now time.Time) bool {
+	f.row++
+	if !f.decode(value) {
+		return false
+	}
+	tc := &f.cols[f.timeCol]
+	if tc.stamp != f.row || tc.null {
+		return false // missing: time_fallback decides, on the general path
+	}
+	var ts time.Time
+	var ok bool
+	if tc.i == 1 { // a JSON number
+		ts, ok = f.spec.TimeFromNumber(unsafeString(tc.s))
+	} else {
+		ts, ok = f.spec.TimeFromString(unsafeString(tc.s))
+	}
+	if !ok || f.spec.Late(ts, now) {
+		return false
+	}
+	for i := range f.cols {
+		c := &f.cols[i]
+		if i == f.timeCol {
+			c.b.(*array.TimestampBuilder).Append(arrow.Timestamp(ts.UnixMicro()))
+			continue
+		}
+		if c.stamp != f.row || c.null {
+			c.b.AppendNull()
+			continue
+		}
+		switch c.kind {
+		case kBool:
+			c.b.(*array.BooleanBuilder).Append(c.i == 1)
+		case kInt32:
+			c.b.(*array.Int32Builder).Append(int32(c.i))
+		case kInt64:
+			c.b.(*array.Int64Builder).Append(c.i)
+		case kFloat32:
+			c.b.(*array.Float32Builder).Append(float32(c.f))
+		case kFloat64:
+			c.b.(*array.Float64Builder).Append(c.f)
+		case kString:
+			c.b.(*array.StringBuilder).BinaryBuilder.Append(c.s)
+		case kTimestamp:
+			c.b.(*array.TimestampBuilder).Append(arrow.Timestamp(c.i))
+		case kDate:
+			c.b.(*array.Date32Builder).Append(arrow.Date32(c.i))
+		}
+	}
+	f.n++
+	f.kafkaTS = append(f.kafkaTS, kafkaTS.UnixNano())
+	if ts.After(f.newest) {
+		f.newest = ts
+	}
+	return true
+}
+
+// decode parses value into the columns' current-row slots.
+func (f *fastBatch) decode(v []byte) bool {
+	p := skipSpace(v, 0)
+	if p >= len(v) || v[p] != '{' {
+		return false
+	}
+	p = skipSpace(v, p+1)
+	if p < len(v) && v[p] == '}' {
+		p++
+	} else {
+		hint := 0
+		for {
+			if p >= len(v) || v[p] != '"' {
+				return false
+			}
+			k0 := p + 1
+			if p = plainString(v, k0); p < 0 {
+				return false
+			}
+			key := v[k0 : p-1]
+			ci := -1
+			if hint < len(f.cols) && f.cols[hint].name == string(key) {
+				ci = hint
+			} else if i, ok := f.byName[string(key)]; ok {
+				ci = i
+			}
+			if ci < 0 {
+				return false // a new field: the general path adds the column
+			}
+			c := &f.cols[ci]
+			if c.stamp == f.row {
+				return false // a duplicate key
+			}
+			c.stamp, hint = f.row, ci+1
+			p = skipSpace(v, p)
+			if p >= len(v) || v[p] != ':' {
+				return false
+			}
+			if p = f.value(c, ci == f.timeCol, v, skipSpace(v, p+1)); p < 0 {
+				return false
+			}
+			p = skipSpace(v, p)
+			if p >= len(v) {
+				return false
+			}
+			if v[p] == '}' {
+				p++
+				break
+			}
+			if v[p] != ',' {
+				return false
+			}
+			p = skipSpace(v, p+1)
+		}
+	}
+	return skipSpace(v, p) == len(v)
+}
+
+// value decodes one member's value at v[p:] into c and returns the
+// position after it, or -1. The time column keeps its raw text (c.s) and
+// whether it was a number (c.i == 1): the table's time format reads it.
+func (f *fastBatch) value(c *fastCol, isTime bool, v []byte, p int) int {
+	if p >= len(v) {
+		return -1
+	}
+	c.null = false
+	switch ch := v[p]; {
+	case ch == 'n':
+		if !hasWord(v, p, "null") {
+			return -1
+		}
+		c.null = true
+		return p + 4
+	case ch == 't' || ch == 'f':
+		if c.kind != kBool || isTime {
+			return -1
+		}
+		if hasWord(v, p, "true") {
+			c.i = 1
+			return p + 4
+		}
+		if hasWord(v, p, "false") {
+			c.i = 0
+			return p + 5
+		}
+		return -1
+	case ch == '"':
+		end := plainString(v, p+1)
+		if end < 0 {
+			return -1
+		}
+		s := v[p+1 : end-1]
+		switch {
+		case isTime:
+			c.s, c.i = s, 0
+		case c.kind == kString:
+			c.s = s
+		case c.kind == kTimestamp:
+			ts, ok := schema.ParseTimestamp(unsafeString(s))
+			if !ok {
+				return -1
+			}
+			c.i = ts.UnixMicro()
+		case c.kind == kDate:
+			d, err := time.Parse(time.DateOnly, unsafeString(s))
+			if err != nil {
+				return -1
+			}
+			c.i = int64(arrow.Date32FromTime(d))
+		default:
+			return -1
+		}
+		return end
+	case ch == '-' || ch >= '0' && ch <= '9':
+		end := number(v, p)
+		if end < 0 {
+			return -1
+		}
+		s := unsafeString(v[p:end])
+		var err error
+		switch {
+		case isTime:
+			c.s, c.i = v[p:end], 1
+		case c.kind == kInt32:
+			c.i, err = strconv.ParseInt(s, 10, 32)
+		case c.kind == kInt64:
+			c.i, err = strconv.ParseInt(s, 10, 64)
+		case c.kind == kFloat64:
+			c.f, err = strconv.ParseFloat(s, 64)
+		case c.kind == kFloat32:
+			if _, err = strconv.ParseFloat(s, 64); err == nil {
+				c.f, _ = strconv.ParseFloat(s, 32) // as appendValue: out of range is ±Inf
+			}
+		default:
+			return -1
+		}
+		if err != nil {
+			return -1
+		}
+		return end
+	}
+	return -1 // an object or array: not a flat column value
+}
+
+// plainString returns the position after the closing quote of a string
+// whose content starts at v[p]: no escapes, no control bytes, valid UTF-8
+// (the strings the general path keeps byte for byte); -1 otherwise.
+func plainString(v []byte, p int) int {
+	start := p
+	for p < len(v) {
+		switch c := v[p]; {
+		case c == '"':
+			if !utf8.Valid(v[start:p]) {
+				return -1
+			}
+			return p + 1
+		case c == '\\' || c < 0x20:
+			return -1
+		}
+		p++
+	}
+	return -1
+}
+
+// number returns the end of the JSON number at v[p:] (the grammar
+// schema.Parse accepts), or -1.
+func number(v []byte, p int) int {
+	if v[p] == '-' {
+		p++
+	}
+	digits := func() int {
+		n := 0
+		for p < len(v) && v[p] >= '0' && v[p] <= '9' {
+			p++
+			n++
+		}
+		return n
+	}
+	switch {
+	case p >= len(v):
+		return -1
+	case v[p] == '0':
+		p++
+	case v[p] >= '1' && v[p] <= '9':
+		digits()
+	default:
+		return -1
+	}
+	if p < len(v) && v[p] == '.' {
+		p++
+		if digits() == 0 {
+			return -1
+		}
+	}
+	if p < len(v) && (v[p] == 'e' || v[p] == 'E') {
+		p++
+		if p < len(v) && (v[p] == '+' || v[p] == '-') {
+			p++
+		}
+		if digits() == 0 {
+			return -1
+		}
+	}
+	return p
+}
+
+func skipSpace(v []byte, p int) int {
+	for p < len(v) && (v[p] == ' ' || v[p] == '\t' || v[p] == '\n' || v[p] == '\r') {
+		p++
+	}
+	return p
+}
+
+func hasWord(v []byte, p int, w string) bool {
+	return len(v)-p >= len(w) && string(v[p:p+len(w)]) == w
+}
+
+// unsafeString views b as a string for parsing only: the result must not
+// outlive the call it is passed to.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// record returns the rows taken, with the columns of sc (the schema the
+// commit writes: the batch's schema plus any columns the general path's
+// rows added, which are null here), and resets the builders.
+func (f *fastBatch) record(sc *iceberg.Schema) (arrow.RecordBatch, error) {
+	rec := f.rb.NewRecordBatch()
+	if len(sc.Fields()) == len(f.sc.Fields()) {
+		return rec, nil // columns are only ever added
+	}
+	defer rec.Release()
+	as, err := table.SchemaToArrowSchema(sc, nil, true, false)
+	if err != nil {
+		return nil, err
+	}
+	have := map[int]int{}
+	for i, fld := range f.sc.Fields() {
+		have[fld.ID] = i
+	}
+	cols := make([]arrow.Array, len(sc.Fields()))
+	for i, fld := range sc.Fields() {
+		if j, ok := have[fld.ID]; ok {
+			cols[i] = rec.Column(j)
+			cols[i].Retain()
+		} else {
+			cols[i] = array.MakeArrayOfNull(memory.DefaultAllocator, as.Field(i).Type, int(rec.NumRows()))
+		}
+		defer cols[i].Release()
+	}
+	return array.NewRecordBatch(as, cols, rec.NumRows()), nil
+}
+
+func (f *fastBatch) release() {
+	if f != nil {
+		f.rb.Release()
+	}
+}

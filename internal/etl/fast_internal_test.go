@@ -1,0 +1,121 @@
+package etl
+
+import (
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go"
+
+	"github.com/streamlake/streamlake/internal/etl/tables"
+	"github.com/streamlake/streamlake/internal/stage"
+)
+
+// fuzzSchema has a column of every type the fast path decodes, and a
+// struct column it only fills with nulls.
+var fuzzSchema = iceberg.NewSchema(0,
+	iceberg.NestedField{ID: 1, Name: "id", Type: iceberg.PrimitiveTypes.String},
+	iceberg.NestedField{ID: 2, Name: "ts", Type: iceberg.PrimitiveTypes.TimestampTz},
+	iceberg.NestedField{ID: 3, Name: "n", Type: iceberg.PrimitiveTypes.Int64},
+	iceberg.NestedField{ID: 4, Name: "i", Type: iceberg.PrimitiveTypes.Int32},
+	iceberg.NestedField{ID: 5, Name: "x", Type: iceberg.PrimitiveTypes.Float64},
+	iceberg.NestedField{ID: 6, Name: "f", Type: iceberg.PrimitiveTypes.Float32},
+	iceberg.NestedField{ID: 7, Name: "ok", Type: iceberg.PrimitiveTypes.Bool},
+	iceberg.NestedField{ID: 8, Name: "d", Type: iceberg.PrimitiveTypes.Date},
+	iceberg.NestedField{ID: 9, Name: "at", Type: iceberg.PrimitiveTypes.Timestamp},
+	iceberg.NestedField{ID: 10, Name: "obj", Type: &iceberg.StructType{FieldList: []iceberg.NestedField{
+		{ID: 11, Name: "k", Type: iceberg.PrimitiveTypes.Int64}}}},
+)
+
+// generalRow runs value through the general path (decode, Prepare, the
+// column check) and returns its one-row record, or nil when the general
+// path would not store it as it is in this schema.
+func generalRow(t *testing.T, spec *tables.Table, value []byte, kafkaTS, now time.Time) arrow.RecordBatch {
+	v, reason := decodeObject(stage.Record{Value: value, ValueIsJSON: true})
+	if reason != "" {
+		return nil
+	}
+	obj, _, why := spec.Prepare(v, kafkaTS, now)
+	if why != "" {
+		return nil
+	}
+	for _, m := range obj {
+		if _, ok := fuzzSchema.FindFieldByName(m.Key); !ok {
+			return nil // the general path would add a column
+		}
+	}
+	st := fuzzSchema.AsStruct()
+	if checkValue(obj, &st, "$") != nil {
+		return nil
+	}
+	rec, err := rowsRecord(fuzzSchema, []row{{value: obj}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// FuzzFastRow: a value the fast path takes is one the general path stores,
+// as the same row.
+func FuzzFastRow(f *testing.F) {
+	for _, v := range []string{
+		`{"id":"a","ts":"2026-11-20T10:00:00Z","n":1,"i":2,"x":1.5,"f":0.25,"ok":true,"d":"2026-11-20","at":"2026-11-20T10:00:00.123456Z"}`,
+		`{"ts":1795168800000,"n":-0,"x":1e3,"f":1e39,"obj":null}`,
+		`{"ts":"1795168800.5","i":2147483648}`,
+		` { "ts" : "2026-11-20 10:00:00+01:00" , "ok" : false } `,
+		`{"ts":"2026-11-20T10:00:00Z","obj":{"k":1}}`,
+		`{"ts":"2026-11-20T10:00:00Z","id":"é\u00e9"}`,
+	} {
+		f.Add([]byte(v))
+	}
+	spec, err := tables.Compile(tables.Spec{Topic: "t", Name: "t", TimeField: "ts", MaxLateness: 24 * time.Hour})
+	if err != nil {
+		f.Fatal(err)
+	}
+	kafkaTS := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, value []byte) {
+		fb := fastBatchFor(spec, fuzzSchema)
+		defer fb.release()
+		if !fb.add(value, kafkaTS, now) {
+			return
+		}
+		want := generalRow(t, spec, value, kafkaTS, now)
+		if want == nil {
+			t.Fatalf("the fast path took %q, which the general path does not store as it is", value)
+		}
+		defer want.Release()
+		got, err := fb.record(fuzzSchema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer got.Release()
+		if !array.RecordEqual(got, want) {
+			t.Fatalf("%q: fast row %v, general row %v", value, got, want)
+		}
+	})
+}
+
+// TestFastRowTakesPlainRecords: the fast path takes flat records that fit,
+// and leaves nested values, new fields and late records alone.
+func TestFastRowTakesPlainRecords(t *testing.T) {
+	spec, err := tables.Compile(tables.Spec{Topic: "t", Name: "t", TimeField: "ts", MaxLateness: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	for v, want := range map[string]bool{
+		`{"id":"a","ts":"2026-11-20T10:00:00Z","n":1,"i":2,"x":1.5,"f":0.25,"ok":true,"d":"2026-11-20","at":"2026-11-20T10:00:00.123456Z"}`: true,
+		`{"ts":1795168800000,"obj":null}`:             true,
+		`{"ts":"2026-11-20T10:00:00Z","obj":{"k":1}}`: false,
+		`{"ts":"2026-11-20T10:00:00Z","new":1}`:       false,
+		`{"ts":"2026-11-18T10:00:00Z"}`:               false,
+	} {
+		fb := fastBatchFor(spec, fuzzSchema)
+		if got := fb.add([]byte(v), now, now); got != want {
+			t.Errorf("fast path took %s: %v, want %v", v, got, want)
+		}
+		fb.release()
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -44,8 +45,11 @@ func newCrashRig(t *testing.T, n, rate int) *crashRig {
 	return r
 }
 
-func (r *crashRig) run(extraEnv ...string) *exec.Cmd {
-	cmd := exec.Command(bin, "run", "--brokers", r.addr, "--topics", "crash", "--metrics-listen", "",
+func (r *crashRig) run(extraEnv ...string) *exec.Cmd { return r.runMetrics("", extraEnv...) }
+
+// runMetrics is run serving /metrics, /healthz and /readyz on metrics.
+func (r *crashRig) runMetrics(metrics string, extraEnv ...string) *exec.Cmd {
+	cmd := exec.Command(bin, "run", "--brokers", r.addr, "--topics", "crash", "--metrics-listen", metrics,
 		"--data-dir", r.dir, "--log-level", "error")
 	cmd.Env = append(append(os.Environ(), crashEnv...), extraEnv...)
 	cmd.Stderr = &bytes.Buffer{}
@@ -111,7 +115,21 @@ func TestMemberJoinsAndLeaves(t *testing.T) {
 	r := newCrashRig(t, n, 50_000)
 	a := r.run()
 	time.Sleep(time.Second)
-	b := r.run("STREAMLAKE_KAFKA_INSTANCE_ID=second-member")
+	// The second member serves /readyz, so that it leaves only after it
+	// has joined and loaded (a signal during start-up exits 130).
+	metrics := freePort(t)
+	b := r.runMetrics(metrics, "STREAMLAKE_KAFKA_INSTANCE_ID=second-member")
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		if resp, err := http.Get("http://" + metrics + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the second member never became ready:\n%s", b.Stderr)
+		}
+	}
 	time.Sleep(1500 * time.Millisecond)
 	b.Process.Signal(os.Interrupt)
 	if err := b.Wait(); err != nil {

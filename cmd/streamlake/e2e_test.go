@@ -123,7 +123,7 @@ func TestEndToEndInProcess(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -196,7 +196,7 @@ func startBroker(t *testing.T, dir string) (string, *exec.Cmd, *bytes.Buffer) {
 
 // inDir runs the binary with --data-dir dir and returns its trimmed
 // standard output, failing the test (with standard error) on an error.
-func inDir(t *testing.T, dir string, args ...string) string {
+func inDir(t testing.TB, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(bin, append(args, "--data-dir", dir)...)
 	var stderr bytes.Buffer
@@ -208,7 +208,7 @@ func inDir(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func waitDial(t *testing.T, addr string) {
+func waitDial(t testing.TB, addr string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {

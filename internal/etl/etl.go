@@ -394,15 +394,19 @@ func (e *ETL) loadTopic(ctx context.Context, topic string, objs []object) (Resul
 	slices.SortFunc(objs, func(a, b object) int {
 		return cmp.Or(cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.FirstOffset, b.FirstOffset))
 	})
+	fastPath := len(targets) == 1 && !e.cfg.noFastPath
 	for len(objs) > 0 {
 		for _, tg := range targets {
 			tg.b = newBatch(tg.spec)
-			if len(targets) == 1 && !e.cfg.noFastPath {
+			if fastPath {
 				tg.b.fast = newFastBatch(tg.spec, tg.main)
 			}
 		}
+		// The commit that creates the table holds one object, so that a
+		// backlog loads through the fast path, which needs the table.
+		creating := fastPath && targets[0].main == nil
 		n, records := 0, 0
-		for n < len(objs) && (n == 0 || records < e.cfg.MaxCommitRecords) {
+		for n < len(objs) && (n == 0 || !creating && records < e.cfg.MaxCommitRecords) {
 			c, err := e.read(ctx, objs[n], targets)
 			if err != nil {
 				return res, err

@@ -22,7 +22,7 @@ import (
 
 // BenchmarkKafkaToLake is the whole path on embedded defaults: a
 // `streamlake broker` holds 1,000,000 sensors records (8 partitions;
-// STREAMLAKE_BENCH_RECORDS changes the count), and `streamlake run
+// BENCH_RECORDS changes the count), and `streamlake run
 // --exit-when-idle` ingests, stages, loads and commits them all to
 // lake.sensors. It reports the run process's CPU seconds per million rows
 // (ingest, staging, ETL, Parquet, commits, metrics and maintenance all
@@ -30,7 +30,7 @@ import (
 // last objects wait for the staging max age).
 func BenchmarkKafkaToLake(b *testing.B) {
 	records := 1_000_000
-	if s := os.Getenv("STREAMLAKE_BENCH_RECORDS"); s != "" {
+	if s := os.Getenv("BENCH_RECORDS"); s != "" {
 		records, _ = strconv.Atoi(s)
 	}
 	var cpu, wall time.Duration
@@ -39,6 +39,7 @@ func BenchmarkKafkaToLake(b *testing.B) {
 		dir := b.TempDir()
 		addr := freePort(b)
 		broker := exec.Command(bin, "broker", "--listen", addr, "--partitions", "8", "--data-dir", filepath.Join(dir, "broker"))
+		broker.Stderr = os.Stderr
 		if err := broker.Start(); err != nil {
 			b.Fatal(err)
 		}
@@ -74,7 +75,7 @@ func BenchmarkKafkaToLake(b *testing.B) {
 }
 
 // BenchmarkProduceToQueryable measures freshness at a steady rate: a
-// producer sends 10,000 records/s for 30 s (STREAMLAKE_BENCH_SECONDS) to a
+// producer sends 10,000 records/s for 30 s (BENCH_SECONDS) to a
 // `streamlake run` with the default 2 s commit interval. Each record's
 // event time is its send time; its queryable time is the timestamp of the
 // Iceberg snapshot that added its data file. It reports the p50, p99 and
@@ -82,7 +83,7 @@ func BenchmarkKafkaToLake(b *testing.B) {
 func BenchmarkProduceToQueryable(b *testing.B) {
 	const rate = 10_000
 	seconds := 30
-	if s := os.Getenv("STREAMLAKE_BENCH_SECONDS"); s != "" {
+	if s := os.Getenv("BENCH_SECONDS"); s != "" {
 		seconds, _ = strconv.Atoi(s)
 	}
 	var lat []float64

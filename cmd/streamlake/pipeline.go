@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -241,6 +242,13 @@ func (p *pipeline) serveMetrics(ctx context.Context, addr string) error {
 	mux.HandleFunc("GET /v1/alarms/{name}/history", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, p.monitor.History(r.PathValue("name")))
 	})
+	// Go's profiler, as Prometheus and most Go servers serve it: go tool
+	// pprof http://ADDR/debug/pprof/profile?seconds=30
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	if _, err := p.mountQueryAPI(ctx, mux); err != nil {
 		return errors.Join(err, ln.Close())
 	}

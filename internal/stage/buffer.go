@@ -122,7 +122,9 @@ var streamEncoders = sync.Pool{New: func() any {
 func CompressBuffer(dst *bytes.Buffer, b *Buffer) error {
 	e := streamEncoders.Get().(*zstd.Encoder)
 	defer streamEncoders.Put(e)
-	e.Reset(dst)
+	// The frame header carries the size, so Decompress allocates once
+	// instead of doubling its way up to a 64 MiB object.
+	e.ResetContentSize(dst, int64(b.Len()))
 	if err := b.each(func(p []byte) error { _, err := e.Write(p); return err }); err != nil {
 		return fmt.Errorf("stage: compress: %w", err)
 	}

@@ -56,6 +56,7 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./cmd/streamlake/
 
 # 20 minutes at 2,000 records/s with 2 s commits and scheduled compaction
 # (issue 4's acceptance): exact counts, <= 2 files per day partition,

@@ -8,8 +8,9 @@ import (
 	"testing"
 )
 
-// TestSchemaDriftAndReplay streams records whose fields appear, disappear
-// and change from number to string through kcat -> broker -> run, then
+// TestSchemaDriftAndReplay streams records whose fields appear, disappear,
+// widen from int to double and change from number to string through kcat
+// -> broker -> run, then
 // checks the evolved table (old rows read NULL in new columns), the dead
 // letters and their reasons, and that `dlq replay` with coerce-to-string
 // brings the unconvertible records in exactly once.
@@ -34,14 +35,15 @@ func TestSchemaDriftAndReplay(t *testing.T) {
 			t.Fatalf("kcat: %v: %s", err, out)
 		}
 	}
-	// Phase 1: id, ts, reading (a number), unit.
-	produce(`{"id":%d,"ts":"2026-11-20T10:00:00Z","reading":1.5,"unit":"C"}`, 0, 300)
+	// Phase 1: id, ts, reading (a number), unit, level (an integer).
+	produce(`{"id":%d,"ts":"2026-11-20T10:00:00Z","reading":1.5,"unit":"C","level":7}`, 0, 300)
 	sl(run...)
-	// Phase 2: unit disappears, site appears (two runs: two files in the
-	// day's partition, for compaction below).
-	produce(`{"id":%d,"ts":"2026-11-21T10:00:00Z","reading":2.5,"site":"north"}`, 300, 450)
+	// Phase 2: unit disappears, site appears, level widens from int to
+	// double (two runs: two files in the day's partition, for compaction
+	// below).
+	produce(`{"id":%d,"ts":"2026-11-21T10:00:00Z","reading":2.5,"site":"north","level":7.25}`, 300, 450)
 	sl(run...)
-	produce(`{"id":%d,"ts":"2026-11-21T10:00:00Z","reading":2.5,"site":"north"}`, 450, 600)
+	produce(`{"id":%d,"ts":"2026-11-21T10:00:00Z","reading":2.5,"site":"north","level":7.25}`, 450, 600)
 	sl(run...)
 	// Phase 3: reading becomes a string for 50 records.
 	produce(`{"id":%d,"ts":"2026-11-22T10:00:00Z","reading":"n/a","site":"south"}`, 600, 650)
@@ -53,6 +55,10 @@ func TestSchemaDriftAndReplay(t *testing.T) {
 	}
 	if got := q("SELECT count(*) FROM lake.drift WHERE id < 300 AND site IS NULL"); !strings.HasSuffix(got, "\n300") {
 		t.Fatalf("old rows must read NULL for the new column:\n%s", got)
+	}
+	// level widened to double: the old integers read as doubles.
+	if got := q("SELECT count(level), sum(level), min(typeof(level)) FROM lake.drift"); !strings.HasSuffix(got, "\n600,4275,DOUBLE") {
+		t.Fatalf("widened level:\n%s", got)
 	}
 	if got := q(`SELECT count(*), min(error) FROM lake.drift_dlq WHERE error_stage = 'convert'`); !strings.HasSuffix(got, `50,"field $.reading: ""n/a"" does not fit column type double"`) {
 		t.Fatalf("dead letters:\n%s", got)

@@ -148,10 +148,21 @@ func (e *ETL) prepare(ctx context.Context, name string, b *batch, main **table.T
 			return nil, nil, nil, err
 		}
 	}
+	// One schema update per commit: iceberg-go's transaction would assert
+	// the staged schema id of a second one against the catalog's and fail.
+	// So the columns the rows add and the widenings are planned first
+	// (Apply), the rows checked against that schema, the text columns of
+	// coerced values added to the plan, and the plan committed once.
 	tx := (*main).NewTransaction()
-	sc, err := e.addColumns(tx, name, (*main).Schema(), b.tableSchema())
-	if err != nil {
-		return nil, nil, nil, err
+	base := (*main).Schema()
+	inferred := b.tableSchema()
+	widen := widenings(base, inferred)
+	adds := missingColumns(base.Fields(), inferred, nil, &idGen{next: base.HighestFieldID()})
+	sc := base
+	if len(widen)+len(adds) > 0 {
+		if sc, err = schemaUpdate(tx, widen, adds).Apply(); err != nil {
+			return nil, nil, nil, fmt.Errorf("etl: table %s: schema update: %w", name, err)
+		}
 	}
 	good := make([]row, 0, len(b.rows))
 	st := sc.AsStruct()
@@ -172,8 +183,16 @@ func (e *ETL) prepare(ctx context.Context, name string, b *batch, main **table.T
 		good = append(good, r)
 	}
 	if len(need) > 0 {
-		if sc, err = e.addColumns(tx, name, sc, textColumns(need)); err != nil {
+		adds = append(adds, missingColumns(sc.Fields(), textColumns(need), nil, &idGen{next: sc.HighestFieldID()})...)
+	}
+	if len(widen)+len(adds) > 0 {
+		if sc, err = e.evolve(tx, name, widen, adds); err != nil {
 			return nil, nil, nil, err
+		}
+		if len(widen) > 0 {
+			if err := e.rewriteWidened(ctx, name, tx, *main, widen); err != nil {
+				return nil, nil, nil, err
+			}
 		}
 		st = sc.AsStruct()
 	}
@@ -189,26 +208,36 @@ func (e *ETL) prepare(ctx context.Context, name string, b *batch, main **table.T
 	return tx, sc, good, nil
 }
 
-// addColumns stages in tx the columns of inferred that the table schema
-// sc lacks (iceberg-go assigns their ids) and returns the schema the
-// transaction will commit.
-func (e *ETL) addColumns(tx *table.Transaction, name string, sc *iceberg.Schema, inferred *schema.Type) (*iceberg.Schema, error) {
-	adds := missingColumns(sc.Fields(), inferred, nil, &idGen{next: sc.HighestFieldID()})
-	if len(adds) == 0 {
-		return sc, nil
+// schemaUpdate is tx's schema update that widens the columns widen to
+// double and adds the columns adds (iceberg-go assigns their ids).
+func schemaUpdate(tx *table.Transaction, widen []string, adds []addition) *table.UpdateSchema {
+	us := tx.UpdateSchema(true, len(widen) > 0)
+	for _, c := range widen {
+		us.UpdateColumn([]string{c}, table.ColumnUpdate{
+			FieldType: iceberg.Optional[iceberg.Type]{Val: iceberg.PrimitiveTypes.Float64, Valid: true}})
 	}
-	e.m.schemaChanges.WithLabelValues(name).Add(float64(len(adds)))
-	us := tx.UpdateSchema(true, false)
 	for _, a := range adds {
 		us.AddColumn(a.path, a.typ, "", false, nil)
+	}
+	return us
+}
+
+// evolve commits the schema update to tx and returns the schema the
+// transaction will commit.
+func (e *ETL) evolve(tx *table.Transaction, name string, widen []string, adds []addition) (*iceberg.Schema, error) {
+	if err := schemaUpdate(tx, widen, adds).Commit(); err != nil {
+		return nil, fmt.Errorf("etl: table %s: schema update: %w", name, err)
+	}
+	for _, c := range widen {
+		e.log.Info("widening column to double", "table", name, "column", c)
+	}
+	for _, a := range adds {
 		e.log.Info("adding column", "table", name, "column", a.path, "type", a.typ)
 	}
-	if err := us.Commit(); err != nil {
-		return nil, fmt.Errorf("etl: table %s: add columns: %w", name, err)
-	}
+	e.m.schemaChanges.WithLabelValues(name).Add(float64(len(widen) + len(adds)))
 	staged, err := tx.StagedTable()
 	if err != nil {
-		return nil, fmt.Errorf("etl: table %s: add columns: %w", name, err)
+		return nil, fmt.Errorf("etl: table %s: schema update: %w", name, err)
 	}
 	return staged.Schema(), nil
 }

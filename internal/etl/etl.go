@@ -593,11 +593,10 @@ func (b *batch) addRow(r stage.Record, v schema.Object, event time.Time, dlq boo
 	b.rows = append(b.rows, row{rec: r, value: v, event: event, dlq: dlq})
 	// A row whose types conflict with the batch's so far does not widen
 	// them to string: the first shape wins, and the row goes to the
-	// dead-letter table when it fails the column check.
+	// dead-letter table (or its value to a text column) when it fails the
+	// column check. Its new fields still become columns.
 	if !schema.Fits(v, b.inferred) { // most rows share a shape: skip inference
-		if m, conflict := schema.Merge(b.inferred, schema.Infer(v)); !conflict {
-			b.inferred = m
-		}
+		b.inferred = schema.MergeFirst(b.inferred, schema.Infer(v))
 	}
 	if s, ok := v.Get(b.timeField).(string); ok {
 		if _, ok := schema.ParseTimestamp(s); ok {

@@ -1,6 +1,8 @@
 package etl
 
 import (
+	"context"
+	"fmt"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
@@ -309,6 +312,9 @@ func (f *fastBatch) value(c *fastCol, isTime bool, v []byte, p int) int {
 			return -1
 		}
 		s := unsafeString(v[p:end])
+		if s == "-0" && (c.kind == kInt32 || c.kind == kInt64) {
+			return -1 // the general path keeps -0.0 should the column widen to double
+		}
 		var err error
 		switch {
 		case isTime:
@@ -413,17 +419,19 @@ func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), l
 
 // record returns the rows taken, with the columns of sc (the schema the
 // commit writes: the batch's schema plus any columns the general path's
-// rows added, which are null here), and resets the builders.
+// rows added, which are null here, and bigint columns widened to double),
+// and resets the builders.
 func (f *fastBatch) record(sc *iceberg.Schema) (arrow.RecordBatch, error) {
 	rec := f.rb.NewRecordBatch()
-	if len(sc.Fields()) == len(f.sc.Fields()) {
-		return rec, nil // columns are only ever added
-	}
-	defer rec.Release()
 	as, err := table.SchemaToArrowSchema(sc, nil, true, false)
 	if err != nil {
+		rec.Release()
 		return nil, err
 	}
+	if as.Equal(rec.Schema()) {
+		return rec, nil
+	}
+	defer rec.Release()
 	have := map[int]int{}
 	for i, fld := range f.sc.Fields() {
 		have[fld.ID] = i
@@ -432,7 +440,11 @@ func (f *fastBatch) record(sc *iceberg.Schema) (arrow.RecordBatch, error) {
 	for i, fld := range sc.Fields() {
 		if j, ok := have[fld.ID]; ok {
 			cols[i] = rec.Column(j)
-			cols[i].Retain()
+			if arrow.TypeEqual(cols[i].DataType(), as.Field(i).Type) {
+				cols[i].Retain()
+			} else if cols[i], err = compute.CastArray(context.Background(), cols[i], compute.UnsafeCastOptions(as.Field(i).Type)); err != nil {
+				return nil, fmt.Errorf("column %s: %w", fld.Name, err) // widened columns: bigint to double
+			}
 		} else {
 			cols[i] = array.MakeArrayOfNull(memory.DefaultAllocator, as.Field(i).Type, int(rec.NumRows()))
 		}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/iceberg-go/table"
 
 	"github.com/streamlake/streamlake/internal/etl"
 	"github.com/streamlake/streamlake/internal/stage"
@@ -88,6 +91,8 @@ func putRecords(t *testing.T, e *env, p int32, from int64, values []string, bina
 	}
 }
 
+var loadTime = regexp.MustCompile(`before \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)
+
 // tableRows returns a table's rows as sorted JSON lines, and its columns.
 func tableRows(t *testing.T, e *env, name string) ([]string, string) {
 	t.Helper()
@@ -117,6 +122,9 @@ func tableRows(t *testing.T, e *env, name string) ([]string, string) {
 		}
 		for _, o := range objs {
 			delete(o, "failed_at") // dead letters: the time of the load
+			if e, ok := o["error"].(string); ok { // late: ... before <the time of the load>
+				o["error"] = loadTime.ReplaceAllString(e, "before NOW")
+			}
 			line, _ := json.Marshal(o)
 			rows = append(rows, string(line))
 		}
@@ -198,5 +206,145 @@ func TestFastPathMatchesGeneral(t *testing.T) {
 		if bm[0] != bm[1] || bm[0] == "" {
 			t.Errorf("%s bookmarks: fast %s, general %s", name, bm[0], bm[1])
 		}
+	}
+}
+
+// TestWidenBigintToDouble: a fraction arriving in a bigint column widens
+// the column to double (same field id) and rewrites the table's files in
+// the same commit, so every row, old and new, reads as double, no record
+// is a dead letter, and the fast and general paths agree.
+func TestWidenBigintToDouble(t *testing.T) {
+	ctx := context.Background()
+	var ints, mixed, later []string
+	for i := range 20 {
+		ints = append(ints, fmt.Sprintf(`{"id":"i%d","ts":"2026-11-%02dT08:00:00Z","n":%d}`, i, 10+i%3, i))
+		later = append(later, fmt.Sprintf(`{"id":"l%d","ts":"2026-11-20T08:00:00Z","n":%d}`, i, i))
+		if i%4 == 0 {
+			mixed = append(mixed, fmt.Sprintf(`{"id":"m%d","ts":"2026-11-20T08:00:00Z","n":%d.5}`, i, i))
+		} else {
+			mixed = append(mixed, fmt.Sprintf(`{"id":"m%d","ts":"2026-11-20T08:00:00Z","n":%d}`, i, i))
+		}
+	}
+	var got [2][]string
+	for k, cfg := range []etl.Config{{}, etl.WithoutFastPath(etl.Config{})} {
+		cfg.Database, cfg.TimeField = "lake", "ts"
+		e := newEnv(t)
+		x := etl.New(cfg, e.staging, e.store.Iceberg())
+		putRecords(t, e, 0, 0, ints, false)
+		if _, err := x.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		putRecords(t, e, 0, 20, mixed, false)
+		res, err := x.RunOnce(ctx)
+		if err != nil || res.Rows != 20 || res.DeadLetters != 0 {
+			t.Fatalf("the batch with fractions: %+v, %v", res, err)
+		}
+		putRecords(t, e, 0, 40, later, false)
+		if _, err := x.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tbl, err := e.store.LoadIceberg(ctx, "lake", "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f, ok := tbl.Schema().FindFieldByName("n"); !ok || f.Type.String() != "double" {
+			t.Fatalf("column n: %v, want double", f)
+		}
+		rows, _ := tableRows(t, e, "t")
+		if len(rows) != 60 {
+			t.Fatalf("%d rows, want 60", len(rows))
+		}
+		var sum float64
+		for _, r := range rows {
+			var o struct{ N float64 }
+			json.Unmarshal([]byte(r), &o)
+			sum += o.N
+		}
+		if want := 3*190 + 5*0.5; sum != want {
+			t.Errorf("sum(n) = %v, want %v", sum, want)
+		}
+		// Every data file of the current snapshot holds n as double.
+		files, err := parquetColumnTypes(ctx, tbl, "n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for f, typ := range files {
+			if typ != "DOUBLE" {
+				t.Errorf("%s stores n as %s", f, typ)
+			}
+		}
+		if len(files) == 0 {
+			t.Fatal("no data files")
+		}
+		got[k] = rows
+	}
+	if strings.Join(got[0], "\n") != strings.Join(got[1], "\n") {
+		t.Errorf("fast and general paths differ:\n%s\n---\n%s", strings.Join(got[0], "\n"), strings.Join(got[1], "\n"))
+	}
+}
+
+// parquetColumnTypes returns the Parquet physical type of column col in
+// each data file of tbl's current snapshot.
+func parquetColumnTypes(ctx context.Context, tbl *table.Table, col string) (map[string]string, error) {
+	tasks, err := tbl.Scan().PlanFiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, task := range tasks {
+		path := strings.TrimPrefix(task.File.FilePath(), "file://")
+		pf, err := file.OpenParquetFile(path, false)
+		if err != nil {
+			return nil, err
+		}
+		i := pf.MetaData().Schema.ColumnIndexByName(col)
+		if i < 0 {
+			pf.Close()
+			return nil, fmt.Errorf("%s has no column %s", path, col)
+		}
+		out[path] = pf.MetaData().Schema.Column(i).PhysicalType().String()
+		pf.Close()
+	}
+	return out, nil
+}
+
+// TestOneSchemaUpdatePerCommit: one batch that adds a field, widens a
+// column and coerces a value to a text column commits all three schema
+// changes together (a second schema update in the transaction would fail
+// the commit).
+func TestOneSchemaUpdatePerCommit(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	cfg := etl.Config{Database: "lake", TimeField: "ts", Tables: compile(t, "- topic: t\n  name: t\n  on_type_mismatch: coerce-to-string\n")}
+	x := etl.New(cfg, e.staging, e.store.Iceberg())
+	putRecords(t, e, 0, 0, []string{`{"id":"a","ts":"2026-11-20T10:00:00Z","n":1,"ok":true}`}, false)
+	if _, err := x.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	putRecords(t, e, 0, 1, []string{
+		`{"id":"b","ts":"2026-11-20T10:00:01Z","n":2.5,"ok":false}`,
+		`{"id":"c","ts":"2026-11-20T10:00:02Z","n":3,"ok":"maybe","site":"north"}`,
+	}, false)
+	res, err := x.RunOnce(ctx)
+	if err != nil || res.Rows != 2 || res.DeadLetters != 0 {
+		t.Fatalf("the evolving batch: %+v, %v", res, err)
+	}
+	tbl, err := e.store.LoadIceberg(ctx, "lake", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for col, typ := range map[string]string{"n": "double", "site": "string", "ok_string": "string", "ok": "boolean"} {
+		if f, ok := tbl.Schema().FindFieldByName(col); !ok || f.Type.String() != typ {
+			t.Errorf("column %s: %v, want %s", col, f, typ)
+		}
+	}
+	rows, _ := tableRows(t, e, "t")
+	want := []string{
+		`{"id":"a","n":1,"ok":true,"ok_string":null,"site":null,"ts":"2026-11-20T10:00:00Z"}`,
+		`{"id":"b","n":2.5,"ok":false,"ok_string":null,"site":null,"ts":"2026-11-20T10:00:01Z"}`,
+		`{"id":"c","n":3,"ok":null,"ok_string":"maybe","site":"north","ts":"2026-11-20T10:00:02Z"}`,
+	}
+	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
+		t.Errorf("rows:\n%s\nwant\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -16,6 +16,7 @@ package schema
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 )
@@ -179,6 +180,34 @@ func Merge(a, b *Type) (*Type, bool) {
 		return tString, false
 	}
 	return tString, true
+}
+
+// MergeFirst merges b into a as Merge does, except where kinds conflict:
+// there a's type is kept (the first shape seen wins) instead of string,
+// while b's other fields are still added and long/double still widen. The
+// ETL infers a batch's columns with it, so that one record whose field has
+// the wrong type neither turns the column into a string nor hides the new
+// fields it brings.
+func MergeFirst(a, b *Type) *Type {
+	m, conflict := Merge(a, b)
+	if !conflict {
+		return m
+	}
+	switch {
+	case a.Kind == Struct && b.Kind == Struct:
+		fields := slices.Clone(a.Fields)
+		for _, bf := range b.Fields {
+			if i := indexOf(fields, bf.Name); i < 0 {
+				fields = append(fields, bf)
+			} else {
+				fields[i].Type = MergeFirst(fields[i].Type, bf.Type)
+			}
+		}
+		return &Type{Kind: Struct, Fields: fields}
+	case a.Kind == List && b.Kind == List:
+		return &Type{Kind: List, Elem: MergeFirst(a.Elem, b.Elem)}
+	}
+	return a
 }
 
 func nonNil(t *Type) *Type {

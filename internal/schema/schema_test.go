@@ -61,6 +61,22 @@ func TestMergeRules(t *testing.T) {
 	}
 }
 
+func TestMergeFirstKeepsTheFirstShape(t *testing.T) {
+	cases := []struct{ a, b, want string }{
+		{`1`, `1.5`, "double"},
+		{`1`, `"x"`, "bigint"},
+		{`{"ok":true}`, `{"ok":"maybe","site":"north"}`, "struct<ok:boolean,site:string>"},
+		{`{"a":{"b":1}}`, `{"a":{"b":"x","c":2.5}}`, "struct<a:struct<b:bigint,c:double>>"},
+		{`[1]`, `["x"]`, "array<bigint>"},
+		{`{"a":1}`, `[1]`, "struct<a:bigint>"},
+	}
+	for _, c := range cases {
+		if got := MergeFirst(infer(t, c.a), infer(t, c.b)).Hive(); got != c.want {
+			t.Errorf("MergeFirst(%s, %s) = %s, want %s", c.a, c.b, got, c.want)
+		}
+	}
+}
+
 func TestDuckDBRendering(t *testing.T) {
 	got := infer(t, `{"a b":[1],"c":{"d":"2026-11-22T10:00:00Z"}}`).DuckDB()
 	want := `STRUCT("a b" BIGINT[], "c" STRUCT("d" TIMESTAMPTZ))`

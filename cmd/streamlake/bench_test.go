@@ -173,11 +173,10 @@ func freshness(tb testing.TB, dir, name string, want int) []float64 {
 					if mf.SnapshotID() != s.SnapshotID {
 						continue
 					}
-					entries, err := mf.FetchEntries(fs, true)
-					if err != nil {
-						tb.Fatal(err)
-					}
-					for _, e := range entries {
+					for e, err := range mf.Entries(fs, true) {
+						if err != nil {
+							tb.Fatal(err)
+						}
 						if e.Status() == iceberg.EntryStatusADDED && e.SnapshotID() == s.SnapshotID {
 							added[strings.TrimPrefix(e.DataFile().FilePath(), "file://")] = s.TimestampMs
 						}

@@ -121,7 +121,7 @@ func tableRows(t *testing.T, e *env, name string) ([]string, string) {
 			t.Fatal(err)
 		}
 		for _, o := range objs {
-			delete(o, "failed_at") // dead letters: the time of the load
+			delete(o, "failed_at")                // dead letters: the time of the load
 			if e, ok := o["error"].(string); ok { // late: ... before <the time of the load>
 				o["error"] = loadTime.ReplaceAllString(e, "before NOW")
 			}

@@ -58,7 +58,7 @@ func (s *Service) execute(ctx context.Context, a *active, wg *workgroup, params 
 	s.log.Info("query running", "id", x.ID, "workgroup", wg.Name, "bytes_scanned", sess.scan.bytes, "files", sess.scan.files)
 
 	csvPath, _ := resultPaths(wg.ResultsLocation, x.ID)
-	cols, rows, err := saveCSV(ctx, sess.conn, x.SQL, params, csvPath)
+	cols, rows, err := saveCSV(ctx, sess.conn, sess.sql, params, csvPath)
 	x.Statistics.ExecutionMs = s.now().Sub(x.Started).Milliseconds()
 	x.Statistics.RowsReturned = rows
 	if err == nil {

@@ -19,6 +19,12 @@
 //     as NULL, and a malformed line reads as a row of NULLs (DuckDB
 //     ignore_errors): rows are never dropped, but the crawler's sampled
 //     schema can be narrower than the data.
+//   - db.t FOR VERSION AS OF id, or FOR TIMESTAMP AS OF 'ts' (also
+//     FOR SYSTEM_VERSION / SYSTEM_TIME), reads an Iceberg table's data
+//     files of that snapshot with that snapshot's schema, as a view of its
+//     own (see timetravel.go); a missing snapshot is an error wrapping
+//     ErrNoSuchSnapshot, time travel on an external table one wrapping
+//     ErrUnsupported.
 //   - A name known_db.x right after FROM, JOIN (or TABLE, DESCRIBE, ...)
 //     where the catalog has no table x fails before DuckDB runs, with a
 //     *NotFoundError wrapping catalog.ErrNoSuchTable. Elsewhere db.x may be
@@ -163,7 +169,7 @@ func (e *Engine) Query(ctx context.Context, query string) (*Result, error) {
 	}
 	defer s.close()
 	planned := time.Since(start)
-	res, err := run(ctx, s.conn, query)
+	res, err := run(ctx, s.conn, s.sql)
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +183,7 @@ func (e *Engine) Query(ctx context.Context, query string) (*Result, error) {
 type session struct {
 	in     *instance
 	conn   *sql.Conn
+	sql    string // the query to run: rewritten by resolve
 	tables int
 	scan   scan
 	pool   *pool // the instance goes back there, or nil: it is closed
@@ -258,7 +265,7 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 // their directories and, for a pooled session, begins the transaction that
 // close rolls back.
 func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bool) (*session, error) {
-	s := &session{in: in, conn: in.conn, tables: len(refs.tables)}
+	s := &session{in: in, conn: in.conn, sql: refs.query, tables: len(refs.tables) + len(refs.travels)}
 	views, dirs, err := e.defineViews(ctx, in.conn, refs, &s.scan)
 	if err != nil {
 		return nil, err

@@ -11,13 +11,19 @@ import (
 
 // refs are the catalog objects a query needs.
 type refs struct {
-	query     string
+	query     string          // the SQL to run: without time travel clauses
 	databases []string        // every catalog database, for CREATE SCHEMA
 	tables    []catalog.Table // referenced tables, catalog spelling
+	travels   []travel        // references at a snapshot (timetravel.go)
 }
 
-// resolve finds the catalog tables that query references.
+// resolve finds the catalog tables that query references, and rewrites
+// its time travel clauses (see rewriteTimeTravel).
 func (e *Engine) resolve(ctx context.Context, query string) (refs, error) {
+	query, travels, err := rewriteTimeTravel(query)
+	if err != nil {
+		return refs{}, err
+	}
 	all, err := e.cat.Tables(ctx, "")
 	if err != nil {
 		return refs{}, fmt.Errorf("query: %w", err)
@@ -38,6 +44,19 @@ func (e *Engine) resolve(ctx context.Context, query string) (refs, error) {
 	slices.Sort(r.databases)
 
 	seen := map[[2]string]bool{}
+	for _, tr := range travels {
+		t, ok := byName[[2]string{strings.ToLower(tr.db), strings.ToLower(tr.name)}]
+		if !ok {
+			return refs{}, &NotFoundError{Database: tr.db, Table: tr.name}
+		}
+		if t.Type != catalog.Iceberg {
+			return refs{}, fmt.Errorf("query: table %s.%s is an external (crawled) table: %s needs an Iceberg table (time travel reads its snapshots): %w",
+				t.Database, t.Name, tr.clause(), ErrUnsupported)
+		}
+		tr.table = t
+		r.travels = append(r.travels, tr)
+		seen[[2]string{strings.ToLower(tr.db), strings.ToLower(tr.view)}] = true
+	}
 	for _, q := range qualifiedNames(query) {
 		key := [2]string{strings.ToLower(q.db), strings.ToLower(q.name)}
 		if _, ok := dbs[key[0]]; !ok || seen[key] {
@@ -55,7 +74,7 @@ func (e *Engine) resolve(ctx context.Context, query string) (refs, error) {
 		seen[key] = true
 		r.tables = append(r.tables, t)
 	}
-	e.log.Debug("query resolved", "tables", len(r.tables))
+	e.log.Debug("query resolved", "tables", len(r.tables), "snapshots", len(r.travels))
 	return r, nil
 }
 
@@ -105,9 +124,10 @@ const (
 )
 
 type token struct {
-	kind   tokKind
-	text   string
-	quoted bool
+	kind     tokKind
+	text     string
+	quoted   bool
+	pos, end int // the token is sql[pos:end]
 }
 
 // tokens is a lexer just good enough to find identifiers: it knows
@@ -115,7 +135,7 @@ type token struct {
 func tokens(s string) []token {
 	var out []token
 	for i := 0; i < len(s); {
-		c := s[i]
+		c, n, start := s[i], len(out), i
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
 			i++
@@ -165,6 +185,9 @@ func tokens(s string) []token {
 		default:
 			out = append(out, token{kind: tokOther, text: s[i : i+1]})
 			i++
+		}
+		if len(out) > n {
+			out[n].pos, out[n].end = start, i
 		}
 	}
 	return out

@@ -169,7 +169,15 @@ func (e *Engine) Query(ctx context.Context, query string) (*Result, error) {
 	}
 	defer s.close()
 	planned := time.Since(start)
-	res, err := run(ctx, s.conn, s.sql)
+	sql := s.sql
+	if s.write != nil {
+		n, err := e.write(ctx, s, nil)
+		if err != nil {
+			return nil, err
+		}
+		sql = rowsWritten(n)
+	}
+	res, err := run(ctx, s.conn, sql)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +191,8 @@ func (e *Engine) Query(ctx context.Context, query string) (*Result, error) {
 type session struct {
 	in     *instance
 	conn   *sql.Conn
-	sql    string // the query to run: rewritten by resolve
+	sql    string     // the query to run: rewritten by resolve; a write's query part
+	write  *writeStmt // the write statement, or nil (write.go)
 	tables int
 	scan   scan
 	pool   *pool // the instance goes back there, or nil: it is closed
@@ -230,6 +239,17 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 			return nil, err
 		}
 	}
+	dbs, err := e.writeDatabases(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	w, err := parseWrite(query, dbs)
+	if err != nil {
+		return nil, err
+	}
+	if w != nil {
+		query = w.query // DuckDB runs the query part
+	}
 	refs, err := e.resolve(ctx, query)
 	if err != nil {
 		return nil, err
@@ -240,6 +260,7 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 		if in := e.pool.get(key); in != nil {
 			s, err := e.prepare(ctx, in, refs, true)
 			if err == nil {
+				s.write = w
 				return s, nil
 			}
 			in.close()
@@ -258,6 +279,7 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 		in.close()
 		return nil, err
 	}
+	s.write = w
 	return s, nil
 }
 

@@ -25,6 +25,11 @@
 //     own (see timetravel.go); a missing snapshot is an error wrapping
 //     ErrNoSuchSnapshot, time travel on an external table one wrapping
 //     ErrUnsupported.
+//   - CREATE TABLE db.t [WITH (...)] AS SELECT and INSERT INTO db.t, where
+//     db is a catalog database, write Iceberg tables of the catalog (see
+//     write.go): DuckDB runs the query part like any query, and its rows
+//     are appended in one iceberg-go commit. Other DuckDB writes stay in
+//     the query's in-memory database.
 //   - A name known_db.x right after FROM, JOIN (or TABLE, DESCRIBE, ...)
 //     where the catalog has no table x fails before DuckDB runs, with a
 //     *NotFoundError wrapping catalog.ErrNoSuchTable. Elsewhere db.x may be

@@ -34,9 +34,9 @@ var writeProps = iceberg.Properties{
 // derived from it, so it cannot hold a path.
 var tableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// write runs s's write statement: the query part on s's DuckDB, its rows
-// appended to the target table in one commit. It returns the rows
-// written.
+// write runs s's write statement: its query part (s.sql, with time travel
+// rewritten) on s's DuckDB, the rows appended to the target table in one
+// commit. It returns the rows written.
 func (e *Engine) write(ctx context.Context, s *session, params []any) (int64, error) {
 	w := s.write
 	target := w.db + "." + w.name
@@ -47,7 +47,7 @@ func (e *Engine) write(ctx context.Context, s *session, params []any) (int64, er
 	if !ok {
 		return fail(errors.New("the catalog cannot write Iceberg tables"))
 	}
-	cols, err := resultColumns(ctx, s.conn, w.query, params)
+	cols, err := resultColumns(ctx, s.conn, s.sql, params)
 	if err != nil {
 		return 0, err
 	}
@@ -67,7 +67,7 @@ func (e *Engine) write(ctx context.Context, s *session, params []any) (int64, er
 	if err != nil {
 		return fail(err)
 	}
-	rows, err := s.conn.QueryContext(ctx, sel+" FROM ("+w.query+") AS src("+srcColumns(len(cols))+")", params...)
+	rows, err := s.conn.QueryContext(ctx, sel+" FROM ("+s.sql+") AS src("+srcColumns(len(cols))+")", params...)
 	if err != nil {
 		return 0, queryError(ctx, err)
 	}

@@ -228,3 +228,33 @@ func TestWriteSafety(t *testing.T) {
 		t.Errorf("%d data files under %s, want lake.events' %d", n, dir, files)
 	}
 }
+
+// The SELECT of a write is held to the workgroup's bytes-scanned limit
+// before anything is created or written.
+func TestWriteBytesScannedLimit(t *testing.T) {
+	store, dir := eventsLake(t)
+	_, bytes := dataFiles(t, filepath.Join(dir, "lake"))
+	s := newService(t, store, nil, query.ServiceConfig{Workgroups: []query.Workgroup{{Name: "small", BytesScannedLimit: bytes - 1}}})
+	for _, sql := range []string{
+		`CREATE TABLE lake.copy AS SELECT * FROM lake.events`,
+		`INSERT INTO lake.events SELECT * FROM lake.events`,
+	} {
+		x := execute(t, s, query.StartInput{SQL: sql, Workgroup: "small"})
+		if x.State != query.Failed || x.Error.Category != query.CategoryUser || !strings.Contains(x.Error.Message, "bytes-scanned limit exceeded") ||
+			x.Statistics.RowsWritten != 0 {
+			t.Errorf("%s: %s %+v %+v", sql, x.State, x.Error, x.Statistics)
+		}
+	}
+	if _, err := store.LoadIceberg(t.Context(), "lake", "copy"); !errors.Is(err, catalog.ErrNoSuchTable) {
+		t.Errorf("a refused CTAS created lake.copy: %v", err)
+	}
+	x := mustRun(t, s, `SELECT count(*) FROM lake.events`)
+	if rows(t, s, x) != "[5]" {
+		t.Errorf("a refused INSERT wrote: count %s", rows(t, s, x))
+	}
+	// Within the limit (a query that reads no table) it writes.
+	x = execute(t, s, query.StartInput{SQL: `CREATE TABLE lake.small AS SELECT 1 AS a`, Workgroup: "small"})
+	if x.State != query.Succeeded || x.Statistics.RowsWritten != 1 {
+		t.Errorf("CTAS within the limit: %s %+v", x.State, x.Error)
+	}
+}

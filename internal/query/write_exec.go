@@ -84,6 +84,9 @@ func (e *Engine) write(ctx context.Context, s *session, params []any) (int64, er
 		}
 		return fail(fmt.Errorf("append: %w", err))
 	}
+	if rdr.err != nil {
+		return 0, rdr.err // not committed
+	}
 	if rdr.written == 0 {
 		return 0, nil
 	}

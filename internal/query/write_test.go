@@ -258,3 +258,18 @@ func TestWriteBytesScannedLimit(t *testing.T) {
 		t.Errorf("CTAS within the limit: %s %+v", x.State, x.Error)
 	}
 }
+
+// Engine.Query runs writes too; its result is rows_written.
+func TestEngineWrite(t *testing.T) {
+	store, _ := eventsLake(t)
+	e := newEngine(t, store)
+	if got := queryRows(t, e, `CREATE TABLE lake.ids AS SELECT id FROM lake.events WHERE id > 2`); got != "[[3]]" {
+		t.Errorf("CTAS result %s, want [[3]]", got)
+	}
+	if got := queryRows(t, e, `INSERT INTO lake.ids VALUES (7), (8)`); got != "[[2]]" {
+		t.Errorf("INSERT result %s, want [[2]]", got)
+	}
+	if got := queryRows(t, e, `SELECT list(id ORDER BY id) FROM lake.ids`); got != "[[[3 4 5 7 8]]]" {
+		t.Errorf("lake.ids = %s", got)
+	}
+}

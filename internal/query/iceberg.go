@@ -65,6 +65,13 @@ func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 	for _, size := range p.sizes {
 		sc.add(size)
 	}
+	if renamed(tbl.Metadata()) {
+		body, err := readByID(p.files, sch)
+		if err != nil {
+			return "", nil, fmt.Errorf("query: table %s: %w", name, err)
+		}
+		return body, icebergDirs(tbl.Location(), p.files), nil
+	}
 	present, union, err := e.plans.columns(ctx, conn, p)
 	if err != nil {
 		return "", nil, fmt.Errorf("query: table %s: read data files: %w", name, err)

@@ -46,9 +46,10 @@
 //
 // Only local files are read; data files in other storage (s3://) are an
 // error for now. Iceberg data files are matched to the schema by column
-// name, so renamed columns read as NULL from older files. Iceberg row-level
-// deletes are not supported and fail the query rather than returning
-// deleted rows.
+// name, or, in a table that has had a column renamed, by Iceberg field id
+// (see renamed), so renamed columns read their values from older files
+// too. Iceberg row-level deletes are not supported and fail the query
+// rather than returning deleted rows.
 //
 // Each query runs alone on an in-memory DuckDB instance, so an Engine is
 // safe for concurrent use and queries do not see each other's views. An

@@ -24,7 +24,7 @@ import (
 // FOR SYSTEM_VERSION AS OF and FOR SYSTEM_TIME AS OF are the same. DuckDB
 // does not parse the clause, so the engine removes it: the reference
 // becomes a view of its own, db."t@v<id>" (or db."t@t<unix micros>")
-// aliased back to t, defined over the data files of that snapshot with the
+// aliased back to t in a FROM clause, defined over the data files of that snapshot with the
 // snapshot's schema. The same table can so be read at several snapshots,
 // and currently, in one query.
 
@@ -133,7 +133,7 @@ func rewriteTimeTravel(query string) (string, []travel, error) {
 		}
 		b.WriteString(query[last:toks[i].pos])
 		b.WriteString(query[toks[i].pos:toks[i].end] + "." + schema.QuoteIdent(tr.view))
-		if !hasAlias(toks, j) {
+		if inFrom(toks, i) && !hasAlias(toks, j) {
 			b.WriteString(" AS " + schema.QuoteIdent(tr.name))
 		}
 		last, found = toks[j-1].end, true
@@ -227,6 +227,13 @@ var notAlias = map[string]bool{
 	"asof": true, "anti": true, "semi": true, "lateral": true, "tablesample": true,
 	"pivot": true, "unpivot": true, "fetch": true, "returning": true, "select": true,
 	"values": true, "for": true,
+}
+
+// inFrom reports whether the table reference at toks[i] is in a FROM
+// clause (after FROM, JOIN or a comma), where it can have an alias; not
+// after DESCRIBE, SUMMARIZE or TABLE.
+func inFrom(toks []token, i int) bool {
+	return i > 0 && (isWord(toks[i-1], "from") || isWord(toks[i-1], "join") || isPunct(toks[i-1], ","))
 }
 
 // hasAlias reports whether the table reference ending before toks[j] has

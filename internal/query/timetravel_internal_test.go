@@ -27,6 +27,8 @@ func TestRewriteTimeTravel(t *testing.T) {
 			/* lake.t FOR VERSION AS OF 3 */`,
 			`SELECT 'lake.t FOR VERSION AS OF 1' FROM lake.t -- lake.t FOR VERSION AS OF 2
 			/* lake.t FOR VERSION AS OF 3 */`, `[]`},
+		{`DESCRIBE lake.t FOR VERSION AS OF 3`, `DESCRIBE lake."t@v3"`, `[lake.t@v3]`},
+		{`SELECT * FROM lake.a, lake.t FOR VERSION AS OF 3`, `SELECT * FROM lake.a, lake."t@v3" AS "t"`, `[lake.t@v3]`},
 		{`SELECT * FROM "lake"."My T" FOR VERSION AS OF 7;`,
 			`SELECT * FROM "lake"."my t@v7" AS "My T";`, `[lake.my t@v7]`},
 	} {

@@ -95,6 +95,7 @@ func TestTimeTravel(t *testing.T) {
 		{fmt.Sprintf(`SELECT cur.id, old.name, cur.label FROM lake.travel cur JOIN lake.travel FOR VERSION AS OF %d old ON old.id = cur.id WHERE cur.id = 2`, s1),
 			"[id name label] [[2 b b]]"},
 		{fmt.Sprintf(`SELECT travel.id FROM lake.travel FOR VERSION AS OF %d WHERE travel.id = 1`, s1), "[id] [[1]]"},
+		{fmt.Sprintf(`SELECT column_name FROM (DESCRIBE lake.travel FOR VERSION AS OF %d)`, s1), "[column_name] [[id] [name] [ts]]"},
 		// A partition filter prunes the snapshot's files too.
 		{fmt.Sprintf(`SELECT count(*) AS n FROM lake.travel FOR VERSION AS OF %d WHERE ts >= TIMESTAMPTZ '2026-11-23 00:00:00+00'`, s2), "[n] [[2]]"},
 	} {

@@ -53,6 +53,9 @@ func instanceKey(r refs, memoryLimit string) string {
 	for _, tr := range r.travels {
 		names = append(names, strings.ToLower(schema.QuoteIdent(tr.table.Database)+"."+schema.QuoteIdent(tr.view)))
 	}
+	for _, m := range r.metas {
+		names = append(names, strings.ToLower(schema.QuoteIdent(m.table.Database)+"."+schema.QuoteIdent(m.view)))
+	}
 	slices.Sort(names)
 	return memoryLimit + "\x00" + strings.Join(names, "\x00")
 }

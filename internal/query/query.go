@@ -293,7 +293,7 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 // their directories and, for a pooled session, begins the transaction that
 // close rolls back.
 func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bool) (*session, error) {
-	s := &session{in: in, conn: in.conn, sql: refs.query, tables: len(refs.tables) + len(refs.travels)}
+	s := &session{in: in, conn: in.conn, sql: refs.query, tables: len(refs.tables) + len(refs.travels) + len(refs.metas)}
 	views, dirs, err := e.defineViews(ctx, in.conn, refs, &s.scan)
 	if err != nil {
 		return nil, err

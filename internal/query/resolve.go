@@ -15,6 +15,7 @@ type refs struct {
 	databases []string        // every catalog database, for CREATE SCHEMA
 	tables    []catalog.Table // referenced tables, catalog spelling
 	travels   []travel        // references at a snapshot (timetravel.go)
+	metas     []metaRef       // metadata tables t$snapshots, t$history (metatables.go)
 }
 
 // resolve finds the catalog tables that query references, and rewrites
@@ -64,6 +65,13 @@ func (e *Engine) resolve(ctx context.Context, query string) (refs, error) {
 		}
 		t, ok := byName[key]
 		if !ok {
+			if m, ok, err := metaTable(byName, q.db, q.name); err != nil {
+				return refs{}, err
+			} else if ok {
+				seen[key] = true
+				r.metas = append(r.metas, m)
+				continue
+			}
 			if q.inner || !tablePosition[q.prev] {
 				// x.db.name, or db.name where a column may be: a struct
 				// column or alias named like the database. DuckDB decides.
@@ -74,7 +82,7 @@ func (e *Engine) resolve(ctx context.Context, query string) (refs, error) {
 		seen[key] = true
 		r.tables = append(r.tables, t)
 	}
-	e.log.Debug("query resolved", "tables", len(r.tables), "snapshots", len(r.travels))
+	e.log.Debug("query resolved", "tables", len(r.tables), "snapshots", len(r.travels), "metadata", len(r.metas))
 	return r, nil
 }
 

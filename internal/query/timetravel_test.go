@@ -96,6 +96,11 @@ func TestTimeTravel(t *testing.T) {
 			"[id name label] [[2 b b]]"},
 		{fmt.Sprintf(`SELECT travel.id FROM lake.travel FOR VERSION AS OF %d WHERE travel.id = 1`, s1), "[id] [[1]]"},
 		{fmt.Sprintf(`SELECT column_name FROM (DESCRIBE lake.travel FOR VERSION AS OF %d)`, s1), "[column_name] [[id] [name] [ts]]"},
+		// The metadata tables list the snapshots.
+		{`SELECT snapshot_id, parent_id, operation, summary['added-records'] AS added FROM lake."travel$snapshots" ORDER BY committed_at`,
+			fmt.Sprintf("[snapshot_id parent_id operation added] [[%d <nil> append 3] [%d %d append 2] [%d %d append 1]]", s1, s2, s1, s3, s2)},
+		{`SELECT snapshot_id, is_current_ancestor, made_current_at = (SELECT max(committed_at) FROM lake."travel$snapshots") AS last FROM lake."travel$history" ORDER BY made_current_at`,
+			fmt.Sprintf("[snapshot_id is_current_ancestor last] [[%d true false] [%d true false] [%d true true]]", s1, s2, s3)},
 		// A partition filter prunes the snapshot's files too.
 		{fmt.Sprintf(`SELECT count(*) AS n FROM lake.travel FOR VERSION AS OF %d WHERE ts >= TIMESTAMPTZ '2026-11-23 00:00:00+00'`, s2), "[n] [[2]]"},
 	} {
@@ -133,6 +138,8 @@ func TestTimeTravel(t *testing.T) {
 		{`SELECT * FROM raw.orders FOR VERSION AS OF 1`,
 			"query: table raw.orders is an external (crawled) table: FOR VERSION AS OF 1 needs an Iceberg table (time travel reads its snapshots): not supported"},
 		{`SELECT * FROM lake.nope FOR VERSION AS OF 1`, "query: table lake.nope not found"},
+		{`SELECT * FROM raw."orders$snapshots"`,
+			"query: table raw.orders is an external (crawled) table, which has no $snapshots (only Iceberg tables have snapshots): not supported"},
 		{`SELECT * FROM lake.travel FOR VERSION AS OF 'x'`, "query: lake.travel FOR VERSION AS OF: x is not a snapshot id"},
 	} {
 		x := execute(t, s, query.StartInput{SQL: tc.sql})

@@ -60,6 +60,13 @@ func (e *Engine) defineViews(ctx context.Context, conn *sql.Conn, r refs, sc *sc
 		views = append(views, view{table: tr.table, name: tr.view, body: body})
 		dirs = append(dirs, d...)
 	}
+	for _, m := range r.metas {
+		body, err := e.metaView(ctx, m)
+		if err != nil {
+			return nil, nil, err
+		}
+		views = append(views, view{table: m.table, name: m.view, body: body})
+	}
 	slices.Sort(dirs)
 	return views, slices.Compact(dirs), nil
 }

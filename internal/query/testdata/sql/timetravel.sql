@@ -43,6 +43,19 @@ SELECT 'lake.sensors FOR VERSION AS OF 1' AS s;
 s
 lake.sensors FOR VERSION AS OF 1
 
+-- name: the snapshots metadata table lists the ETL's commits
+SELECT operation, summary['added-records'] AS added, summary['total-records'] AS total, parent_id IS NULL AS first FROM lake."sensors$snapshots" ORDER BY committed_at;
+-- expect:
+operation,added,total,first
+append,10,10,true
+append,10,20,false
+
+-- name: the history of the current snapshot
+SELECT count(*) AS n, bool_and(is_current_ancestor) AS linear FROM lake."sensors$history";
+-- expect:
+n,linear
+2,true
+
 -- name: a snapshot that does not exist is a user error naming the table and id
 SELECT * FROM lake.sensors FOR VERSION AS OF 1;
 -- error: USER: query: table lake.sensors has no snapshot 1 (FOR VERSION AS OF 1): no such snapshot

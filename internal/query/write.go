@@ -130,7 +130,8 @@ func parseWrite(query string, dbs map[string]bool) (*writeStmt, error) {
 	if i >= len(toks) {
 		return nil, fmt.Errorf("query: %s %s: the statement has no query (SELECT or VALUES): %w", w.verb(), target, ErrUnsupported)
 	}
-	w.query = strings.TrimSpace(strings.TrimRight(strings.TrimSpace(query[toks[i].pos:]), ";"))
+	// Up to the last token: without a trailing comment or semicolon.
+	w.query = query[toks[i].pos:toks[len(toks)-1].end]
 	return &w, nil
 }
 

@@ -67,7 +67,7 @@ func (e *Engine) write(ctx context.Context, s *session, params []any) (int64, er
 	if err != nil {
 		return fail(err)
 	}
-	rows, err := s.conn.QueryContext(ctx, sel+" FROM ("+s.sql+") AS src("+srcColumns(len(cols))+")", params...)
+	rows, err := s.conn.QueryContext(ctx, sel+" FROM (\n"+s.sql+"\n) AS src("+srcColumns(len(cols))+")", params...)
 	if err != nil {
 		return 0, queryError(ctx, err)
 	}
@@ -100,7 +100,7 @@ func (e *Engine) write(ctx context.Context, s *session, params []any) (int64, er
 // resultColumns are the columns of query (names, DuckDB types, decimal
 // sizes), from running it with LIMIT 0.
 func resultColumns(ctx context.Context, conn *sql.Conn, query string, params []any) ([]*sql.ColumnType, error) {
-	rows, err := conn.QueryContext(ctx, "SELECT * FROM ("+query+") LIMIT 0", params...)
+	rows, err := conn.QueryContext(ctx, "SELECT * FROM (\n"+query+"\n) LIMIT 0", params...)
 	if err != nil {
 		return nil, queryError(ctx, err)
 	}

@@ -64,6 +64,10 @@ func (e *Engine) write(ctx context.Context, s *session, params []any) (int64, er
 	} else {
 		tbl, sc, sel, err = e.insertTarget(ctx, w, cols)
 	}
+	var nf *NotFoundError
+	if errors.As(err, &nf) {
+		return 0, err
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -130,7 +134,7 @@ func (e *Engine) createTarget(ctx context.Context, ice icecat.Catalog, w *writeS
 		return nil, nil, "", fmt.Errorf("table name %q: %w: a new table's name has letters, digits and underscores only", w.name, ErrNotAllowed)
 	}
 	db, name := strings.ToLower(w.db), strings.ToLower(w.name)
-	if t, err := e.cat.Table(ctx, w.db, w.name); err == nil {
+	if t, err := e.cat.Table(ctx, db, name); err == nil {
 		if w.ifNotExists {
 			return nil, nil, "", nil
 		}
@@ -236,6 +240,9 @@ func partitionSpec(sc *iceberg.Schema, fields []partitionField) (iceberg.Partiti
 // statement's column list.
 func (e *Engine) insertTarget(ctx context.Context, w *writeStmt, cols []*sql.ColumnType) (*table.Table, *iceberg.Schema, string, error) {
 	t, err := e.cat.Table(ctx, w.db, w.name)
+	if errors.Is(err, catalog.ErrNoSuchTable) {
+		t, err = e.cat.Table(ctx, strings.ToLower(w.db), strings.ToLower(w.name))
+	}
 	if err != nil {
 		if errors.Is(err, catalog.ErrNoSuchTable) {
 			return nil, nil, "", &NotFoundError{Database: w.db, Table: w.name}

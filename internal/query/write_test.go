@@ -161,16 +161,20 @@ func TestInsert(t *testing.T) {
 		{`INSERT INTO lake.events SELECT * FROM lake.events; SELECT 1`,
 			"query: INSERT INTO lake.events must be the only statement of its query: not supported"},
 		// A value that does not fit fails in DuckDB's cast, a user error.
-		{`INSERT INTO lake.events (id, ts) VALUES (1, 'not a time')`, "Conversion Error"},
+		{`INSERT INTO lake.events (id, ts) VALUES (1, 'not a time')`, "query: Conversion Error"},
 	} {
 		x := execute(t, s, query.StartInput{SQL: tc.sql})
-		if x.State != query.Failed || x.Error.Category != query.CategoryUser || !strings.Contains(x.Error.Message, tc.msg) {
+		if x.State != query.Failed || x.Error.Category != query.CategoryUser || !strings.HasPrefix(x.Error.Message, tc.msg) {
 			t.Errorf("%s: %s %+v\nwant FAILED USER %q", tc.sql, x.State, x.Error, tc.msg)
 		}
 	}
+	// Names are case-insensitive.
+	if x := mustRun(t, s, `INSERT INTO LAKE.Events (ID, TS) VALUES (30, now())`); x.Statistics.RowsWritten != 1 {
+		t.Errorf("INSERT INTO LAKE.Events wrote %d", x.Statistics.RowsWritten)
+	}
 	x = mustRun(t, s, `SELECT count(*) FROM lake.events`)
-	if rows(t, s, x) != "[9]" {
-		t.Errorf("after refused inserts: count %s, want 9", rows(t, s, x))
+	if rows(t, s, x) != "[10]" {
+		t.Errorf("after refused inserts: count %s, want 10", rows(t, s, x))
 	}
 }
 

@@ -198,7 +198,7 @@ func (r *rowReader) Next() bool {
 		}
 		for i, f := range r.fields {
 			if err := appendValue(b.Field(i), vals[i]); err != nil {
-				r.err = fmt.Errorf("query: column %s, row %d: %w", f.Name, r.written+int64(n)+1, err)
+				r.err = fmt.Errorf("column %s, row %d: %w", f.Name, r.written+int64(n)+1, err)
 				return false
 			}
 		}

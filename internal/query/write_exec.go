@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/apache/iceberg-go"
 	icecat "github.com/apache/iceberg-go/catalog"
@@ -71,14 +72,41 @@ func (e *Engine) write(ctx context.Context, s *session, params []any) (int64, er
 	if err != nil {
 		return fail(err)
 	}
-	rows, err := s.conn.QueryContext(ctx, sel+" FROM (\n"+s.sql+"\n) AS src("+srcColumns(len(cols))+")", params...)
+	n, err := appendRows(ctx, s, tbl, sc, sel, len(cols), params)
+	if err != nil {
+		if w.kind == ctas {
+			// A failed CTAS leaves no table behind, so it can be retried.
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			derr := ic.Iceberg().DropTable(dctx, tbl.Identifier())
+			cancel()
+			if derr != nil {
+				e.log.Warn("query: drop the table of a failed CTAS", "table", target, "err", derr)
+			}
+		}
+		var de *duckErr
+		if errors.As(err, &de) || ctx.Err() != nil {
+			return 0, err
+		}
+		return fail(err)
+	}
+	if n > 0 {
+		e.log.Info("query wrote table", "table", target, "rows", n)
+	}
+	return n, nil
+}
+
+// appendRows runs the select list sel over s's query (its ncols columns
+// named src.c1...) and appends the rows to tbl, whose schema is sc, in one
+// commit; nothing is committed if it fails. It returns the rows appended.
+func appendRows(ctx context.Context, s *session, tbl *table.Table, sc *iceberg.Schema, sel string, ncols int, params []any) (int64, error) {
+	rows, err := s.conn.QueryContext(ctx, sel+" FROM (\n"+s.sql+"\n) AS src("+srcColumns(ncols)+")", params...)
 	if err != nil {
 		return 0, queryError(ctx, err)
 	}
 	defer rows.Close()
 	rdr, err := newRowReader(ctx, rows, sc)
 	if err != nil {
-		return fail(err)
+		return 0, err
 	}
 	defer rdr.Release()
 	tx := tbl.NewTransaction()
@@ -86,7 +114,7 @@ func (e *Engine) write(ctx context.Context, s *session, params []any) (int64, er
 		if rdr.err != nil {
 			return 0, rdr.err
 		}
-		return fail(fmt.Errorf("append: %w", err))
+		return 0, fmt.Errorf("append: %w", err)
 	}
 	if rdr.err != nil {
 		return 0, rdr.err // not committed
@@ -95,9 +123,8 @@ func (e *Engine) write(ctx context.Context, s *session, params []any) (int64, er
 		return 0, nil
 	}
 	if _, err := tx.Commit(ctx); err != nil {
-		return fail(fmt.Errorf("commit: %w", err))
+		return 0, fmt.Errorf("commit: %w", err)
 	}
-	e.log.Info("query wrote table", "table", target, "rows", rdr.written)
 	return rdr.written, nil
 }
 

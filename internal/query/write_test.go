@@ -213,8 +213,16 @@ func TestWriteSafety(t *testing.T) {
 	if _, err := store.LoadIceberg(t.Context(), "lake", "x"); !errors.Is(err, catalog.ErrNoSuchTable) {
 		t.Errorf("a refused CTAS created lake.x: %v", err)
 	}
+	// A CTAS whose query fails while its rows are written leaves no table.
+	x := execute(t, s, query.StartInput{SQL: `CREATE TABLE lake.bad AS SELECT CAST(name AS INTEGER) AS n FROM lake.events`})
+	if x.State != query.Failed || x.Error.Category != query.CategoryUser || !strings.HasPrefix(x.Error.Message, "query: Conversion Error") {
+		t.Errorf("CTAS failing mid-way: %s %+v", x.State, x.Error)
+	}
+	if _, err := store.LoadIceberg(t.Context(), "lake", "bad"); !errors.Is(err, catalog.ErrNoSuchTable) {
+		t.Errorf("a failed CTAS left lake.bad: %v", err)
+	}
 	// DuckDB's own tables live in its in-memory database, for one query.
-	x := mustRun(t, s, `CREATE TABLE scratch AS SELECT 42 AS a; INSERT INTO scratch VALUES (43); SELECT sum(a) FROM scratch`)
+	x = mustRun(t, s, `CREATE TABLE scratch AS SELECT 42 AS a; INSERT INTO scratch VALUES (43); SELECT sum(a) FROM scratch`)
 	if rows(t, s, x) != "[85]" {
 		t.Errorf("in-memory table: %s", rows(t, s, x))
 	}

@@ -8,7 +8,8 @@ import (
 
 // TestQueryWritesCLI: streamlake query runs CREATE TABLE AS and INSERT
 // through the query service, prints the rows written, and the new table is
-// in the catalog and queryable; time travel reads its first snapshot.
+// in the catalog and queryable; time travel reads its first snapshot, whose
+// id $snapshots lists.
 func TestQueryWritesCLI(t *testing.T) {
 	l := newLake(t)
 	out, stderr, err := l.sl("", "query", "--stats", "--format", "csv",
@@ -34,6 +35,12 @@ func TestQueryWritesCLI(t *testing.T) {
 	}
 	if got := l.ok("", "query", "--format", "csv", "SELECT sum(n) AS n FROM lake.by_device"); got != "n\n2005\n" {
 		t.Fatalf("sum after INSERT: %q", got)
+	}
+	// Time travel to the CTAS snapshot, found in the $snapshots table.
+	first := strings.TrimPrefix(strings.TrimSpace(l.ok("", "query", "--format", "csv",
+		`SELECT snapshot_id FROM lake."by_device$snapshots" ORDER BY committed_at LIMIT 1`)), "snapshot_id\n")
+	if got := l.ok("", "query", "--format", "csv", "SELECT sum(n) AS n FROM lake.by_device FOR VERSION AS OF "+first); got != "n\n2000\n" {
+		t.Fatalf("sum at the first snapshot %s: %q", first, got)
 	}
 	msg := l.fails("", "query", "CREATE TABLE lake.by_device AS SELECT 1 AS x")
 	if !regexp.MustCompile(`^streamlake: query \S+ FAILED \(USER\): CREATE TABLE lake.by_device: table lake.by_device already exists`).MatchString(msg) {

@@ -285,3 +285,47 @@ func TestEngineWrite(t *testing.T) {
 		t.Errorf("lake.ids = %s", got)
 	}
 }
+
+// CTAS maps DuckDB's types to Iceberg's, and the values read back.
+func TestCreateTableTypes(t *testing.T) {
+	store, _ := openCatalog(t)
+	e := query.New(store, query.Options{Threads: 1, Databases: []string{"lake"}, Logger: testLogger(t)})
+	ctas := `CREATE TABLE lake.types AS SELECT
+		true AS b, 1::TINYINT AS i8, 2::SMALLINT AS i16, 3 AS i32, 4::BIGINT AS i64, 5::HUGEINT AS i128, 6::UBIGINT AS u64,
+		1.5::FLOAT AS f32, 2.25::DOUBLE AS f64, 12.345::DECIMAL(9,3) AS dec, 'x''y' AS s, '\x01\x02'::BLOB AS bl,
+		DATE '2026-11-20' AS dt, TIME '10:11:12.5' AS tm, TIMESTAMP '2026-11-20 10:00:00.123456' AS ts,
+		TIMESTAMPTZ '2026-11-20 10:00:00+02' AS tstz, '6a3f1a8e-4d3c-4c2e-9d0f-2b7d1f6f3a10'::UUID AS u,
+		[1, NULL, 3] AS l, {'a': 1, 'b': [{'c': 'd'}]} AS st, MAP {'k': 1.5} AS m, NULL::VARCHAR AS n
+		UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL`
+	if got := queryRows(t, e, ctas); got != "[[2]]" {
+		t.Fatalf("CTAS: %s", got)
+	}
+	tbl, err := store.LoadIceberg(t.Context(), "lake", "types")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, f := range tbl.Schema().Fields() {
+		types = append(types, f.Name+":"+f.Type.String())
+	}
+	want := "b:boolean i8:int i16:int i32:int i64:long i128:long u64:long f32:float f64:double dec:decimal(9, 3) s:string bl:binary " +
+		"dt:date tm:time ts:timestamp tstz:timestamptz u:string l:list<int> st:struct<21: a: optional int, 22: b: optional list<struct<24: c: optional string>>> m:map<string, decimal(2, 1)> n:string"
+	if got := strings.Join(types, " "); got != want {
+		t.Errorf("schema:\ngot  %s\nwant %s", got, want)
+	}
+	res, err := e.Query(t.Context(), `SELECT * FROM lake.types ORDER BY b NULLS LAST`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := query.Write(&out, res, "csv"); err != nil {
+		t.Fatal(err)
+	}
+	wantCSV := `b,i8,i16,i32,i64,i128,u64,f32,f64,dec,s,bl,dt,tm,ts,tstz,u,l,st,m,n
+true,1,2,3,4,5,6,1.5,2.25,12.345,x'y,AQI=,2026-11-20,10:11:12.5,2026-11-20T10:00:00.123456Z,2026-11-20T08:00:00Z,6a3f1a8e-4d3c-4c2e-9d0f-2b7d1f6f3a10,"[1,null,3]","{""a"":1,""b"":[{""c"":""d""}]}","{""k"":1.5}",
+,,,,,,,,,,,,,,,,,,,,
+`
+	if got := out.String(); got != wantCSV {
+		t.Errorf("values:\ngot\n%swant\n%s", got, wantCSV)
+	}
+}

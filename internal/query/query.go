@@ -128,6 +128,8 @@ type Engine struct {
 	log   *slog.Logger
 	plans plans
 	pool  pool
+
+	beforeCommit func() // tests: runs before a write commits
 }
 
 // New returns an engine over cat.

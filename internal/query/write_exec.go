@@ -72,7 +72,10 @@ func (e *Engine) write(ctx context.Context, s *session, params []any) (int64, er
 	if err != nil {
 		return fail(err)
 	}
-	n, err := appendRows(ctx, s, tbl, sc, sel, len(cols), params)
+	if tbl, err = rebasingTable(tbl, ic.Iceberg()); err != nil {
+		return fail(err)
+	}
+	n, err := e.appendRows(ctx, s, tbl, sc, sel, len(cols), params)
 	if err != nil {
 		if w.kind == ctas {
 			// A failed CTAS leaves no table behind, so it can be retried.
@@ -98,7 +101,7 @@ func (e *Engine) write(ctx context.Context, s *session, params []any) (int64, er
 // appendRows runs the select list sel over s's query (its ncols columns
 // named src.c1...) and appends the rows to tbl, whose schema is sc, in one
 // commit; nothing is committed if it fails. It returns the rows appended.
-func appendRows(ctx context.Context, s *session, tbl *table.Table, sc *iceberg.Schema, sel string, ncols int, params []any) (int64, error) {
+func (e *Engine) appendRows(ctx context.Context, s *session, tbl *table.Table, sc *iceberg.Schema, sel string, ncols int, params []any) (int64, error) {
 	rows, err := s.conn.QueryContext(ctx, sel+" FROM (\n"+s.sql+"\n) AS src("+srcColumns(ncols)+")", params...)
 	if err != nil {
 		return 0, queryError(ctx, err)
@@ -121,6 +124,9 @@ func appendRows(ctx context.Context, s *session, tbl *table.Table, sc *iceberg.S
 	}
 	if rdr.written == 0 {
 		return 0, nil
+	}
+	if e.beforeCommit != nil {
+		e.beforeCommit()
 	}
 	if _, err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("commit: %w", err)

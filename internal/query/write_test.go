@@ -329,3 +329,40 @@ true,1,2,3,4,5,6,1.5,2.25,12.345,x'y,AQI=,2026-11-20,10:11:12.5,2026-11-20T10:00
 		t.Errorf("values:\ngot\n%swant\n%s", got, wantCSV)
 	}
 }
+
+// An INSERT that loses a commit race (an ETL commit lands between its
+// planning and its commit) is re-applied on the winner's snapshot: both
+// commits' rows are there, once.
+func TestInsertLosesARace(t *testing.T) {
+	store, _ := eventsLake(t)
+	e := newEngine(t, store)
+	raced := false
+	query.SetBeforeCommit(e, func() {
+		if raced {
+			return
+		}
+		raced = true
+		tbl, err := store.LoadIceberg(t.Context(), "lake", "events")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		appendJSON(t.Context(), t, tbl, `[{"id": 100, "name": "etl", "ts": "2026-11-24T00:00:00Z"}]`)
+	})
+	if got := queryRows(t, e, `INSERT INTO lake.events (id, ts) VALUES (200, '2026-11-24 01:00:00+00')`); got != "[[1]]" {
+		t.Fatalf("INSERT: %s", got)
+	}
+	if !raced {
+		t.Fatal("the INSERT did not commit")
+	}
+	if got := queryRows(t, e, `SELECT list(id ORDER BY id) FROM lake.events`); got != "[[[1 2 3 4 5 100 200]]]" {
+		t.Errorf("after the race: %s", got)
+	}
+	tbl, err := store.LoadIceberg(t.Context(), "lake", "events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := tbl.Properties()["commit.retry.num-retries"]; ok {
+		t.Errorf("the INSERT committed its retry setting: %v", tbl.Properties())
+	}
+}

@@ -169,10 +169,13 @@ func snapshotID(query string, toks []token, j int) (int64, int, error) {
 }
 
 // asOfTime reads the time at toks[j]: a string, optionally typed
-// TIMESTAMP or TIMESTAMPTZ. It returns the index after it.
+// TIMESTAMP [WITH TIME ZONE] or TIMESTAMPTZ. It returns the index after it.
 func asOfTime(toks []token, j int) (time.Time, int, error) {
 	if j < len(toks) && (isWord(toks[j], "timestamp") || isWord(toks[j], "timestamptz")) {
 		j++
+		if j+2 < len(toks) && isWord(toks[j], "with") && isWord(toks[j+1], "time") && isWord(toks[j+2], "zone") {
+			j += 3
+		}
 	}
 	if j >= len(toks) || toks[j].kind != tokString {
 		return time.Time{}, j, fmt.Errorf("expected a timestamp literal such as '2026-11-20 10:00:00 UTC': %w", ErrUnsupported)

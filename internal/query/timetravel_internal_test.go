@@ -27,6 +27,8 @@ func TestRewriteTimeTravel(t *testing.T) {
 			/* lake.t FOR VERSION AS OF 3 */`,
 			`SELECT 'lake.t FOR VERSION AS OF 1' FROM lake.t -- lake.t FOR VERSION AS OF 2
 			/* lake.t FOR VERSION AS OF 3 */`, `[]`},
+		{`SELECT 1 FROM lake.t FOR TIMESTAMP AS OF TIMESTAMP WITH TIME ZONE '2026-11-20 10:00:00+00'`,
+			`SELECT 1 FROM lake."t@t1795168800000000" AS "t"`, `[lake.t@t1795168800000000]`},
 		{`DESCRIBE lake.t FOR VERSION AS OF 3`, `DESCRIBE lake."t@v3"`, `[lake.t@v3]`},
 		{`SELECT * FROM lake.a, lake.t FOR VERSION AS OF 3`, `SELECT * FROM lake.a, lake."t@v3" AS "t"`, `[lake.t@v3]`},
 		{`SELECT * FROM "lake"."My T" FOR VERSION AS OF 7;`,

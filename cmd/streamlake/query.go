@@ -27,13 +27,17 @@ The statement runs as a query execution of the workgroup (default primary):
 it gets an id, is kept in the execution history with its statistics, and its
 result is saved (CSV and metadata) in the workgroup's results location; see
 'streamlake queries'. The workgroup's limits apply: a query over its
-bytes-scanned limit is refused before it runs. A failed query prints one line,
+bytes-scanned limit is refused before it runs. CREATE TABLE db.t AS SELECT and
+INSERT INTO db.t write Iceberg tables and print rows_written; FOR VERSION AS OF
+and FOR TIMESTAMP AS OF read an Iceberg table's older snapshot (see README,
+"Query SQL"). A failed query prints one line,
 "query ID FAILED (USER|SYSTEM): message", and exits 1. On a terminal, a query
 running longer than a second shows a progress line, and a finished one its id,
 time and bytes scanned (also with --stats); Ctrl-C cancels it.`,
 		Example: `  streamlake query "SELECT count(*), count(DISTINCT id) FROM lake.sensors"
   streamlake query --format csv "SELECT site, avg(temperature) FROM lake.sensors GROUP BY site"
-  streamlake query --workgroup adhoc --stats "SELECT * FROM raw.sensors LIMIT 10"`,
+  streamlake query --workgroup adhoc --stats "SELECT * FROM raw.sensors LIMIT 10"
+  streamlake query "CREATE TABLE lake.daily WITH (partitioning = ARRAY['day(ts)']) AS SELECT * FROM lake.sensors"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.quiet = true

@@ -179,8 +179,12 @@ func statsLine(x query.Execution) string {
 	if x.Statistics.FilesScanned == 1 {
 		files = "file"
 	}
-	return fmt.Sprintf("execution %s %s in %d ms, %d %s, %s scanned", x.ID, x.State,
+	line := fmt.Sprintf("execution %s %s in %d ms, %d %s, %s scanned", x.ID, x.State,
 		x.Finished.Sub(x.Submitted).Milliseconds(), x.Statistics.FilesScanned, files, humanBytes(x.Statistics.BytesScanned))
+	if n := x.Statistics.RowsWritten; n > 0 {
+		line += fmt.Sprintf(", %d rows written", n)
+	}
+	return line
 }
 
 // humanBytes is n in decimal units: 512 B, 1.2 MB, 3.4 GB.

@@ -8,6 +8,7 @@ import "strings"
 // render a time.Time (DATE, TIME, TIMESTAMP).
 type dtype struct {
 	name     string   // upper case: BIGINT, DECIMAL, STRUCT, LIST, MAP, UNION, ...
+	params   string   // DECIMAL's "(10,2)"
 	fields   []dfield // STRUCT, UNION
 	elem     *dtype   // LIST (also fixed-size ARRAY)
 	key, val *dtype   // MAP
@@ -71,11 +72,11 @@ func (p *typeParser) parse() *dtype {
 			}
 			p.i++
 		}
-		name := strings.TrimSpace(p.s[start:p.i])
+		name, params := strings.TrimSpace(p.s[start:p.i]), ""
 		if j := strings.IndexByte(name, '('); j >= 0 {
-			name = name[:j] // DECIMAL(10,2) -> DECIMAL
+			name, params = name[:j], name[j:] // DECIMAL(10,2) -> DECIMAL
 		}
-		t = &dtype{name: strings.ToUpper(name)}
+		t = &dtype{name: strings.ToUpper(name), params: params}
 	}
 	for p.i < len(p.s) && p.s[p.i] == '[' {
 		end := strings.IndexByte(p.rest(), ']')

@@ -59,9 +59,12 @@ type Statistics struct {
 	FilesScanned int64 `json:"files_scanned"`
 	// RowsReturned is the number of result rows saved.
 	RowsReturned int64 `json:"rows_returned"`
-	QueueMs      int64 `json:"queue_ms"`
-	PlanningMs   int64 `json:"planning_ms"`
-	ExecutionMs  int64 `json:"execution_ms"`
+	// RowsWritten is the number of rows a CREATE TABLE AS or INSERT
+	// appended to its table (its result is one row, rows_written).
+	RowsWritten int64 `json:"rows_written,omitempty"`
+	QueueMs     int64 `json:"queue_ms"`
+	PlanningMs  int64 `json:"planning_ms"`
+	ExecutionMs int64 `json:"execution_ms"`
 }
 
 // Execution is one query execution (Athena's QueryExecution).

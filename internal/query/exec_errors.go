@@ -62,6 +62,7 @@ func category(err error) string {
 	var de *duckdb.Error
 	switch {
 	case errors.As(err, &nf), errors.Is(err, catalog.ErrNoSuchTable), errors.Is(err, ErrBytesScannedLimit), errors.Is(err, ErrNotAllowed),
+		errors.Is(err, ErrNoSuchSnapshot), errors.Is(err, ErrUnsupported), errors.Is(err, catalog.ErrAlreadyExists),
 		errors.Is(err, context.DeadlineExceeded):
 		return CategoryUser
 	case errors.As(err, &de):

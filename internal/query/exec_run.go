@@ -58,7 +58,18 @@ func (s *Service) execute(ctx context.Context, a *active, wg *workgroup, params 
 	s.log.Info("query running", "id", x.ID, "workgroup", wg.Name, "bytes_scanned", sess.scan.bytes, "files", sess.scan.files)
 
 	csvPath, _ := resultPaths(wg.ResultsLocation, x.ID)
-	cols, rows, err := saveCSV(ctx, sess.conn, x.SQL, params, csvPath)
+	query := sess.sql
+	if sess.write != nil {
+		n, err := s.engine.write(ctx, sess, params)
+		if err != nil {
+			x.Statistics.ExecutionMs = s.now().Sub(x.Started).Milliseconds()
+			s.finish(ctx, a, x, err, nil)
+			return
+		}
+		x.Statistics.RowsWritten = n
+		query, params = rowsWritten(n), nil
+	}
+	cols, rows, err := saveCSV(ctx, sess.conn, query, params, csvPath)
 	x.Statistics.ExecutionMs = s.now().Sub(x.Started).Milliseconds()
 	x.Statistics.RowsReturned = rows
 	if err == nil {

@@ -10,3 +10,7 @@ func IdleInstance(e *Engine) any {
 	}
 	return e.pool.idle[len(e.pool.idle)-1]
 }
+
+// SetBeforeCommit makes e call f before a write (CREATE TABLE AS, INSERT)
+// commits, to race it with another commit.
+func SetBeforeCommit(e *Engine, f func()) { e.beforeCommit = f }

@@ -16,11 +16,12 @@ import (
 )
 
 // icebergView returns the view body of an Iceberg table over the data files
-// of its current snapshot, and the directories it reads; it adds the files
-// to sc. When query's WHERE clause bounds a partition source column (see
-// rowFilter), only the files that can hold matching rows are planned. Plans
-// are cached per snapshot and filter (see plans).
-func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Table, query string, sc *scan) (string, []string, error) {
+// of its current snapshot (or the one at selects, with that snapshot's
+// schema), and the directories it reads; it adds the files to sc. When
+// query's WHERE clause bounds a partition source column (see rowFilter),
+// only the files that can hold matching rows are planned. Plans are cached
+// per snapshot and filter (see plans).
+func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Table, at *travel, query string, sc *scan) (string, []string, error) {
 	name := t.Database + "." + t.Name
 	tbl, err := e.cat.LoadIceberg(ctx, t.Database, t.Name)
 	if err != nil {
@@ -29,20 +30,29 @@ func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 		}
 		return "", nil, fmt.Errorf("query: table %s: %w", name, err)
 	}
-	cols, err := icebergColumns(tbl.Schema())
+	snap, sch, viewName := tbl.CurrentSnapshot(), tbl.Schema(), t.Name
+	var opts []table.ScanOption
+	if at != nil {
+		if snap, sch, err = at.snapshotOf(tbl); err != nil {
+			return "", nil, err
+		}
+		viewName = at.view
+		opts = append(opts, table.WithSnapshotID(snap.SnapshotID))
+	}
+	cols, err := icebergColumns(sch)
 	if err != nil {
 		return "", nil, fmt.Errorf("query: table %s: %w", name, err)
 	}
 	var p *plan
-	if snap := tbl.CurrentSnapshot(); snap != nil {
+	if snap != nil {
 		spec := tbl.Spec()
-		filter := rowFilter(query, t.Database, t.Name, tbl.Schema(), &spec)
+		filter := rowFilter(query, t.Database, viewName, sch, &spec)
 		key := planKey{table: tbl.Metadata().TableUUID().String(), snapshot: snap.SnapshotID}
 		if filter != nil {
 			key.filter = filter.String()
 		}
 		if p = e.plans.get(key); p == nil {
-			if p, err = planFiles(ctx, tbl, filter); err != nil {
+			if p, err = planFiles(ctx, tbl, filter, opts...); err != nil {
 				return "", nil, fmt.Errorf("query: table %s: %w", name, err)
 			}
 			e.plans.put(key, p)
@@ -55,6 +65,13 @@ func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 	for _, size := range p.sizes {
 		sc.add(size)
 	}
+	if renamed(tbl.Metadata()) {
+		body, err := readByID(p.files, sch)
+		if err != nil {
+			return "", nil, fmt.Errorf("query: table %s: %w", name, err)
+		}
+		return body, icebergDirs(tbl.Location(), p.files), nil
+	}
 	present, union, err := e.plans.columns(ctx, conn, p)
 	if err != nil {
 		return "", nil, fmt.Errorf("query: table %s: read data files: %w", name, err)
@@ -65,10 +82,9 @@ func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 	return "SELECT " + projection(cols, present) + " FROM " + from, icebergDirs(tbl.Location(), p.files), nil
 }
 
-// planFiles plans the data files of tbl's current snapshot under filter
-// (nil for all).
-func planFiles(ctx context.Context, tbl *table.Table, filter iceberg.BooleanExpression) (*plan, error) {
-	var opts []table.ScanOption
+// planFiles plans the data files of tbl's current snapshot (or the one
+// opts select) under filter (nil for all).
+func planFiles(ctx context.Context, tbl *table.Table, filter iceberg.BooleanExpression, opts ...table.ScanOption) (*plan, error) {
 	if filter != nil {
 		opts = append(opts, table.WithRowFilter(filter))
 	}

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -49,6 +50,12 @@ func instanceKey(r refs, memoryLimit string) string {
 	for i, t := range r.tables {
 		names[i] = strings.ToLower(schema.QuoteIdent(t.Database) + "." + schema.QuoteIdent(t.Name))
 	}
+	for _, tr := range r.travels {
+		names = append(names, strings.ToLower(schema.QuoteIdent(tr.table.Database)+"."+schema.QuoteIdent(tr.view)))
+	}
+	for _, m := range r.metas {
+		names = append(names, strings.ToLower(schema.QuoteIdent(m.table.Database)+"."+schema.QuoteIdent(m.view)))
+	}
 	slices.Sort(names)
 	return memoryLimit + "\x00" + strings.Join(names, "\x00")
 }
@@ -90,7 +97,7 @@ func (in *instance) apply(ctx context.Context, dbs []string, vs []view) error {
 		in.schemas[db] = true
 	}
 	for _, v := range vs {
-		name := schema.QuoteIdent(v.table.Database) + "." + schema.QuoteIdent(v.table.Name)
+		name := schema.QuoteIdent(v.table.Database) + "." + schema.QuoteIdent(cmp.Or(v.name, v.table.Name))
 		if in.views[name] == v.body {
 			continue
 		}

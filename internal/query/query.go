@@ -19,6 +19,17 @@
 //     as NULL, and a malformed line reads as a row of NULLs (DuckDB
 //     ignore_errors): rows are never dropped, but the crawler's sampled
 //     schema can be narrower than the data.
+//   - db.t FOR VERSION AS OF id, or FOR TIMESTAMP AS OF 'ts' (also
+//     FOR SYSTEM_VERSION / SYSTEM_TIME), reads an Iceberg table's data
+//     files of that snapshot with that snapshot's schema, as a view of its
+//     own (see timetravel.go); a missing snapshot is an error wrapping
+//     ErrNoSuchSnapshot, time travel on an external table one wrapping
+//     ErrUnsupported.
+//   - CREATE TABLE db.t [WITH (...)] AS SELECT and INSERT INTO db.t, where
+//     db is a catalog database, write Iceberg tables of the catalog (see
+//     write.go): DuckDB runs the query part like any query, and its rows
+//     are appended in one iceberg-go commit. Other DuckDB writes stay in
+//     the query's in-memory database.
 //   - A name known_db.x right after FROM, JOIN (or TABLE, DESCRIBE, ...)
 //     where the catalog has no table x fails before DuckDB runs, with a
 //     *NotFoundError wrapping catalog.ErrNoSuchTable. Elsewhere db.x may be
@@ -35,9 +46,10 @@
 //
 // Only local files are read; data files in other storage (s3://) are an
 // error for now. Iceberg data files are matched to the schema by column
-// name, so renamed columns read as NULL from older files. Iceberg row-level
-// deletes are not supported and fail the query rather than returning
-// deleted rows.
+// name, or, in a table that has had a column renamed, by Iceberg field id
+// (see renamed), so renamed columns read their values from older files
+// too. Iceberg row-level deletes are not supported and fail the query
+// rather than returning deleted rows.
 //
 // Each query runs alone on an in-memory DuckDB instance, so an Engine is
 // safe for concurrent use and queries do not see each other's views. An
@@ -116,6 +128,8 @@ type Engine struct {
 	log   *slog.Logger
 	plans plans
 	pool  pool
+
+	beforeCommit func() // tests: runs before a write commits
 }
 
 // New returns an engine over cat.
@@ -163,7 +177,15 @@ func (e *Engine) Query(ctx context.Context, query string) (*Result, error) {
 	}
 	defer s.close()
 	planned := time.Since(start)
-	res, err := run(ctx, s.conn, query)
+	sql := s.sql
+	if s.write != nil {
+		n, err := e.write(ctx, s, nil)
+		if err != nil {
+			return nil, err
+		}
+		sql = rowsWritten(n)
+	}
+	res, err := run(ctx, s.conn, sql)
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +199,8 @@ func (e *Engine) Query(ctx context.Context, query string) (*Result, error) {
 type session struct {
 	in     *instance
 	conn   *sql.Conn
+	sql    string     // the query to run: rewritten by resolve; a write's query part
+	write  *writeStmt // the write statement, or nil (write.go)
 	tables int
 	scan   scan
 	pool   *pool // the instance goes back there, or nil: it is closed
@@ -223,6 +247,17 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 			return nil, err
 		}
 	}
+	dbs, err := e.writeDatabases(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	w, err := parseWrite(query, dbs)
+	if err != nil {
+		return nil, err
+	}
+	if w != nil {
+		query = w.query // DuckDB runs the query part
+	}
 	refs, err := e.resolve(ctx, query)
 	if err != nil {
 		return nil, err
@@ -233,6 +268,7 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 		if in := e.pool.get(key); in != nil {
 			s, err := e.prepare(ctx, in, refs, true)
 			if err == nil {
+				s.write = w
 				return s, nil
 			}
 			in.close()
@@ -251,6 +287,7 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 		in.close()
 		return nil, err
 	}
+	s.write = w
 	return s, nil
 }
 
@@ -258,7 +295,7 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 // their directories and, for a pooled session, begins the transaction that
 // close rolls back.
 func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bool) (*session, error) {
-	s := &session{in: in, conn: in.conn, tables: len(refs.tables)}
+	s := &session{in: in, conn: in.conn, sql: refs.query, tables: len(refs.tables) + len(refs.travels) + len(refs.metas)}
 	views, dirs, err := e.defineViews(ctx, in.conn, refs, &s.scan)
 	if err != nil {
 		return nil, err

@@ -11,13 +11,20 @@ import (
 
 // refs are the catalog objects a query needs.
 type refs struct {
-	query     string
+	query     string          // the SQL to run: without time travel clauses
 	databases []string        // every catalog database, for CREATE SCHEMA
 	tables    []catalog.Table // referenced tables, catalog spelling
+	travels   []travel        // references at a snapshot (timetravel.go)
+	metas     []metaRef       // metadata tables t$snapshots, t$history (metatables.go)
 }
 
-// resolve finds the catalog tables that query references.
+// resolve finds the catalog tables that query references, and rewrites
+// its time travel clauses (see rewriteTimeTravel).
 func (e *Engine) resolve(ctx context.Context, query string) (refs, error) {
+	query, travels, err := rewriteTimeTravel(query)
+	if err != nil {
+		return refs{}, err
+	}
 	all, err := e.cat.Tables(ctx, "")
 	if err != nil {
 		return refs{}, fmt.Errorf("query: %w", err)
@@ -38,6 +45,19 @@ func (e *Engine) resolve(ctx context.Context, query string) (refs, error) {
 	slices.Sort(r.databases)
 
 	seen := map[[2]string]bool{}
+	for _, tr := range travels {
+		t, ok := byName[[2]string{strings.ToLower(tr.db), strings.ToLower(tr.name)}]
+		if !ok {
+			return refs{}, &NotFoundError{Database: tr.db, Table: tr.name}
+		}
+		if t.Type != catalog.Iceberg {
+			return refs{}, fmt.Errorf("query: table %s.%s is an external (crawled) table: %s needs an Iceberg table (time travel reads its snapshots): %w",
+				t.Database, t.Name, tr.clause(), ErrUnsupported)
+		}
+		tr.table = t
+		r.travels = append(r.travels, tr)
+		seen[[2]string{strings.ToLower(tr.db), strings.ToLower(tr.view)}] = true
+	}
 	for _, q := range qualifiedNames(query) {
 		key := [2]string{strings.ToLower(q.db), strings.ToLower(q.name)}
 		if _, ok := dbs[key[0]]; !ok || seen[key] {
@@ -45,6 +65,13 @@ func (e *Engine) resolve(ctx context.Context, query string) (refs, error) {
 		}
 		t, ok := byName[key]
 		if !ok {
+			if m, ok, err := metaTable(byName, q.db, q.name); err != nil {
+				return refs{}, err
+			} else if ok {
+				seen[key] = true
+				r.metas = append(r.metas, m)
+				continue
+			}
 			if q.inner || !tablePosition[q.prev] {
 				// x.db.name, or db.name where a column may be: a struct
 				// column or alias named like the database. DuckDB decides.
@@ -55,7 +82,7 @@ func (e *Engine) resolve(ctx context.Context, query string) (refs, error) {
 		seen[key] = true
 		r.tables = append(r.tables, t)
 	}
-	e.log.Debug("query resolved", "tables", len(r.tables))
+	e.log.Debug("query resolved", "tables", len(r.tables), "snapshots", len(r.travels), "metadata", len(r.metas))
 	return r, nil
 }
 
@@ -105,9 +132,10 @@ const (
 )
 
 type token struct {
-	kind   tokKind
-	text   string
-	quoted bool
+	kind     tokKind
+	text     string
+	quoted   bool
+	pos, end int // the token is sql[pos:end]
 }
 
 // tokens is a lexer just good enough to find identifiers: it knows
@@ -115,7 +143,7 @@ type token struct {
 func tokens(s string) []token {
 	var out []token
 	for i := 0; i < len(s); {
-		c := s[i]
+		c, n, start := s[i], len(out), i
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
 			i++
@@ -165,6 +193,9 @@ func tokens(s string) []token {
 		default:
 			out = append(out, token{kind: tokOther, text: s[i : i+1]})
 			i++
+		}
+		if len(out) > n {
+			out[n].pos, out[n].end = start, i
 		}
 	}
 	return out

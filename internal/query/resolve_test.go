@@ -76,6 +76,9 @@ func FuzzParsers(f *testing.F) {
 	for _, s := range []string{
 		`SELECT * FROM "a"."b" WHERE x = 'y' -- c`, `$a$ $$ /* */ "" ''`,
 		`STRUCT("a" INTEGER, "b" MAP(VARCHAR, INTEGER[])[])[3]`, `struct<a:array<map<string,int>>>`,
+		`SELECT * FROM lake.t FOR VERSION AS OF 1 x JOIN lake.t FOR TIMESTAMP AS OF TIMESTAMP '2026-11-20 10:00:00 UTC'`,
+		`CREATE TABLE lake.t WITH (partitioning = ARRAY['day(ts)', 'bucket(8, id)']) AS SELECT 1`,
+		`INSERT INTO lake.t (a, "b") VALUES (1, 2);`,
 	} {
 		f.Add(s)
 	}
@@ -83,5 +86,9 @@ func FuzzParsers(f *testing.F) {
 		qualifiedNames(s)
 		parseDuckType(s)
 		hiveToDuck(s)
+		if out, trs, err := rewriteTimeTravel(s); err == nil && len(trs) == 0 && out != s {
+			t.Errorf("%q without time travel rewritten to %q", s, out)
+		}
+		parseWrite(s, map[string]bool{"lake": true})
 	})
 }

@@ -11,11 +11,16 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/apache/iceberg-go/table"
+
 	sblob "github.com/streamlake/streamlake/internal/blob"
+	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/crawl"
 	"github.com/streamlake/streamlake/internal/etl"
 	"github.com/streamlake/streamlake/internal/query"
@@ -32,6 +37,8 @@ var updateSQL = flag.Bool("update-sql", false, "rewrite the expected results of 
 //	-- expect:                          (CSV, as streamlake query --format csv prints it)
 //	...
 //	-- error: substring                 (instead of expect)
+//
+// The SQL can name snapshots with placeholders (see snapshotRef).
 type sqlCase struct {
 	name, sql, params, expect, errSub string
 }
@@ -67,9 +74,9 @@ func parseSQLFile(t *testing.T, path string) []sqlCase {
 }
 
 // suiteLake loads three phases of a drifting topic through the ETL (a
-// number column, then a new struct and string column, then values that do
-// not fit) and crawls the staging area into raw.
-func suiteLake(t *testing.T) *query.Service {
+// number column, committed alone; then a new struct and string column, then
+// values that do not fit) and crawls the staging area into raw.
+func suiteLake(t *testing.T) (*query.Service, *catalog.Store) {
 	t.Helper()
 	ctx := context.Background()
 	store, dir := openCatalog(t)
@@ -86,6 +93,18 @@ func suiteLake(t *testing.T) *query.Service {
 	phase(0, 0, 10, func(i int64) string {
 		return fmt.Sprintf(`{"id":%d,"ts":"2026-11-%02dT10:00:00Z","device":"d%d","temperature":%d.5}`, i, 20+i%3, i%4, 10+i)
 	})
+	u, _ := sblob.DirURL(stagingDir)
+	bucket, err := sblob.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bucket.Close()
+	x := etl.New(etl.Config{Database: "lake", TimeField: "ts"}, bucket, store.Iceberg())
+	// The first phase is a snapshot of its own, with the first schema,
+	// for time travel.
+	if _, err := x.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
 	phase(0, 10, 20, func(i int64) string {
 		return fmt.Sprintf(`{"id":%d,"ts":"2026-11-%02dT11:00:00Z","device":"d%d","temperature":%d,"site":"s%d","loc":{"lat":%d.25,"lon":-%d.5}}`, i, 20+i%3, i%4, 10+i, i%2, i, i)
 	})
@@ -95,13 +114,6 @@ func suiteLake(t *testing.T) *query.Service {
 		}
 		return fmt.Sprintf(`{"id":%d,"ts":"2026-11-22T12:00:00Z","device":"x","temperature":"n/a"}`, 100+i)
 	})
-	u, _ := sblob.DirURL(stagingDir)
-	bucket, err := sblob.Open(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bucket.Close()
-	x := etl.New(etl.Config{Database: "lake", TimeField: "ts"}, bucket, store.Iceberg())
 	if _, err := x.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +127,41 @@ func suiteLake(t *testing.T) *query.Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close(context.Background()) })
-	return s
+	return s, store
+}
+
+// snapshotRef is a placeholder of a snapshot in a suite's SQL, which
+// snapshot ids and commit times cannot be written in: {{snapshot db.t N}}
+// is the id of the table's N-th snapshot (0 the first; negative counts
+// from the current one, -1), {{snapshot_time db.t N}} its commit time
+// ('2026-11-23 10:00:00.123', UTC).
+var snapshotRef = regexp.MustCompile(`\{\{(snapshot|snapshot_time) (\w+)\.(\w+) (-?\d+)\}\}`)
+
+// expandSnapshots replaces the snapshot placeholders of sql.
+func expandSnapshots(t *testing.T, store *catalog.Store, sql string) string {
+	t.Helper()
+	return snapshotRef.ReplaceAllStringFunc(sql, func(m string) string {
+		g := snapshotRef.FindStringSubmatch(m)
+		tbl, err := store.LoadIceberg(t.Context(), g[2], g[3])
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		var log []table.SnapshotLogEntry
+		for e := range tbl.Metadata().SnapshotLogs() {
+			log = append(log, e)
+		}
+		n, _ := strconv.Atoi(g[4])
+		if n < 0 {
+			n += len(log)
+		}
+		if n < 0 || n >= len(log) {
+			t.Fatalf("%s: the table has %d snapshots", m, len(log))
+		}
+		if g[1] == "snapshot" {
+			return strconv.FormatInt(log[n].SnapshotID, 10)
+		}
+		return time.UnixMilli(log[n].TimestampMs).UTC().Format("2006-01-02 15:04:05.000")
+	})
 }
 
 // TestSQLSuite runs every statement of testdata/sql/*.sql through the
@@ -123,7 +169,7 @@ func suiteLake(t *testing.T) *query.Service {
 // the raw staging tables, and compares the CSV result (or error) with the
 // file. go test -run TestSQLSuite -update-sql rewrites the expectations.
 func TestSQLSuite(t *testing.T) {
-	s := suiteLake(t)
+	s, store := suiteLake(t)
 	files, _ := filepath.Glob("testdata/sql/*.sql")
 	if len(files) == 0 {
 		t.Fatal("no testdata/sql/*.sql")
@@ -132,7 +178,7 @@ func TestSQLSuite(t *testing.T) {
 		cases := parseSQLFile(t, f)
 		var out bytes.Buffer
 		for _, c := range cases {
-			in := query.StartInput{SQL: strings.TrimSpace(c.sql)}
+			in := query.StartInput{SQL: expandSnapshots(t, store, strings.TrimSpace(c.sql))}
 			if c.params != "" {
 				if err := json.Unmarshal([]byte(c.params), &in.Params); err != nil {
 					t.Fatalf("%s: %s: params: %v", f, c.name, err)

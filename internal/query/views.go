@@ -22,6 +22,7 @@ type column struct {
 // view is the definition of a referenced table's view.
 type view struct {
 	table catalog.Table
+	name  string // in table.Database; "" is table.Name
 	body  string
 }
 
@@ -40,7 +41,7 @@ func (e *Engine) defineViews(ctx context.Context, conn *sql.Conn, r refs, sc *sc
 			err  error
 		)
 		if t.Type == catalog.Iceberg {
-			body, d, err = e.icebergView(ctx, conn, t, r.query, sc)
+			body, d, err = e.icebergView(ctx, conn, t, nil, r.query, sc)
 		} else {
 			body, d, err = e.externalView(ctx, conn, t, sc)
 		}
@@ -50,6 +51,21 @@ func (e *Engine) defineViews(ctx context.Context, conn *sql.Conn, r refs, sc *sc
 		e.log.Debug("query view", "table", t.Database+"."+t.Name, "type", t.Type, "dirs", len(d))
 		views = append(views, view{table: t, body: body})
 		dirs = append(dirs, d...)
+	}
+	for _, tr := range r.travels {
+		body, d, err := e.icebergView(ctx, conn, tr.table, &tr, r.query, sc)
+		if err != nil {
+			return nil, nil, err
+		}
+		views = append(views, view{table: tr.table, name: tr.view, body: body})
+		dirs = append(dirs, d...)
+	}
+	for _, m := range r.metas {
+		body, err := e.metaView(ctx, m)
+		if err != nil {
+			return nil, nil, err
+		}
+		views = append(views, view{table: m.table, name: m.view, body: body})
 	}
 	slices.Sort(dirs)
 	return views, slices.Compact(dirs), nil

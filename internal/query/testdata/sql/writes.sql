@@ -1,0 +1,107 @@
+-- name: CTAS with day and bucket partitioning writes a catalog table
+CREATE TABLE lake.sensor_days WITH (partitioning = ARRAY['day(ts)', 'bucket(4, id)'], format = 'PARQUET') AS SELECT id, ts, device, temperature, site FROM lake.sensors WHERE id < 15;
+-- expect:
+rows_written
+15
+
+-- name: the new table reads like any lake table
+SELECT ts::DATE AS day, count(*) AS n, count(site) AS with_site FROM lake.sensor_days GROUP BY ALL ORDER BY ALL;
+-- expect:
+day,n,with_site
+2026-11-20,5,1
+2026-11-21,5,2
+2026-11-22,5,2
+
+-- name: a partition filter on the new table
+SELECT count(*) AS n, min(id) AS lo, max(id) AS hi FROM lake.sensor_days WHERE ts >= TIMESTAMPTZ '2026-11-21 00:00:00+00' AND ts < TIMESTAMPTZ '2026-11-22 00:00:00+00';
+-- expect:
+n,lo,hi
+5,1,13
+
+-- name: CTAS of an aggregate
+CREATE TABLE lake.device_stats AS SELECT device, count(*) AS n, round(avg(temperature), 2) AS avg_t FROM lake.sensors GROUP BY device;
+-- expect:
+rows_written
+4
+
+-- name: the aggregate's rows and types
+SELECT device, n, avg_t, typeof(n) AS n_type, typeof(avg_t) AS avg_type FROM lake.device_stats ORDER BY device;
+-- expect:
+device,n,avg_t,n_type,avg_type
+d0,5,18.3,BIGINT,DOUBLE
+d1,5,19.3,BIGINT,DOUBLE
+d2,5,20.2,BIGINT,DOUBLE
+d3,5,21.2,BIGINT,DOUBLE
+
+-- name: INSERT SELECT appends
+INSERT INTO lake.sensor_days SELECT id, ts, device, temperature, site FROM lake.sensors WHERE id >= 15;
+-- expect:
+rows_written
+5
+
+-- name: INSERT VALUES with a column list; the other columns are NULL
+INSERT INTO lake.sensor_days (id, ts, device) VALUES (100, '2026-11-25 00:00:00+00', 'new');
+-- expect:
+rows_written
+1
+
+-- name: INSERT with parameters
+-- params: ["p", 7]
+INSERT INTO lake.device_stats (device, n) VALUES (?, ?);
+-- expect:
+rows_written
+1
+
+-- name: after the inserts
+SELECT count(*) AS n, count(DISTINCT id) AS ids, max(id) AS hi, count(temperature) AS with_t FROM lake.sensor_days;
+-- expect:
+n,ids,hi,with_t
+21,21,100,20
+
+-- name: the inserted row with NULLs
+SELECT id, ts, device, temperature, site FROM lake.sensor_days WHERE id = 100;
+-- expect:
+id,ts,device,temperature,site
+100,2026-11-25T00:00:00Z,new,,
+
+-- name: the parameters' row
+SELECT device, n, avg_t FROM lake.device_stats WHERE device = 'p';
+-- expect:
+device,n,avg_t
+p,7,
+
+-- name: the written table's first snapshot, by time travel
+SELECT count(*) AS n FROM lake.sensor_days FOR VERSION AS OF {{snapshot lake.sensor_days 0}};
+-- expect:
+n
+15
+
+-- name: CTAS from an old snapshot keeps that snapshot's schema
+CREATE TABLE lake.sensors_v0 AS SELECT * FROM lake.sensors FOR VERSION AS OF {{snapshot lake.sensors 0}};
+-- expect:
+rows_written
+10
+
+-- name: the copied snapshot
+SELECT * FROM lake.sensors_v0 ORDER BY id LIMIT 2;
+-- expect:
+id,ts,device,temperature
+0,2026-11-20T10:00:00Z,d0,10.5
+1,2026-11-21T10:00:00Z,d1,11.5
+
+-- name: CTAS into an existing table fails
+CREATE TABLE lake.sensor_days AS SELECT 1 AS x;
+-- error: USER: query: CREATE TABLE lake.sensor_days: table lake.sensor_days already exists (iceberg): already exists; use INSERT INTO to add rows
+
+-- name: INSERT of a value that does not convert names the column
+INSERT INTO lake.sensor_days (id, ts) VALUES ('x', '2026-11-25 00:00:00+00');
+-- error: USER: query: INSERT INTO lake.sensor_days: column id is long in the table, and the query's column 1 (col0) is VARCHAR, which does not convert to it; CAST it: not supported
+
+-- name: INSERT into a crawled table is refused
+INSERT INTO raw.sensors SELECT * FROM raw.sensors;
+-- error: USER: query: INSERT INTO raw.sensors: raw.sensors is an external (crawled) table, which queries cannot write
+
+-- name: CTAS cannot choose a location
+CREATE TABLE lake.elsewhere WITH (location = '/tmp/elsewhere') AS SELECT 1 AS x;
+-- error: USER: query: CREATE TABLE lake.elsewhere: WITH: location: a table's location is not allowed: tables are created in the lake's warehouse
+

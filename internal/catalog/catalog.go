@@ -14,7 +14,9 @@
 //
 // Errors wrap sentinels callers can branch on: ErrNoSuchDatabase,
 // ErrNoSuchTable, ErrNoSuchPartition, ErrAlreadyExists, ErrNoSuchExecution,
-// and *FilterError for a GetPartitions filter that does not parse.
+// ErrNoSuchNamedQuery, and *FilterError for a GetPartitions filter that
+// does not parse. Next to the catalog proper it keeps the query layer's
+// execution history and named queries (saved SQL).
 package catalog
 
 import (

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -54,7 +55,7 @@ func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
 // versions: every table gets version 1 if it has none, and every database
 // that has tables gets a database entry. It is idempotent.
 func (s *Store) migrate(ctx context.Context) error {
-	for _, stmt := range schemaDDL {
+	for _, stmt := range slices.Concat(schemaDDL, namedQueriesDDL) {
 		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
 			return err
 		}

@@ -1,7 +1,8 @@
 // Package catalogtest is the conformance suite every catalog backend runs:
 // databases, tables and their versions, partitions and the partition
-// filter grammar, errors, concurrent writers, and Iceberg tables seen
-// through the same catalog. A backend passes when Run passes over it.
+// filter grammar, errors, concurrent writers, Iceberg tables seen through
+// the same catalog, the query history and named queries. A backend passes
+// when Run passes over it.
 package catalogtest
 
 import (
@@ -38,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) *catalog.Store) {
 		{"Iceberg", testIceberg},
 		{"Reopen", testReopen},
 		{"Executions", testExecutions},
+		{"NamedQueries", testNamedQueries},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -69,9 +70,16 @@ func category(err error) string {
 		if userTypes[de.Type] {
 			return CategoryUser
 		}
+	case strings.Contains(err.Error(), paramCountError):
+		return CategoryUser
 	}
 	return CategorySystem
 }
+
+// paramCountError is how the duckdb-go driver (statement.go) refuses
+// parameters that do not match the statement's placeholders; it is a
+// plain error, not a *duckdb.Error.
+const paramCountError = "incorrect argument count for command"
 
 // limitError refuses a query whose planned files exceed the limit.
 func limitError(wg Workgroup, sc scan) error {

@@ -8,10 +8,22 @@
 //	POST /v1/queries/{id}/cancel        -> the execution once stopped
 //	GET  /healthz                       -> {"status": "ok"}
 //
+// and, when the service keeps named queries (saved SQL, Athena's
+// NamedQuery; see NamedQueries), where REF is a named query's name in the
+// workgroup of ?workgroup= (default primary) or its id:
+//
+//	POST   /v1/named-queries            {"name", "sql", "workgroup", "database", "description"} -> 201 the named query
+//	GET    /v1/named-queries            ?workgroup= -> {"named_queries": [...]}, by workgroup and name
+//	GET    /v1/named-queries/REF        ?workgroup= -> the named query
+//	DELETE /v1/named-queries/REF        ?workgroup= -> the deleted named query
+//	POST   /v1/named-queries/REF/start  ?workgroup= {"params"} (body optional) -> 202 {"id"} of the execution
+//
 // Errors are {"error": "...", "category": "USER"|"SYSTEM"}: 400 for a bad
-// request, 404 for an unknown execution or path, 405 for a wrong method, 409 for results of an
-// execution that has not succeeded or a cancel of one another process runs,
-// 500 (SYSTEM) for the rest. A Server is safe for concurrent use.
+// request, 404 for an unknown execution, named query or path, 405 for a
+// wrong method, 409 for results of an execution that has not succeeded, a
+// cancel of one another process runs or a named query whose name the
+// workgroup has, 500 (SYSTEM) for the rest. A Server is safe for
+// concurrent use.
 package server
 
 import (
@@ -21,6 +33,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -63,10 +76,15 @@ func New(q Queries, log *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	for path, allow := range map[string]string{
+	paths := map[string]string{
 		"/v1/queries": "GET, POST", "/v1/queries/{id}": "GET", "/v1/queries/{id}/results": "GET",
 		"/v1/queries/{id}/cancel": "POST", "/healthz": "GET",
-	} {
+	}
+	if n, ok := q.(NamedQueries); ok {
+		s.handleNamed(n)
+		maps.Copy(paths, namedPaths)
+	}
+	for path, allow := range paths {
 		s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
 			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: r.Method + " " + r.URL.Path + " is not allowed; use " + allow, Category: query.CategoryUser})
@@ -264,9 +282,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, query.ErrInvalidRequest):
 		status = http.StatusBadRequest
-	case errors.Is(err, query.ErrNoSuchExecution):
+	case errors.Is(err, query.ErrNoSuchExecution), errors.Is(err, query.ErrNoSuchNamedQuery):
 		status = http.StatusNotFound
-	case errors.Is(err, query.ErrNotFinished), errors.Is(err, query.ErrNotOwned):
+	case errors.Is(err, query.ErrNotFinished), errors.Is(err, query.ErrNotOwned), errors.Is(err, query.ErrNamedQueryExists):
 		status = http.StatusConflict
 	}
 	cat := query.CategoryUser

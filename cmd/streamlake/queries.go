@@ -39,12 +39,16 @@ func (a *app) openService(ctx context.Context) (*query.Service, func(), error) {
 func (a *app) queriesCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "queries",
-		Short: "List, show, page through the results of, and cancel query executions",
+		Short: "List, show, page through the results of, and cancel query executions; save and run named queries",
 		Long: `Every query (streamlake query, streamlake sql, the HTTP API of streamlake
 run and streamlake serve) is an execution with an id, kept in the catalog's
 execution history with its state, statistics and saved result. list, show
 and results read the history and the saved results of the data directory and
-need no running process; cancel asks the process that runs the query.`,
+need no running process; cancel asks the process that runs the query.
+
+Named queries are SQL saved in the catalog under a name unique within a
+workgroup (Athena's named queries): save, named (list), run (with --param
+values for ? placeholders) and delete.`,
 	}
 	var format string
 	addFormat := func(c *cobra.Command) *cobra.Command {
@@ -52,7 +56,8 @@ need no running process; cancel asks the process that runs the query.`,
 		return c
 	}
 	cmd.AddCommand(addFormat(a.queriesListCmd(&format)), addFormat(a.queriesShowCmd(&format)),
-		addFormat(a.queriesResultsCmd(&format)), a.queriesCancelCmd())
+		addFormat(a.queriesResultsCmd(&format)), a.queriesCancelCmd(),
+		a.queriesSaveCmd(), addFormat(a.queriesNamedCmd(&format)), addFormat(a.queriesRunCmd(&format)), a.queriesDeleteCmd())
 	return cmd
 }
 

@@ -76,6 +76,11 @@ func execute(ctx context.Context, svc *query.Service, in query.StartInput, errw 
 	if err != nil {
 		return query.Execution{}, err
 	}
+	return await(ctx, svc, id, errw)
+}
+
+// await is execute's wait for execution id, which has started.
+func await(ctx context.Context, svc *query.Service, id string, errw io.Writer) (query.Execution, error) {
 	stop := startSpinner(errw, svc, id)
 	x, err := svc.Wait(ctx, id)
 	stop()

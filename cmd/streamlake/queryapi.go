@@ -48,7 +48,8 @@ func closeService(svc *query.Service, log *slog.Logger) {
 }
 
 // mountQueryAPI creates the query service on p.store and serves the HTTP
-// query API (internal/server) under /v1/queries on mux. The service stops
+// query API (internal/server) under /v1/queries and /v1/named-queries on
+// mux. The service stops
 // when ctx is done or closer is called, whichever comes first; closer
 // waits until it has stopped.
 func (p *pipeline) mountQueryAPI(ctx context.Context, mux *http.ServeMux) (closer func(), err error) {
@@ -59,8 +60,9 @@ func (p *pipeline) mountQueryAPI(ctx context.Context, mux *http.ServeMux) (close
 	api := server.New(svc, p.log.With("stage", "query"))
 	// Only the query paths: /healthz and the rest of the mux stay the
 	// pipeline's.
-	mux.Handle("/v1/queries", api)
-	mux.Handle("/v1/queries/", api)
+	for _, p := range []string{"/v1/queries", "/v1/queries/", "/v1/named-queries", "/v1/named-queries/"} {
+		mux.Handle(p, api)
+	}
 	stop := sync.OnceFunc(func() { closeService(svc, p.log) })
 	done := make(chan struct{})
 	go func() {

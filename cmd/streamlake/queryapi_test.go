@@ -204,6 +204,12 @@ func TestQueryAPI(t *testing.T) {
 	if st := c.do("GET", "/v1/status", nil, &map[string]any{}); st != http.StatusOK {
 		t.Fatalf("run /v1/status: %d", st)
 	}
+	var named struct {
+		NamedQueries []query.NamedQuery `json:"named_queries"`
+	}
+	if st := c.do("GET", "/v1/named-queries", nil, &named); st != http.StatusOK || named.NamedQueries == nil {
+		t.Fatalf("run /v1/named-queries: %d %+v", st, named)
+	}
 	id = c.start("SELECT count(*) AS n FROM lake.sensors", "")
 	c.wait(id, query.Succeeded)
 	var page query.ResultPage

@@ -24,9 +24,15 @@ running the pipeline:
   GET  /v1/queries/ID/results     ?offset=&limit= a page of the saved result
   GET  /v1/queries                ?state=&workgroup=&before=&limit= executions, newest first
   POST /v1/queries/ID/cancel      cancel, answering once it has stopped
+  POST   /v1/named-queries          {"name", "sql", "workgroup", "database", "description"} save SQL
+  GET    /v1/named-queries          ?workgroup= named queries, by workgroup and name
+  GET    /v1/named-queries/REF      ?workgroup= one, by name (in the workgroup) or id
+  DELETE /v1/named-queries/REF      ?workgroup= delete it
+  POST   /v1/named-queries/REF/start  ?workgroup= {"params": [...]} -> 202 {"id": "..."}
   GET  /healthz
 
-streamlake run serves the same /v1/queries API on metrics.listen. Queries
+streamlake run serves the same /v1/queries and /v1/named-queries API on
+metrics.listen. Queries
 still running at SIGINT/SIGTERM end FAILED (SYSTEM).`,
 		Example: `  streamlake serve --listen 127.0.0.1:9465
   curl -s -d '{"sql": "SELECT count(*) FROM lake.sensors"}' http://127.0.0.1:9465/v1/queries`,

@@ -151,7 +151,7 @@ func TestQueryCLI(t *testing.T) {
 	}
 
 	// Over the workgroup's bytes-scanned limit: refused before it runs.
-	msg := l.fails("", "query", "--workgroup", "tiny", "SELECT count(*) FROM lake.sensors")
+	msg := l.fails("", "query", "--workgroup", "tiny", "SELECT count(id) FROM lake.sensors")
 	refused := regexp.MustCompile(`^streamlake: query (\S+) FAILED \(USER\): .*bytes-scanned limit exceeded.*workgroup tiny`).FindStringSubmatch(msg)
 	if refused == nil {
 		t.Fatalf("refusal: %q", msg)

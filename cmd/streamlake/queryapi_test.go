@@ -158,7 +158,7 @@ func TestQueryAPI(t *testing.T) {
 	}
 
 	// The bytes-scanned limit of workgroup tiny refuses the query.
-	x = c.wait(c.start("SELECT count(*) FROM lake.sensors", "tiny"), query.Failed)
+	x = c.wait(c.start("SELECT count(id) FROM lake.sensors", "tiny"), query.Failed)
 	if x.Error == nil || x.Error.Category != query.CategoryUser || !strings.Contains(x.Error.Message, "bytes-scanned limit") {
 		t.Fatalf("refused: %+v", x)
 	}

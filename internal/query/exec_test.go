@@ -331,7 +331,7 @@ func TestExecutionErrors(t *testing.T) {
 	if err := os.Remove(firstDataFile(t, filepath.Join(dir, "lake"))); err != nil {
 		t.Fatal(err)
 	}
-	x := execute(t, s, query.StartInput{SQL: "SELECT count(*) FROM lake.events"})
+	x := execute(t, s, query.StartInput{SQL: "SELECT count(id) FROM lake.events"})
 	if x.State != query.Failed || x.Error == nil || x.Error.Category != query.CategorySystem {
 		t.Errorf("missing data file: %s %+v, want FAILED SYSTEM", x.State, x.Error)
 	}
@@ -372,7 +372,7 @@ func TestBytesScannedLimit(t *testing.T) {
 		{Name: "exact", BytesScannedLimit: bytes},
 	}})
 
-	x := execute(t, s, query.StartInput{SQL: "SELECT count(*) FROM lake.events", Workgroup: "small"})
+	x := execute(t, s, query.StartInput{SQL: "SELECT count(id) FROM lake.events", Workgroup: "small"})
 	if x.State != query.Failed || x.Error == nil || x.Error.Category != query.CategoryUser {
 		t.Fatalf("over the limit: %s %+v, want FAILED USER", x.State, x.Error)
 	}

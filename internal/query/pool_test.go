@@ -63,7 +63,7 @@ func TestReusedInstanceIsClean(t *testing.T) {
 	store, _ := eventsLake(t)
 	e := newEngine(t, store)
 	defer e.Close()
-	const count = `SELECT count(*) FROM lake.events`
+	const count = `SELECT count(id) FROM lake.events` // not answered from metadata: it reads the view
 	if got := queryRows(t, e, count); got != "[[5]]" {
 		t.Fatalf("count = %s", got)
 	}

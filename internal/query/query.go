@@ -63,7 +63,11 @@
 // snapshot and row filter: a snapshot's files never change. A query with
 // a simple range on an Iceberg table's partition source column (WHERE ts
 // >= TIMESTAMPTZ '...' AND ts < ...; see rowFilter) plans only the files
-// that can hold matching rows.
+// that can hold matching rows. A query that only counts an Iceberg
+// table's rows, SELECT count(*) FROM db.t with at most a WHERE clause of
+// partition-column comparisons that select whole partitions, is answered
+// from the manifests' record counts without reading a data file (see
+// countstar.go).
 //
 // A Service (exec.go) runs queries on an Engine as Athena-style executions:
 // ids, states, statistics, workgroups with limits, saved results and a
@@ -127,6 +131,7 @@ type Engine struct {
 	opts  Options
 	log   *slog.Logger
 	plans plans
+	count counts
 	pool  pool
 
 	beforeCommit func() // tests: runs before a write commits
@@ -199,7 +204,7 @@ func (e *Engine) Query(ctx context.Context, query string) (*Result, error) {
 type session struct {
 	in     *instance
 	conn   *sql.Conn
-	sql    string     // the query to run: rewritten by resolve; a write's query part
+	sql    string     // the query to run: rewritten by resolve; a write's query part; an answer from metadata (countstar.go)
 	write  *writeStmt // the write statement, or nil (write.go)
 	tables int
 	scan   scan
@@ -261,6 +266,9 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 	refs, err := e.resolve(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	if answer, ok := e.countFromMetadata(ctx, refs); ok {
+		refs.tables, refs.query = nil, answer // no view: no file is read
 	}
 	key := instanceKey(refs, memoryLimit)
 	pooled := !e.opts.AllowFileAccess && e.pool.max > 0 && readOnly(query)

@@ -183,7 +183,7 @@ func TestAPI(t *testing.T) {
 	}
 
 	// Over the bytes-scanned limit: refused before running, a USER error.
-	refused := poll(t, ts, start(t, ts, `{"sql": "SELECT count(*) FROM lake.events", "workgroup": "tiny"}`))
+	refused := poll(t, ts, start(t, ts, `{"sql": "SELECT count(id) FROM lake.events", "workgroup": "tiny"}`))
 	if refused.State != query.Failed || refused.Error == nil || refused.Error.Category != query.CategoryUser ||
 		!strings.Contains(refused.Error.Message, "over the 10-byte limit of workgroup tiny") || !refused.Started.IsZero() {
 		t.Errorf("over the limit: %+v %+v", refused, refused.Error)

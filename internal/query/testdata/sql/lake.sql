@@ -33,6 +33,18 @@ day,n
 2026-11-21,7
 2026-11-22,6
 
+-- name: count(*) of whole day partitions, from the manifests' record counts
+SELECT count(*) FROM lake.sensors WHERE ts >= TIMESTAMPTZ '2026-11-21 00:00:00+00' AND ts < '2026-11-23';
+-- expect:
+count_star()
+13
+
+-- name: count(*) with a bound inside a day, counted by DuckDB
+SELECT count(*) AS n FROM lake.sensors WHERE ts >= '2026-11-21 00:00:01' AND ts < '2026-11-23';
+-- expect:
+n
+13
+
 -- name: window function over the evolved table
 SELECT device, id, sum(temperature) OVER (PARTITION BY device ORDER BY id) AS running FROM lake.sensors WHERE device IN ('d0', 'd1') ORDER BY device, id LIMIT 6;
 -- expect:

@@ -117,6 +117,10 @@ func openSQLite(ctx context.Context, t target, warehouse string) (*Store, error)
 	return s, nil
 }
 
+// icebergCatalogName is the name of the Iceberg SQL catalog in the
+// database (its rows' catalog_name).
+const icebergCatalogName = "streamlake"
+
 // pgMigrationLock is the advisory lock key that serializes schema creation
 // by processes opening the same PostgreSQL database at once.
 const pgMigrationLock = 0x5354524d4c4b // "STRMLK"
@@ -155,7 +159,7 @@ func (s *Store) init(ctx context.Context, dialect sqlcat.SupportedDialect, wareh
 	if err := s.migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	ice, err := sqlcat.NewCatalog("streamlake", s.db.DB, dialect, iceberg.Properties{"warehouse": warehouse})
+	ice, err := sqlcat.NewCatalog(icebergCatalogName, s.db.DB, dialect, iceberg.Properties{"warehouse": warehouse})
 	if err != nil {
 		return fmt.Errorf("iceberg catalog: %w", err)
 	}

@@ -74,7 +74,7 @@ func (e *Engine) countFromMetadata(ctx context.Context, r refs) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	tbl, err := e.cat.LoadIceberg(ctx, t.Database, t.Name)
+	tbl, err := e.loadIceberg(ctx, t.Database, t.Name)
 	if err != nil {
 		return "", false
 	}

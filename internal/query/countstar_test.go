@@ -31,7 +31,7 @@ func TestCountFromMetadata(t *testing.T) {
 		{"id": 6, "name": "a", "ts": "2026-11-22T00:00:00Z"},
 		{"id": 7, "name": "d", "ts": "2026-11-22T18:00:00Z"},
 		{"id": 8, "name": null, "ts": "2026-11-23T06:00:00Z"}]`)
-	appendJSON(ctx, t, tbl, `[{"id": 9, "name": "a", "ts": "2026-11-23T07:00:00Z"}]`)
+	tbl = appendJSON(ctx, t, tbl, `[{"id": 9, "name": "a", "ts": "2026-11-23T07:00:00Z"}]`)
 	createEvents(t, store, "empty")
 
 	var files []string
@@ -121,9 +121,15 @@ func TestCountFromMetadata(t *testing.T) {
 	if err != nil || pageRows(page) != "[0]" || fmt.Sprint(page.Columns) != "[{count_star() BIGINT}]" || x.Statistics.FilesScanned != 0 {
 		t.Errorf("count of an empty table: %+v, %v", page, err)
 	}
+	// A commit is counted at once: nothing cached outlives a snapshot.
+	appendJSON(ctx, t, tbl, `[{"id": 10, "name": "e", "ts": "2026-11-23T08:00:00Z"}]`)
+	x = execute(t, s, query.StartInput{SQL: "SELECT count(*) FROM lake.events WHERE ts >= '2026-11-23'"})
+	if page, err := s.Results(ctx, x.ID, 0, 10); err != nil || pageRows(page) != "[3]" || x.Statistics.FilesScanned != 0 {
+		t.Errorf("count after a commit: %+v %+v, %v", x.Statistics, page, err)
+	}
 	// Engine.Query answers the same way.
 	res, err := newEngine(t, store).Query(ctx, "SELECT count(*) FROM lake.events WHERE ts >= '2026-11-22'")
-	if err != nil || fmt.Sprint(res.Columns, res.Types, res.Rows) != "[count_star()] [BIGINT] [[5]]" {
+	if err != nil || fmt.Sprint(res.Columns, res.Types, res.Rows) != "[count_star()] [BIGINT] [[6]]" {
 		t.Errorf("Engine.Query = %+v, %v", res, err)
 	}
 }

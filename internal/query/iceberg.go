@@ -23,7 +23,7 @@ import (
 // per snapshot and filter (see plans).
 func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Table, at *travel, query string, sc *scan) (string, []string, error) {
 	name := t.Database + "." + t.Name
-	tbl, err := e.cat.LoadIceberg(ctx, t.Database, t.Name)
+	tbl, err := e.loadIceberg(ctx, t.Database, t.Name)
 	if err != nil {
 		if errors.Is(err, catalog.ErrNoSuchTable) {
 			return "", nil, &NotFoundError{Database: t.Database, Table: t.Name}

@@ -132,6 +132,7 @@ type Engine struct {
 	log   *slog.Logger
 	plans plans
 	count counts
+	meta  tables
 	pool  pool
 
 	beforeCommit func() // tests: runs before a write commits

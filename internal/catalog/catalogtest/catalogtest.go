@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) *catalog.Store) {
 		{"Reopen", testReopen},
 		{"Executions", testExecutions},
 		{"NamedQueries", testNamedQueries},
+		{"MetadataLocation", testMetadataLocation},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}

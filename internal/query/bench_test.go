@@ -91,7 +91,10 @@ func benchLake(b *testing.B, rows int) (*catalog.Store, []string) {
 		rb := array.NewRecordBuilder(memory.DefaultAllocator, as)
 		for i := range perDay {
 			dev := rng.IntN(1000)
-			ts := start.Add(time.Duration(d)*24*time.Hour + time.Duration(int64(i)*int64(24*time.Hour)/int64(perDay)))
+			// In microseconds: i * 24h in nanoseconds overflows int64 from
+			// i = 106,752 (10M rows, 333,333 a day), which spread each
+			// day's rows over the days before and after it.
+			ts := start.Add(time.Duration(d)*24*time.Hour + time.Duration(int64(i)*int64(24*time.Hour/time.Microsecond)/int64(perDay))*time.Microsecond)
 			rb.Field(0).(*array.Int64Builder).Append(id)
 			rb.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp(ts.UnixMicro()))
 			rb.Field(2).(*array.StringBuilder).Append(fmt.Sprintf("dev-%04d", dev))

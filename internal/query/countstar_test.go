@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/iceberg-go"
+	icecat "github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
+
 	"github.com/streamlake/streamlake/internal/query"
 )
 
@@ -174,4 +178,45 @@ func duckCount(t *testing.T, conn *sql.Conn, sql string) (cols, rows string) {
 		t.Fatal(err)
 	}
 	return fmt.Sprint(rc), strings.Join(out, " ")
+}
+
+// TestCountWithDeletesRunsOnDuckDB: a table with a row-level delete file
+// is never counted from metadata (the record counts include deleted rows);
+// the query runs as written, which refuses deletes.
+func TestCountWithDeletesRunsOnDuckDB(t *testing.T) {
+	ctx := t.Context()
+	store, _ := openCatalog(t)
+	ice := store.Iceberg()
+	if err := ice.CreateNamespace(ctx, table.Identifier{"lake"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := ice.CreateTable(ctx, table.Identifier{"lake", "events"}, eventsSchema,
+		icecat.WithProperties(iceberg.Properties{table.WriteDeleteModeKey: table.WriteModeMergeOnRead}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl = appendJSON(ctx, t, tbl, `[
+		{"id": 1, "name": "a", "ts": "2026-11-20T00:00:00Z"},
+		{"id": 2, "name": "b", "ts": "2026-11-21T10:00:00Z"},
+		{"id": 3, "name": "c", "ts": "2026-11-21T11:00:00Z"}]`)
+	s := newService(t, store, nil, query.ServiceConfig{})
+	if x := execute(t, s, query.StartInput{SQL: "SELECT count(*) FROM lake.events"}); x.State != query.Succeeded || x.Statistics.FilesScanned != 0 {
+		t.Fatalf("count before the delete: %s %+v %+v", x.State, x.Error, x.Statistics)
+	}
+
+	tx := tbl.NewTransaction()
+	if err := tx.Delete(ctx, iceberg.EqualTo(iceberg.Reference("id"), int64(2)), nil); err != nil {
+		t.Fatal(err)
+	}
+	if tbl, err = tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := tbl.Scan().PlanFiles(ctx)
+	if err != nil || len(tasks) != 1 || len(tasks[0].DeleteFiles)+len(tasks[0].DeletionVectorFiles) == 0 {
+		t.Fatalf("the delete wrote no delete file: %d tasks, %v", len(tasks), err)
+	}
+	x := execute(t, s, query.StartInput{SQL: "SELECT count(*) FROM lake.events"})
+	if x.State != query.Failed || x.Error == nil || !strings.Contains(x.Error.Message, "row-level deletes, which are not supported") {
+		t.Errorf("count with a delete file: %s %+v, want the refusal of deletes (not a count of 3 from metadata)", x.State, x.Error)
+	}
 }

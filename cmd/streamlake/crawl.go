@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -60,7 +61,7 @@ table per topic in database raw (crawl.database).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.path, "path", "", "include path to crawl: a file:// URL or a local directory")
+	fl.StringVar(&f.path, "path", "", "include path to crawl: a file:// URL, a local directory or s3://bucket/prefix")
 	fl.StringVar(&f.database, "database", "", "database receiving the tables (required with --path)")
 	fl.StringVar(&f.name, "name", "", "crawler name: keeps its state and reports; a crawler of the config when --path is not given (default: the path's last folder)")
 	fl.StringArrayVar(&f.exclude, "exclude", nil, "glob of keys to leave out (*, **, ?, [a-z], {a,b}); repeatable")
@@ -130,11 +131,21 @@ func (a *app) crawlPath(cmd *cobra.Command, f crawlFlags) error {
 			return fmt.Errorf("crawl: --database is required with --path")
 		}
 		if c.Name == "" {
-			dir, err := crawl.LocalPath(f.path)
-			if err != nil {
-				return fmt.Errorf("crawl: --path: %w", err)
+			base := ""
+			if crawl.Remote(f.path) {
+				_, name, err := crawl.RemoteLocation(f.path)
+				if err != nil {
+					return fmt.Errorf("crawl: --path: %w", err)
+				}
+				base = name
+			} else {
+				dir, err := crawl.LocalPath(f.path)
+				if err != nil {
+					return fmt.Errorf("crawl: --path: %w", err)
+				}
+				base = filepath.Base(dir)
 			}
-			c.Name = layout.TableName(filepath.Base(dir))
+			c.Name = layout.TableName(base)
 		}
 	}
 	// Flags override the saved crawler.
@@ -165,15 +176,43 @@ func (a *app) crawlPath(cmd *cobra.Command, f crawlFlags) error {
 	defer store.Close()
 	opts := crawlerOptions(a.cfg, c)
 	opts.DryRun, opts.Logger = f.dryRun, a.log
-	dir, _ := crawl.LocalPath(c.Path)
-	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
-		return fmt.Errorf("crawl %s: %s is not a directory", c.Name, c.Path)
+	if dir, err := crawl.LocalPath(c.Path); err == nil {
+		if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+			return fmt.Errorf("crawl %s: %s is not a directory", c.Name, c.Path)
+		}
 	}
-	rep, err := crawl.Run(cmd.Context(), layout.Dir(dir), store, opts)
+	src, closeSrc, err := crawlSource(cmd.Context(), a.cfg, c)
+	if err != nil {
+		return err
+	}
+	defer closeSrc()
+	rep, err := crawl.Run(cmd.Context(), src, store, opts)
 	if err != nil {
 		return err
 	}
 	return writeRunReport(cmd.OutOrStdout(), rep, f.format)
+}
+
+// crawlSource is what crawler c lists and reads: its local directory, or
+// the objects under its s3:// prefix (the bucket opened with the URL's
+// query, or the settings of the configured URLs: see blob.Buckets).
+func crawlSource(ctx context.Context, cfg config.Config, c config.Crawler) (layout.Source, func(), error) {
+	if !crawl.Remote(c.Path) {
+		dir, err := crawl.LocalPath(c.Path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("crawl %s: %w", c.Name, err)
+		}
+		return layout.Dir(dir), func() {}, nil
+	}
+	buckets := sblob.NewBuckets(cfg.Storage.Warehouse, cfg.Storage.StagingURL)
+	b, prefix, err := buckets.Open(ctx, c.Path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("crawl %s: %w", c.Name, err)
+	}
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	return crawl.Bucket{Bucket: b, Prefix: prefix}, func() { buckets.Close() }, nil
 }
 
 // crawlerOptions are the crawl.RunOptions of a configured crawler.

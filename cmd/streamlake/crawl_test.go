@@ -276,7 +276,7 @@ func TestCrawlersConfig(t *testing.T) {
 	if !slices.Equal(rep.TablesCreated, []string{"ext.files"}) || rep.PartitionsAdded != 1 || len(rep.Excluded) != 2 {
 		t.Errorf("saved crawler: %+v", rep)
 	}
-	writeText(t, cfg, "crawlers:\n  - name: saved\n    path: s3://b/x\n    database: ext\n")
+	writeText(t, cfg, "crawlers:\n  - name: saved\n    path: gs://b/x\n    database: ext\n")
 	if msg := inDirFail(t, dir, "--config", cfg, "crawl", "--name", "saved"); !strings.Contains(msg, "crawlers[0].path") {
 		t.Errorf("bad config: %s", msg)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"math/big"
 	"os"
@@ -186,6 +187,33 @@ func TestCrawlCLIConverted(t *testing.T) {
 	}
 	if n := countCached(t, filepath.Join(data, "cache", "query"), ".zst"); n != 2 {
 		t.Errorf("%d recompressed files in the cache, want 2", n)
+	}
+
+	// A changed file is converted again (its fingerprint is in the cache
+	// key), and a gzip file beside it makes the table's compression mixed:
+	// each file is read as it is compressed.
+	var bz2 bytes.Buffer
+	bw, err = dbzip2.NewWriter(&bz2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bw.Write([]byte("name,age,city\nq1,100,x\nq2,101,y\n"))
+	bw.Close()
+	os.WriteFile(filepath.Join(csvDir, "people.csv.bz2"), bz2.Bytes(), 0o644)
+	if got := inDir(t, data, "query", "SELECT count(*) AS n, sum(age) AS s FROM ext.people", "--format", "csv"); got != "n,s\n2,201" {
+		t.Errorf("changed bzip2 csv:\n%s\nwant n,s 2,201", got)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("name,age,city\nr1,7,z\n"))
+	zw.Close()
+	os.WriteFile(filepath.Join(csvDir, "more.csv.gz"), gz.Bytes(), 0o644)
+	rep = crawlJSON(t, data, "--path", csvDir, "--database", "ext")
+	if out := inDir(t, data, "catalog", "describe", "ext.people", "--format", "csv"); !strings.Contains(out, "table,compression,mixed") {
+		t.Errorf("table after adding a gzip file: %s", out)
+	}
+	if got := inDir(t, data, "query", "SELECT count(*) AS n, sum(age) AS s FROM ext.people", "--format", "csv"); got != "n,s\n3,208" {
+		t.Errorf("mixed bzip2 and gzip csv:\n%s\nwant n,s 3,208", got)
 	}
 }
 

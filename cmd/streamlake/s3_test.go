@@ -86,6 +86,13 @@ func TestS3LakeAndCrawlCLI(t *testing.T) {
 		}
 	}
 
+	// Maintenance on the s3 lake (compaction, snapshot expiry, orphan
+	// removal) leaves the same rows, read through the cache.
+	inDir(t, data, "compact", "--config", cfg, "--log-level", "warn")
+	if got := q("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM lake.orders_v1"); got != "n,ids\n1500,1500" {
+		t.Fatalf("lake on s3 after compaction:\n%s", got)
+	}
+
 	// Crawl objects in S3: Hive-partitioned JSON and Avro (hamba/avro).
 	for _, f := range []struct{ src, key string }{
 		{filepath.Join(layoutsDir, "glue_year_partitions", "files"), "sales"},

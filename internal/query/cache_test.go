@@ -1,6 +1,7 @@
 package query_test
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -196,4 +197,57 @@ func countFiles(t *testing.T, dir, suffix string) int {
 		return nil
 	})
 	return n
+}
+
+// TestAvroNeedsTheCache: a crawled Avro table is read through the cache's
+// conversion; an engine without a cache says so (ErrNoCache) rather than
+// failing in DuckDB.
+func TestAvroNeedsTheCache(t *testing.T) {
+	ctx := t.Context()
+	store, dir := openCatalog(t)
+	if err := store.CreateDatabase(ctx, catalog.Database{Name: "ext"}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("../crawl/testdata/layouts/real_files/files/avro/full.avro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := filepath.Join(dir, "files", "avro")
+	os.MkdirAll(loc, 0o755)
+	os.WriteFile(filepath.Join(loc, "full.avro"), src, 0o644)
+	if err := store.PutTable(ctx, catalog.Table{Database: "ext", Name: "avro", Type: catalog.External, Format: "avro",
+		Location: loc, Properties: map[string]string{catalog.PropCrawler: "test"},
+		Columns: []catalog.Column{{Name: "enum", Type: "string"}, {Name: "map", Type: "map<string,int>"}, {Name: "missing", Type: "bigint"}}}); err != nil {
+		t.Fatal(err)
+	}
+	const q = `SELECT "enum", "map"['key2'] AS k2, missing FROM ext.avro`
+	if _, err := newEngine(t, store).Query(ctx, q); !errors.Is(err, query.ErrNoCache) {
+		t.Fatalf("without a cache: err = %v, want ErrNoCache", err)
+	}
+	c := filecache.New(filecache.Config{Dir: filepath.Join(dir, "cache")})
+	e := query.New(store, query.Options{Threads: 1, Cache: c})
+	defer e.Close()
+	res, err := e.Query(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 1 || res.Rows[0][0] != "C" || res.Rows[0][1] != int32(2) || res.Rows[0][2] != nil {
+		t.Errorf("rows %v, want [C 2 <nil>]", res.Rows)
+	}
+	// The DuckDB of a query may read the referenced table's directory in
+	// the cache, not the rest of the cache.
+	conv, _ := filepath.Glob(filepath.Join(c.Dir(loc), "*.parquet"))
+	if len(conv) != 1 {
+		t.Fatalf("conversions in %s: %v", c.Dir(loc), conv)
+	}
+	other := filepath.Join(dir, "cache", "s3", "other", "x.parquet")
+	os.MkdirAll(filepath.Dir(other), 0o755)
+	body, _ := os.ReadFile(conv[0])
+	os.WriteFile(other, body, 0o644)
+	for path, ok := range map[string]bool{conv[0]: true, other: false} {
+		_, err := e.Query(ctx, "SELECT count(*) FROM ext.avro, read_parquet('"+path+"')")
+		if (err == nil) != ok {
+			t.Errorf("read %s along with ext.avro: err = %v", path, err)
+		}
+	}
 }

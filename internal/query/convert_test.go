@@ -78,7 +78,7 @@ func TestArrowTypes(t *testing.T) {
 		"DECIMAL(9,2)":             "decimal(9, 2)",
 		"VARCHAR[]":                "list<item: utf8, nullable>",
 		"TIMESTAMP WITH TIME ZONE": "timestamp[us, tz=UTC]",
-		`STRUCT("a b" INTEGER, c MAP(VARCHAR, DOUBLE[]))`: "struct<a b: int32, c: map<utf8, list<item: float64, nullable>, items_nullable>>",
+		`STRUCT("a b" INTEGER, c MAP(VARCHAR, DOUBLE[]))`: "struct<a b: int32 nullable, c: map<utf8, list<item: float64, nullable>, items_nullable> nullable>",
 	} {
 		got, err := arrowType(duck)
 		if err != nil {

@@ -1,13 +1,16 @@
 package query
 
 import (
+	"bufio"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"math/big"
+	"os"
 	"reflect"
 	"slices"
 	"strconv"
@@ -41,7 +44,13 @@ func avroConversion(cols []column) *conversion {
 	return &conversion{
 		fingerprint: "avro->parquet v1 columns=" + columnsHash(cols),
 		suffix:      ".parquet",
-		run: func(ctx context.Context, src io.Reader, w io.Writer) error {
+		run: func(ctx context.Context, src io.Reader, w io.Writer) (err error) {
+			// A file anyone dropped must fail its query, not the process.
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("avro: unreadable file: %v", r)
+				}
+			}()
 			return avroToParquet(ctx, src, w, cols)
 		},
 	}
@@ -57,7 +66,12 @@ func avroToParquet(ctx context.Context, src io.Reader, w io.Writer, cols []colum
 		fields[i] = arrow.Field{Name: c.name, Type: t, Nullable: true}
 	}
 	sc := arrow.NewSchema(fields, nil)
-	dec, err := ocf.NewDecoder(src)
+	if f, ok := src.(*os.File); ok {
+		if err := checkOCF(f); err != nil {
+			return err
+		}
+	}
+	dec, err := ocf.NewDecoder(src, ocf.WithDecoderConfig(avroAPI))
 	if err != nil {
 		return fmt.Errorf("avro: %w", err)
 	}
@@ -131,6 +145,99 @@ func avroToParquet(ctx context.Context, src io.Reader, w io.Writer, cols []colum
 		return fmt.Errorf("parquet: %w", err)
 	}
 	return nil
+}
+
+// avroAPI decodes values of up to 256 MiB (strings, bytes) and slices of
+// up to 64 Mi elements; larger ones fail the file.
+var avroAPI = avro.Config{MaxByteSliceSize: 256 << 20, MaxSliceAllocSize: 64 << 20}.Freeze()
+
+// checkOCF walks the blocks of an object container file (magic, metadata,
+// sync marker, then count, size, data and sync of each block) and fails
+// if a length runs past the end of the file: the decoder would allocate
+// whatever a corrupt length says. It leaves f at its start.
+func checkOCF(f *os.File) error {
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	r := bufio.NewReader(io.NewSectionReader(f, 0, info.Size()))
+	pos := int64(0)
+	long := func() (int64, error) {
+		v, err := binary.ReadVarint(byteCounter{r, &pos})
+		if err != nil {
+			return 0, fmt.Errorf("avro: unreadable file at byte %d: %w", pos, err)
+		}
+		return v, nil
+	}
+	skip := func(n int64) error {
+		if n < 0 || n > info.Size()-pos {
+			return fmt.Errorf("avro: corrupt file: a length of %d at byte %d runs past its end (%d bytes)", n, pos, info.Size())
+		}
+		if _, err := r.Discard(int(n)); err != nil {
+			return fmt.Errorf("avro: unreadable file: %w", err)
+		}
+		pos += n
+		return nil
+	}
+	if err := skip(4); err != nil { // magic, checked by the decoder
+		return err
+	}
+	for { // metadata map blocks
+		n, err := long()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		if n < 0 {
+			n = -n
+			if _, err := long(); err != nil {
+				return err
+			}
+		}
+		for range n {
+			for range 2 { // key, value
+				l, err := long()
+				if err != nil {
+					return err
+				}
+				if err := skip(l); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := skip(16); err != nil {
+		return err
+	}
+	for pos < info.Size() {
+		if _, err := long(); err != nil {
+			return err
+		}
+		size, err := long()
+		if err != nil {
+			return err
+		}
+		if err := skip(size + 16); err != nil {
+			return err
+		}
+	}
+	_, err = f.Seek(0, io.SeekStart)
+	return err
+}
+
+type byteCounter struct {
+	r   *bufio.Reader
+	pos *int64
+}
+
+func (b byteCounter) ReadByte() (byte, error) {
+	c, err := b.r.ReadByte()
+	if err == nil {
+		*b.pos++
+	}
+	return c, err
 }
 
 func deref(s avro.Schema) avro.Schema {

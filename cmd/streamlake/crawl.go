@@ -86,9 +86,9 @@ func (a *app) crawlStaging(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	dir, ok := sblob.LocalDir(su)
-	if !ok {
-		return fmt.Errorf("crawl: storage.staging_url %s: only file:// staging can be crawled for now", su)
+	dir, err := stagingLocation(su)
+	if err != nil {
+		return err
 	}
 	b, err := sblob.Open(cmd.Context(), su)
 	if err != nil {

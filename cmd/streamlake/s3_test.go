@@ -30,7 +30,8 @@ func cachedFiles(t *testing.T, dir, suffix string) map[string]time.Time {
 }
 
 // TestS3LakeAndCrawlCLI runs the pipeline with staging and the lake on a
-// real S3 server (versitygw): the ETL commits to an s3:// warehouse,
+// real S3 server (versitygw): the ETL commits to an s3:// warehouse, the
+// staging crawler registers raw.<topic> over the staging bucket,
 // `query` reads the lake through the file cache (the second query reads
 // the same cached files, none fetched again), and `crawl --path s3://...`
 // catalogs CSV (Hive partitions) and Avro objects that `query` then reads
@@ -67,6 +68,10 @@ func TestS3LakeAndCrawlCLI(t *testing.T) {
 	}
 	if got := q("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM lake.orders_v1"); got != "n,ids\n1500,1500" {
 		t.Fatalf("lake on s3:\n%s", got)
+	}
+	// The staging crawler registered raw.orders_v1 over the staging bucket.
+	if got := q("SELECT count(*) AS n, count(DISTINCT p) AS parts FROM raw.orders_v1"); got != "n,parts\n1500,2" {
+		t.Errorf("raw staging table on s3:\n%s", got)
 	}
 	cache := filepath.Join(data, "cache", "query")
 	first := cachedFiles(t, filepath.Join(cache, "s3", "lake", "wh"), ".parquet")

@@ -37,12 +37,19 @@ func NewBuckets(configured ...string) *Buckets {
 		if err != nil || u.Host == "" || u.RawQuery == "" {
 			continue
 		}
+		// A key prefix is where that URL's objects are, not a setting of
+		// the bucket: object URLs carry their full key.
+		q := u.Query()
+		q.Del("prefix")
+		if len(q) == 0 {
+			continue
+		}
 		id := u.Scheme + "://" + u.Host
 		if _, ok := b.byBucket[id]; !ok {
-			b.byBucket[id] = u.RawQuery
+			b.byBucket[id] = q.Encode()
 		}
 		if _, ok := b.byScheme[u.Scheme]; !ok {
-			b.byScheme[u.Scheme] = u.RawQuery
+			b.byScheme[u.Scheme] = q.Encode()
 		}
 	}
 	return b
@@ -60,6 +67,22 @@ func SplitURL(rawURL string) (bucketURL, key string, err error) {
 	}
 	b := url.URL{Scheme: u.Scheme, Host: u.Host, RawQuery: u.RawQuery}
 	return b.String(), strings.TrimPrefix(u.Path, "/"), nil
+}
+
+// Location is the URL of the objects of a bucket URL as Open takes it
+// (s3://bucket?prefix=staging/&region=...): the bucket and its key prefix
+// as a path, without the settings (s3://bucket/staging).
+func Location(bucketURL string) (string, error) {
+	u, err := url.Parse(bucketURL)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("blob: URL %q names no bucket", redact(bucketURL))
+	}
+	p := strings.Trim(u.Query().Get("prefix"), "/")
+	out := url.URL{Scheme: u.Scheme, Host: u.Host}
+	if p != "" {
+		out.Path = "/" + p
+	}
+	return out.String(), nil
 }
 
 // Open returns the bucket holding the object (or prefix) at rawURL and

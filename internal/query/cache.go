@@ -191,6 +191,57 @@ func (e *Engine) listRemote(ctx context.Context, loc string, rel []string) ([]fi
 	return out, nil
 }
 
+// remoteExternalFiles fetches into the cache the files of an external
+// table in object storage (as localExternalFiles finds them on disk: with
+// partition keys k1..kn those in location/k1=*/.../kn=*/, else every file
+// below; with one of exts) and returns their paths there, pinned until the
+// query ends, and the cache directory they are in. The paths keep the
+// source's folders, so DuckDB reads Hive partition values from them.
+func (e *Engine) remoteExternalFiles(ctx context.Context, location string, keys, exts []string, sc *scan) ([]string, []string, error) {
+	c, err := e.cache("location " + location)
+	if err != nil {
+		return nil, nil, err
+	}
+	all, err := e.listRemote(ctx, location, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	base := strings.TrimSuffix(location, "/") + "/"
+	var files []file
+	for _, f := range all {
+		rel, err := url.PathUnescape(strings.TrimPrefix(f.path, base))
+		if err != nil || !hasSuffix(rel, exts) {
+			continue
+		}
+		dirs := strings.Split(rel, "/")
+		dirs = dirs[:len(dirs)-1]
+		if len(keys) > 0 && (len(dirs) != len(keys) || !hivePath(dirs, keys)) {
+			continue
+		}
+		files = append(files, f)
+		sc.add(f.size)
+	}
+	e.log.Debug("query external files", "location", location, "files", len(files))
+	if len(files) == 0 {
+		return nil, nil, nil
+	}
+	paths, err := e.readable(ctx, tableFormat{}, files, sc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return paths, []string{c.Dir(location)}, nil
+}
+
+// hivePath says whether folders are k1=.../.../kn=... for keys.
+func hivePath(folders, keys []string) bool {
+	for i, k := range keys {
+		if !strings.HasPrefix(folders[i], k+"=") {
+			return false
+		}
+	}
+	return true
+}
+
 func hiddenKey(rel string) bool {
 	for seg := range strings.SplitSeq(rel, "/") {
 		if strings.HasPrefix(seg, ".") || strings.HasPrefix(seg, "_") {

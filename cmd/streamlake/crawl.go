@@ -35,7 +35,9 @@ func (a *app) crawlCmd() *cobra.Command {
 		Use:   "crawl",
 		Short: "Crawl files under a path into catalog tables (as a Glue crawler), or the staging area into database raw",
 		Long: `With --path (or --name of a crawler in the config's crawlers: section),
-crawls the files under a local directory as a Glue crawler does: classifies
+crawls the files under a local directory or an s3://bucket/prefix (the
+bucket's endpoint, region and path style from the URL's query, or from
+storage.warehouse / storage.staging_url) as a Glue crawler does: classifies
 them (JSON, CSV/TSV, Parquet, Avro; plain, gzip, zstd, bzip2, snappy), groups
 them into tables by folder and schema similarity, types partition keys, and
 writes the tables and partitions to --database. Only files that changed since

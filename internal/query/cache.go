@@ -127,7 +127,7 @@ const fetchWorkers = 8
 func (e *Engine) fetch(src string, size int64) filecache.Fill {
 	return func(ctx context.Context, w io.Writer) error {
 		if e.opts.Buckets == nil {
-			return fmt.Errorf("no bucket opener configured: %w", ErrNoCache)
+			return errors.New("no bucket opener configured (Options.Buckets)")
 		}
 		b, key, err := e.opts.Buckets.Open(ctx, src)
 		if err != nil {
@@ -155,7 +155,7 @@ func (e *Engine) fetch(src string, size int64) filecache.Fill {
 // is not nil (the crawler's list of the location's own files).
 func (e *Engine) listRemote(ctx context.Context, loc string, rel []string) ([]file, error) {
 	if e.opts.Buckets == nil {
-		return nil, fmt.Errorf("location %s: no bucket opener configured: %w", loc, ErrNoCache)
+		return nil, fmt.Errorf("location %s: no bucket opener configured (Options.Buckets)", loc)
 	}
 	b, prefix, err := e.opts.Buckets.Open(ctx, loc)
 	if err != nil {

@@ -154,6 +154,15 @@ func (e *Engine) fetch(src string, size int64) filecache.Fill {
 // loc has no segment starting with . or _, or only those of rel when it
 // is not nil (the crawler's list of the location's own files).
 func (e *Engine) listRemote(ctx context.Context, loc string, rel []string) ([]file, error) {
+	objs, err := e.remoteObjects(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
+	return under(objs, loc, rel), nil
+}
+
+// remoteObjects lists every object under loc/ (a URL) as a file.
+func (e *Engine) remoteObjects(ctx context.Context, loc string) ([]file, error) {
 	if e.opts.Buckets == nil {
 		return nil, fmt.Errorf("location %s: no bucket opener configured (Options.Buckets)", loc)
 	}
@@ -168,18 +177,11 @@ func (e *Engine) listRemote(ctx context.Context, loc string, rel []string) ([]fi
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", loc, err)
 	}
-	var want map[string]bool
-	if rel != nil {
-		want = make(map[string]bool, len(rel))
-		for _, r := range rel {
-			want[r] = true
-		}
-	}
 	base := strings.TrimSuffix(loc, "/") + "/"
-	var out []file
+	out := make([]file, 0, len(objs))
 	for _, o := range objs {
 		r := strings.TrimPrefix(o.Key, prefix)
-		if o.IsDir || r == "" || hiddenKey(r) || (want != nil && !want[r]) {
+		if o.IsDir || r == "" || strings.HasSuffix(r, "/") {
 			continue
 		}
 		f := file{path: base + (&url.URL{Path: r}).EscapedPath(), size: o.Size, mod: o.ModTime}
@@ -189,6 +191,48 @@ func (e *Engine) listRemote(ctx context.Context, loc string, rel []string) ([]fi
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// under returns the files of objs below loc (a URL) whose path below it
+// has no segment starting with . or _, and only those of rel when it is
+// not nil.
+func under(objs []file, loc string, rel []string) []file {
+	var want map[string]bool
+	if rel != nil {
+		want = make(map[string]bool, len(rel))
+		for _, r := range rel {
+			want[r] = true
+		}
+	}
+	base := strings.TrimSuffix(loc, "/") + "/"
+	var out []file
+	for _, f := range objs {
+		if !strings.HasPrefix(f.path, base) {
+			continue
+		}
+		r, err := url.PathUnescape(strings.TrimPrefix(f.path, base))
+		if err != nil || hiddenKey(r) || (want != nil && !want[r]) {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// listing is the objects under a remote table location, listed once for
+// all its partitions.
+type listing struct {
+	loc   string
+	files []file
+}
+
+// filesOf returns the files of the partition at loc: from l when loc is
+// below l's location, else listed.
+func (l *listing) filesOf(ctx context.Context, e *Engine, loc string, rel []string) ([]file, error) {
+	if l != nil && strings.HasPrefix(strings.TrimSuffix(loc, "/")+"/", strings.TrimSuffix(l.loc, "/")+"/") {
+		return under(l.files, loc, rel), nil
+	}
+	return e.listRemote(ctx, loc, rel)
 }
 
 // remoteExternalFiles fetches into the cache the files of an external

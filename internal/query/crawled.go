@@ -106,13 +106,22 @@ func (e *Engine) crawledView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 			return "", nil, fmt.Errorf("query: table %s: %w", name, err)
 		}
 	}
+	var listed *listing
+	if remote(loc) && len(parts) > 1 {
+		// One listing for every partition below the location.
+		objs, err := e.remoteObjects(ctx, loc)
+		if err != nil {
+			return "", nil, fmt.Errorf("query: table %s: %w", name, err)
+		}
+		listed = &listing{loc: loc, files: objs}
+	}
 	dirs := []string{root}
 	if tf.mayConvert() && !remote(loc) && e.opts.Cache != nil {
 		dirs = append(dirs, e.opts.Cache.Dir(loc))
 	}
 	var branches []string
 	for _, p := range parts {
-		files, pdir, err := e.partitionFiles(ctx, p)
+		files, pdir, err := e.partitionFiles(ctx, p, listed)
 		if err != nil {
 			return "", nil, fmt.Errorf("query: table %s: partition [%s]: %w", name, strings.Join(p.Values, ", "), err)
 		}
@@ -276,8 +285,9 @@ type file struct {
 }
 
 // partitionFiles returns the files of a partition (or an unpartitioned
-// table) and its directory (or location URL).
-func (e *Engine) partitionFiles(ctx context.Context, p catalog.Partition) ([]file, string, error) {
+// table) and its directory (or location URL). A remote partition's files
+// are taken from listed when it holds the partition's location.
+func (e *Engine) partitionFiles(ctx context.Context, p catalog.Partition, listed *listing) ([]file, string, error) {
 	if remote(p.Location) {
 		var rel []string
 		if s := p.Parameters[propFiles]; s != "" {
@@ -285,7 +295,7 @@ func (e *Engine) partitionFiles(ctx context.Context, p catalog.Partition) ([]fil
 				return nil, "", fmt.Errorf("parameter %s: %w", propFiles, err)
 			}
 		}
-		files, err := e.listRemote(ctx, p.Location, rel)
+		files, err := listed.filesOf(ctx, e, p.Location, rel)
 		return files, p.Location, err
 	}
 	loc, err := localPath(p.Location)

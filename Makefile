@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     := bin/streamlake
 PKGS    := ./...
-RACE_PKGS := ./internal/ingest/ ./internal/stage/ ./internal/broker/ ./internal/monitor/ ./internal/catalog/ ./internal/crawl/layout/ ./internal/query/ ./internal/server/
+RACE_PKGS := ./internal/ingest/ ./internal/stage/ ./internal/broker/ ./internal/monitor/ ./internal/catalog/ ./internal/crawl/layout/ ./internal/query/ ./internal/query/filecache/ ./internal/server/
 
 .PHONY: all build demo test test-deps vet lint bench fuzz soak clean
 

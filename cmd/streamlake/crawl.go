@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -34,7 +35,9 @@ func (a *app) crawlCmd() *cobra.Command {
 		Use:   "crawl",
 		Short: "Crawl files under a path into catalog tables (as a Glue crawler), or the staging area into database raw",
 		Long: `With --path (or --name of a crawler in the config's crawlers: section),
-crawls the files under a local directory as a Glue crawler does: classifies
+crawls the files under a local directory or an s3://bucket/prefix (the
+bucket's endpoint, region and path style from the URL's query, or from
+storage.warehouse / storage.staging_url) as a Glue crawler does: classifies
 them (JSON, CSV/TSV, Parquet, Avro; plain, gzip, zstd, bzip2, snappy), groups
 them into tables by folder and schema similarity, types partition keys, and
 writes the tables and partitions to --database. Only files that changed since
@@ -60,7 +63,7 @@ table per topic in database raw (crawl.database).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.path, "path", "", "include path to crawl: a file:// URL or a local directory")
+	fl.StringVar(&f.path, "path", "", "include path to crawl: a file:// URL, a local directory or s3://bucket/prefix")
 	fl.StringVar(&f.database, "database", "", "database receiving the tables (required with --path)")
 	fl.StringVar(&f.name, "name", "", "crawler name: keeps its state and reports; a crawler of the config when --path is not given (default: the path's last folder)")
 	fl.StringArrayVar(&f.exclude, "exclude", nil, "glob of keys to leave out (*, **, ?, [a-z], {a,b}); repeatable")
@@ -85,9 +88,9 @@ func (a *app) crawlStaging(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	dir, ok := sblob.LocalDir(su)
-	if !ok {
-		return fmt.Errorf("crawl: storage.staging_url %s: only file:// staging can be crawled for now", su)
+	dir, err := stagingLocation(su)
+	if err != nil {
+		return err
 	}
 	b, err := sblob.Open(cmd.Context(), su)
 	if err != nil {
@@ -130,11 +133,21 @@ func (a *app) crawlPath(cmd *cobra.Command, f crawlFlags) error {
 			return fmt.Errorf("crawl: --database is required with --path")
 		}
 		if c.Name == "" {
-			dir, err := crawl.LocalPath(f.path)
-			if err != nil {
-				return fmt.Errorf("crawl: --path: %w", err)
+			base := ""
+			if crawl.Remote(f.path) {
+				_, name, err := crawl.RemoteLocation(f.path)
+				if err != nil {
+					return fmt.Errorf("crawl: --path: %w", err)
+				}
+				base = name
+			} else {
+				dir, err := crawl.LocalPath(f.path)
+				if err != nil {
+					return fmt.Errorf("crawl: --path: %w", err)
+				}
+				base = filepath.Base(dir)
 			}
-			c.Name = layout.TableName(filepath.Base(dir))
+			c.Name = layout.TableName(base)
 		}
 	}
 	// Flags override the saved crawler.
@@ -165,15 +178,43 @@ func (a *app) crawlPath(cmd *cobra.Command, f crawlFlags) error {
 	defer store.Close()
 	opts := crawlerOptions(a.cfg, c)
 	opts.DryRun, opts.Logger = f.dryRun, a.log
-	dir, _ := crawl.LocalPath(c.Path)
-	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
-		return fmt.Errorf("crawl %s: %s is not a directory", c.Name, c.Path)
+	if dir, err := crawl.LocalPath(c.Path); err == nil {
+		if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+			return fmt.Errorf("crawl %s: %s is not a directory", c.Name, c.Path)
+		}
 	}
-	rep, err := crawl.Run(cmd.Context(), layout.Dir(dir), store, opts)
+	src, closeSrc, err := crawlSource(cmd.Context(), a.cfg, c)
+	if err != nil {
+		return err
+	}
+	defer closeSrc()
+	rep, err := crawl.Run(cmd.Context(), src, store, opts)
 	if err != nil {
 		return err
 	}
 	return writeRunReport(cmd.OutOrStdout(), rep, f.format)
+}
+
+// crawlSource is what crawler c lists and reads: its local directory, or
+// the objects under its s3:// prefix (the bucket opened with the URL's
+// query, or the settings of the configured URLs: see blob.Buckets).
+func crawlSource(ctx context.Context, cfg config.Config, c config.Crawler) (layout.Source, func(), error) {
+	if !crawl.Remote(c.Path) {
+		dir, err := crawl.LocalPath(c.Path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("crawl %s: %w", c.Name, err)
+		}
+		return layout.Dir(dir), func() {}, nil
+	}
+	buckets := sblob.NewBuckets(cfg.Storage.Warehouse, cfg.Storage.StagingURL)
+	b, prefix, err := buckets.Open(ctx, c.Path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("crawl %s: %w", c.Name, err)
+	}
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	return crawl.Bucket{Bucket: b, Prefix: prefix}, func() { buckets.Close() }, nil
 }
 
 // crawlerOptions are the crawl.RunOptions of a configured crawler.

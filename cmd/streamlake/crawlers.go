@@ -6,7 +6,6 @@ import (
 
 	"github.com/streamlake/streamlake/internal/config"
 	"github.com/streamlake/streamlake/internal/crawl"
-	"github.com/streamlake/streamlake/internal/crawl/layout"
 )
 
 // startCrawlers runs crawlersLoop in the background until ctx is done or
@@ -66,13 +65,14 @@ func (p *pipeline) crawlerLoop(ctx context.Context, c config.Crawler) {
 func (p *pipeline) runCrawler(ctx context.Context, c config.Crawler) {
 	opts := crawlerOptions(p.cfg, c)
 	opts.Logger = p.log.With("stage", "crawler", "crawler", c.Name)
-	dir, err := crawl.LocalPath(c.Path)
+	src, closeSrc, err := crawlSource(ctx, p.cfg, c)
 	if err != nil {
 		opts.Logger.Error("crawler failed", "err", err)
 		return
 	}
+	defer closeSrc()
 	start := time.Now()
-	rep, err := crawl.Run(ctx, layout.Dir(dir), p.store, opts)
+	rep, err := crawl.Run(ctx, src, p.store, opts)
 	if ctx.Err() == nil && p.crawlMetrics != nil {
 		p.crawlMetrics.ObserveRun(c.Name, time.Since(start), rep, err)
 	}

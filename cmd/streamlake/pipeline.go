@@ -40,6 +40,17 @@ func stagingURL(c config.Config) (string, error) {
 	return sblob.DirURL(c.Paths().Staging)
 }
 
+// stagingLocation is where the staging objects of the bucket at su are,
+// for the raw tables' locations: a local directory, or the bucket's URL
+// with its key prefix and without settings (s3://bucket/prefix), read by
+// queries through their file cache.
+func stagingLocation(su string) (string, error) {
+	if dir, ok := sblob.LocalDir(su); ok {
+		return dir, nil
+	}
+	return sblob.Location(su)
+}
+
 func warehouseURL(c config.Config) (string, error) {
 	if c.Storage.Warehouse != "" {
 		return c.Storage.Warehouse, nil
@@ -66,7 +77,7 @@ type pipeline struct {
 	reg          *prometheus.Registry
 	embedded     *broker.Broker
 	staging      *blob.Bucket
-	stageDir     string
+	stageDir     string // the staging objects' location (see stagingLocation)
 	store        *catalog.Store
 	ingester     *ingest.Ingester
 	etl          *etl.ETL
@@ -141,7 +152,9 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	if p.staging, err = sblob.Open(ctx, su); err != nil {
 		return nil, err
 	}
-	p.stageDir, _ = sblob.LocalDir(su)
+	if p.stageDir, err = stagingLocation(su); err != nil {
+		return nil, err
+	}
 	if p.store, err = a.openCatalog(ctx); err != nil {
 		return nil, err
 	}
@@ -336,9 +349,6 @@ loop:
 }
 
 func (p *pipeline) crawl(ctx context.Context) {
-	if p.stageDir == "" {
-		return // the query layer reads external tables from local files only
-	}
 	start := time.Now()
 	rep, err := crawl.Staging(ctx, p.staging, p.stageDir, p.store, crawl.Options{
 		Database: p.cfg.Crawl.Database, SampleSize: p.cfg.Crawl.SampleSize, Logger: p.log})

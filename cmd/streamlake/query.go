@@ -120,7 +120,7 @@ func printExecution(ctx context.Context, svc *query.Service, x query.Execution, 
 
 // queryOptions makes the configured databases known to the engine.
 func (a *app) queryOptions() query.Options {
-	return engineOptions(a.cfg, a.log)
+	return engineOptions(a.cfg, a.log, nil)
 }
 
 // workgroups converts the configured workgroups for the query service.

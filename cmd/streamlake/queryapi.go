@@ -10,9 +10,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	sblob "github.com/streamlake/streamlake/internal/blob"
 	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/config"
 	"github.com/streamlake/streamlake/internal/query"
+	"github.com/streamlake/streamlake/internal/query/filecache"
 	"github.com/streamlake/streamlake/internal/server"
 )
 
@@ -20,16 +22,26 @@ import (
 // executions to be saved in their final state.
 const closeTimeout = 30 * time.Second
 
-// engineOptions makes the configured databases known to the engine.
-func engineOptions(cfg config.Config, log *slog.Logger) query.Options {
-	return query.Options{Databases: []string{cfg.ETL.Database, cfg.Crawl.Database}, Logger: log}
+// engineOptions makes the configured databases known to the engine and
+// gives it the file cache under the data directory (query.cache_size),
+// with buckets opened with the settings of the configured URLs. reg, when
+// not nil, receives the cache's metrics.
+func engineOptions(cfg config.Config, log *slog.Logger, reg prometheus.Registerer) query.Options {
+	urls := []string{cfg.Storage.Warehouse, cfg.Storage.StagingURL}
+	for _, c := range cfg.Crawlers {
+		urls = append(urls, c.Path)
+	}
+	return query.Options{Databases: []string{cfg.ETL.Database, cfg.Crawl.Database}, Logger: log,
+		Cache: filecache.New(filecache.Config{Dir: cfg.Paths().QueryCache, MaxBytes: cfg.Query.CacheSize,
+			Registerer: reg, Logger: log}),
+		Buckets: sblob.NewBuckets(urls...)}
 }
 
 // newQueryService is the query service over store with the configured
 // workgroups, saving results under <data-dir>/results. reg may be nil.
 func newQueryService(cfg config.Config, store *catalog.Store, log *slog.Logger, reg prometheus.Registerer) (*query.Service, error) {
 	log = log.With("stage", "query")
-	return query.NewService(query.New(store, engineOptions(cfg, log)), store, query.ServiceConfig{
+	return query.NewService(query.New(store, engineOptions(cfg, log, reg)), store, query.ServiceConfig{
 		Workgroups: workgroups(cfg),
 		ResultsDir: cfg.Paths().Results,
 		Logger:     log,

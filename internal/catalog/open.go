@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,8 +15,11 @@ import (
 
 	"github.com/apache/iceberg-go"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	_ "github.com/apache/iceberg-go/io/gocloud/s3" // s3:// warehouses
+	_ "github.com/jackc/pgx/v5/stdlib"             // database/sql driver "pgx"
 	"github.com/uptrace/bun/driver/sqliteshim"
+
+	"github.com/streamlake/streamlake/internal/blob"
 )
 
 // Open opens (creating and migrating if needed) the catalog at pathOrURI,
@@ -159,7 +163,16 @@ func (s *Store) init(ctx context.Context, dialect sqlcat.SupportedDialect, wareh
 	if err := s.migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	ice, err := sqlcat.NewCatalog(icebergCatalogName, s.db.DB, dialect, iceberg.Properties{"warehouse": warehouse})
+	// An s3:// warehouse carries its endpoint, region and path style in
+	// its query (as every bucket URL here); Iceberg's S3 FileIO takes them
+	// as properties.
+	loc, props, err := blob.IcebergLocation(warehouse)
+	if err != nil {
+		return err
+	}
+	iprops := iceberg.Properties{"warehouse": loc}
+	maps.Copy(iprops, props)
+	ice, err := sqlcat.NewCatalog(icebergCatalogName, s.db.DB, dialect, iprops)
 	if err != nil {
 		return fmt.Errorf("iceberg catalog: %w", err)
 	}

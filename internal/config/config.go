@@ -38,6 +38,7 @@ type Config struct {
 	Crawl   Crawl          `yaml:"crawl"`
 	Metrics Metrics        `yaml:"metrics"`
 	Monitor monitor.Config `yaml:"monitor"`
+	Query   Query          `yaml:"query"`
 	// Workgroups are the query service's workgroups (Athena's); a
 	// "primary" workgroup always exists. Validated by the query package
 	// (cmd/streamlake), which this package does not import: it links DuckDB.
@@ -60,6 +61,15 @@ type Workgroup struct {
 	Concurrency       int           `yaml:"concurrency"`
 	MemoryLimit       string        `yaml:"memory_limit"`
 	Timeout           time.Duration `yaml:"timeout"`
+}
+
+// Query sets the query engine's local file cache (<data-dir>/cache/query):
+// copies of data files in object storage, and conversions of files DuckDB
+// cannot read (Avro, bzip2 and snappy text).
+type Query struct {
+	// CacheSize bounds the cache in bytes; least recently used files are
+	// evicted past it (files a running query reads stay).
+	CacheSize int64 `yaml:"cache_size"`
 }
 
 // Log configures log/slog output.
@@ -193,6 +203,7 @@ func Default() Config {
 		Crawl:   Crawl{Interval: 30 * time.Second, Database: "raw", SampleSize: 1000},
 		Metrics: Metrics{Listen: "127.0.0.1:9464"},
 		Monitor: monitor.Default(),
+		Query:   Query{CacheSize: 10 << 30},
 	}
 }
 
@@ -420,6 +431,8 @@ func (c *Config) Validate() error {
 		return bad("crawl.database", "%q must differ from etl.database", c.Crawl.Database)
 	case c.Crawl.SampleSize < 1:
 		return bad("crawl.sample_size", "%d must be at least 1", c.Crawl.SampleSize)
+	case c.Query.CacheSize < 1<<20:
+		return bad("query.cache_size", "%d must be at least 1048576 (1 MiB)", c.Query.CacheSize)
 	}
 	for _, b := range c.Kafka.Brokers {
 		if !hostPort.MatchString(b) {
@@ -467,7 +480,7 @@ func oneOf(s string, allowed ...string) bool {
 
 // Paths are the locations derived from the data directory.
 type Paths struct {
-	Kafka, Staging, Lake, CatalogDB, Results, Monitor string
+	Kafka, Staging, Lake, CatalogDB, Results, Monitor, QueryCache string
 }
 
 // Paths returns where embedded state lives, as ARCHITECTURE.md lays it out.
@@ -480,6 +493,8 @@ func (c *Config) Paths() Paths {
 		CatalogDB: filepath.Join(d, "catalog.db"),
 		Results:   filepath.Join(d, "results"),
 		Monitor:   filepath.Join(d, "monitor"),
+		// QueryCache is the query engine's file cache (query.cache_size).
+		QueryCache: filepath.Join(d, "cache", "query"),
 	}
 }
 

@@ -18,6 +18,7 @@ func TestBadConfigs(t *testing.T) {
 		"bad_log_format.bad.yml": `log.format: "xml" is not one of text, json (or empty: text on a terminal, JSON otherwise)`,
 		"bad_broker.bad.yml":     `kafka.brokers: "no-port" is not host:port`,
 		"bad_database.bad.yml":   `etl.database: "Lake-1" must match`,
+		"bad_cache_size.bad.yml": `query.cache_size: 1000 must be at least 1048576 (1 MiB)`,
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")
 	if len(files) != len(want) {

@@ -17,7 +17,7 @@ import (
 // on_delete deprecate, sample 1000 records).
 type Crawler struct {
 	Name       string        `yaml:"name"`
-	Path       string        `yaml:"path"` // file:// URL or local directory
+	Path       string        `yaml:"path"` // file:// URL, local directory or s3://bucket/prefix
 	Database   string        `yaml:"database"`
 	Exclude    []string      `yaml:"exclude"`
 	TableLevel int           `yaml:"table_level"`
@@ -46,8 +46,8 @@ func ValidateCrawlers(cs []Crawler) error {
 			return bad("name", "%q is used by an earlier crawler", c.Name)
 		case c.Path == "":
 			return bad("path", "must not be empty")
-		case !localPath(c.Path):
-			return bad("path", "%q: only local directories (file:// or a path) can be crawled for now", c.Path)
+		case !localPath(c.Path) && !s3Path(c.Path):
+			return bad("path", "%q: not a local directory (file:// or a path) or an s3://bucket/prefix URL", c.Path)
 		case !identifier.MatchString(c.Database):
 			return bad("database", "%q must match %s", c.Database, identifier)
 		case c.TableLevel < 0:
@@ -73,6 +73,11 @@ func ValidateCrawlers(cs []Crawler) error {
 		seen[c.Name] = true
 	}
 	return nil
+}
+
+func s3Path(p string) bool {
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "s3" && u.Host != ""
 }
 
 func localPath(p string) bool {

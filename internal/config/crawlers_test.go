@@ -50,7 +50,7 @@ func TestCrawlers(t *testing.T) {
 		{func(c *Crawler) { c.Name = "" }, `crawlers[1].name: "" must match`},
 		{func(c *Crawler) { c.Name = "ok" }, `crawlers[1].name: "ok" is used by an earlier crawler`},
 		{func(c *Crawler) { c.Path = "" }, `crawlers[1].path: must not be empty`},
-		{func(c *Crawler) { c.Path = "s3://bucket/x" }, `crawlers[1].path: "s3://bucket/x": only local directories`},
+		{func(c *Crawler) { c.Path = "gs://bucket/x" }, `crawlers[1].path: "gs://bucket/x": not a local directory (file:// or a path) or an s3://bucket/prefix URL`},
 		{func(c *Crawler) { c.Database = "Ext" }, `crawlers[1].database: "Ext" must match`},
 		{func(c *Crawler) { c.TableLevel = -1 }, `crawlers[1].table_level: -1 must not be negative`},
 		{func(c *Crawler) { c.Recrawl = "some" }, `crawlers[1].recrawl: "some" is not one of everything, new-folders`},

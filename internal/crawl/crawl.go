@@ -111,9 +111,10 @@ type object struct {
 }
 
 // Staging crawls the staging area in bucket and registers one external JSON
-// table per topic in cat. location is where the bucket's objects are on
-// disk (a local directory or file:// URL, the bucket's root); each table's
-// Location is the topic's directory under it.
+// table per topic in cat. location is where the bucket's objects are: on
+// disk (a local directory or file:// URL, the bucket's root) or in object
+// storage (s3://bucket/prefix); each table's Location is the topic's
+// directory under it.
 func Staging(ctx context.Context, bucket *blob.Bucket, location string, cat Registrar, opts Options) (Report, error) {
 	if opts.Database == "" {
 		opts.Database = "raw"

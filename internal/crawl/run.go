@@ -73,7 +73,10 @@ type RunOptions struct {
 	// Name is the crawler's name, kept in the crawler property of every
 	// table it writes; only its own tables are updated or deleted.
 	Name string
-	// Location is the include path as a file:// URL or local path.
+	// Location is the include path as a file:// URL, local path or
+	// object storage URL (s3://bucket/prefix, its query the bucket's
+	// settings: see internal/blob; tables are registered under the URL
+	// without the query).
 	Location string
 	// Database receives the tables; it is created if missing.
 	Database string
@@ -118,7 +121,11 @@ func (o RunOptions) Validate() error {
 	case !oneOf(o.OnDelete, "", OnDeleteDeprecate, OnDeleteDelete, OnDeleteLog):
 		return fmt.Errorf("crawler %s: on-delete %q is not one of deprecate, delete, log", o.Name, o.OnDelete)
 	}
-	if _, err := LocalPath(o.Location); err != nil {
+	if Remote(o.Location) {
+		if _, _, err := RemoteLocation(o.Location); err != nil {
+			return fmt.Errorf("crawler %s: %w", o.Name, err)
+		}
+	} else if _, err := LocalPath(o.Location); err != nil {
 		return fmt.Errorf("crawler %s: %w", o.Name, err)
 	}
 	return o.Layout.Validate()
@@ -144,7 +151,7 @@ func LocalPath(loc string) (string, error) {
 		return "", fmt.Errorf("path %q: %w", loc, err)
 	}
 	if u.Scheme != "file" || u.Path == "" {
-		return "", fmt.Errorf("path %q: only local directories (file:// or a path) can be crawled for now", loc)
+		return "", fmt.Errorf("path %q: not a local directory (file:// or a path)", loc)
 	}
 	return filepath.Clean(filepath.FromSlash(u.Path)), nil
 }
@@ -245,6 +252,16 @@ func fill(o *RunOptions) {
 	}
 	if o.OnDelete == "" {
 		o.OnDelete = OnDeleteDeprecate
+	}
+	if Remote(o.Location) {
+		loc, name, _ := RemoteLocation(o.Location)
+		if o.Layout.Location == "" {
+			o.Layout.Location = loc
+		}
+		if o.Layout.Name == "" {
+			o.Layout.Name = name
+		}
+		return
 	}
 	dir, _ := LocalPath(o.Location)
 	if o.Layout.Location == "" {

@@ -330,7 +330,8 @@ func TestRunOptionsValidate(t *testing.T) {
 		want string
 	}{
 		{crawl.RunOptions{Name: "", Location: "/x", Database: "d"}, "crawler name"},
-		{crawl.RunOptions{Name: "n", Location: "s3://b/p", Database: "d"}, "only local directories"},
+		{crawl.RunOptions{Name: "n", Location: "s3:///p", Database: "d"}, "not a URL of a bucket"},
+		{crawl.RunOptions{Name: "n", Location: "file:", Database: "d"}, "not a local directory"},
 		{crawl.RunOptions{Name: "n", Location: "/x", Database: ""}, "empty database"},
 		{crawl.RunOptions{Name: "n", Location: "/x", Database: "d", OnChange: "x"}, "on-change"},
 		{crawl.RunOptions{Name: "n", Location: "/x", Database: "d", OnDelete: "x"}, "on-delete"},

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/schema"
@@ -54,28 +55,37 @@ func crawled(t catalog.Table) bool {
 // and TRY_CAST to the catalog type, so a value that does not fit is NULL;
 // files with fewer columns than the table read NULL for the rest), json
 // (lines, concatenated or one array; the catalog's columns and types),
-// parquet (by name; a missing column is NULL). Compression none, gzip,
-// zstd, or mixed (by file name extension). Avro, bzip2 and snappy cannot
-// be read by this DuckDB build and fail with an error naming them.
+// parquet (by name; a missing column is NULL), avro (converted to
+// Parquet in the file cache, then as parquet). Compression none, gzip,
+// zstd, bzip2 or snappy (converted to zstd in the file cache), or mixed
+// (by file name extension, after the conversions). Locations in object
+// storage (s3://) are listed there and their files read through the
+// cache.
 func (e *Engine) crawledView(ctx context.Context, conn *sql.Conn, t catalog.Table, sc *scan) (string, []string, error) {
 	name := t.Database + "." + t.Name
-	format := strings.ToLower(t.Format)
-	switch format {
-	case "csv", "json", "parquet":
-	case "avro":
-		return "", nil, fmt.Errorf("query: table %s: format avro cannot be queried: this DuckDB build has no Avro reader (the files are classified and cataloged, convert them to Parquet to query them)", name)
+	switch strings.ToLower(t.Format) {
+	case "csv", "json", "parquet", "avro":
 	default:
-		return "", nil, fmt.Errorf("query: table %s: format %q cannot be queried (csv, json and parquet can)", name, t.Format)
-	}
-	compression, err := duckCompression(format, strings.ToLower(t.Compression))
-	if err != nil {
-		return "", nil, fmt.Errorf("query: table %s: %w", name, err)
-	}
-	loc, err := localPath(t.Location)
-	if err != nil {
-		return "", nil, fmt.Errorf("query: table %s: %w", name, err)
+		return "", nil, fmt.Errorf("query: table %s: format %q cannot be queried (csv, json, parquet and avro can)", name, t.Format)
 	}
 	data, err := externalColumns(t.Columns, nil)
+	if err != nil {
+		return "", nil, fmt.Errorf("query: table %s: %w", name, err)
+	}
+	// Files DuckDB cannot read are converted in the cache (cache.go).
+	tf := tableFormat{format: strings.ToLower(t.Format), compression: strings.ToLower(t.Compression), columns: data}
+	format, readCompression := tf.readAs()
+	compression, err := duckCompression(format, readCompression)
+	if err != nil {
+		return "", nil, fmt.Errorf("query: table %s: %w", name, err)
+	}
+	loc := t.Location
+	if !remote(loc) {
+		if loc, err = localPath(t.Location); err != nil {
+			return "", nil, fmt.Errorf("query: table %s: %w", name, err)
+		}
+	}
+	root, err := e.readDir(loc)
 	if err != nil {
 		return "", nil, fmt.Errorf("query: table %s: %w", name, err)
 	}
@@ -96,21 +106,40 @@ func (e *Engine) crawledView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 			return "", nil, fmt.Errorf("query: table %s: %w", name, err)
 		}
 	}
-	dirs := []string{dirOf(loc)}
+	var listed *listing
+	if remote(loc) && len(parts) > 1 {
+		// One listing for every partition below the location.
+		objs, err := e.remoteObjects(ctx, loc)
+		if err != nil {
+			return "", nil, fmt.Errorf("query: table %s: %w", name, err)
+		}
+		listed = &listing{loc: loc, files: objs}
+	}
+	dirs := []string{root}
+	if tf.mayConvert() && !remote(loc) && e.opts.Cache != nil {
+		dirs = append(dirs, e.opts.Cache.Dir(loc))
+	}
 	var branches []string
 	for _, p := range parts {
-		files, pdir, err := partitionFiles(p)
+		files, pdir, err := e.partitionFiles(ctx, p, listed)
 		if err != nil {
 			return "", nil, fmt.Errorf("query: table %s: partition [%s]: %w", name, strings.Join(p.Values, ", "), err)
 		}
 		if len(files) == 0 {
 			continue
 		}
-		if !strings.HasPrefix(dirOf(pdir), dirOf(loc)) {
-			dirs = append(dirs, dirOf(pdir))
+		if pd, err := e.readDir(pdir); err == nil && !strings.HasPrefix(pd, root) {
+			dirs = append(dirs, pd)
+			if tf.mayConvert() && !remote(pdir) && e.opts.Cache != nil {
+				dirs = append(dirs, e.opts.Cache.Dir(pdir))
+			}
 		}
 		for _, f := range files {
 			sc.add(f.size)
+		}
+		readPaths, err := e.readable(ctx, tf, files, sc)
+		if err != nil {
+			return "", nil, fmt.Errorf("query: table %s: %w", name, err)
 		}
 		var consts []string
 		for i, k := range keys {
@@ -120,7 +149,7 @@ func (e *Engine) crawledView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 			}
 			consts = append(consts, "CAST("+v+" AS "+k.duck+") AS "+schema.QuoteIdent(k.name))
 		}
-		b, err := crawledBranch(format, compression, t, data, paths(files))
+		b, err := crawledBranch(format, compression, t, data, readPaths)
 		if err != nil {
 			return "", nil, fmt.Errorf("query: table %s: %w", name, err)
 		}
@@ -246,22 +275,29 @@ func duckCompression(format, c string) (string, error) {
 	return "", fmt.Errorf("compression %s cannot be queried: this DuckDB build reads none, gzip and zstd", c)
 }
 
+// file is a data file of a crawled table: a local path or a URL (remote),
+// and what says whether it changed.
 type file struct {
 	path string
 	size int64
-}
-
-func paths(files []file) []string {
-	out := make([]string, len(files))
-	for i, f := range files {
-		out[i] = f.path
-	}
-	return out
+	mod  time.Time
+	etag string // remote only, when the storage lists one
 }
 
 // partitionFiles returns the files of a partition (or an unpartitioned
-// table) and its directory.
-func partitionFiles(p catalog.Partition) ([]file, string, error) {
+// table) and its directory (or location URL). A remote partition's files
+// are taken from listed when it holds the partition's location.
+func (e *Engine) partitionFiles(ctx context.Context, p catalog.Partition, listed *listing) ([]file, string, error) {
+	if remote(p.Location) {
+		var rel []string
+		if s := p.Parameters[propFiles]; s != "" {
+			if err := json.Unmarshal([]byte(s), &rel); err != nil {
+				return nil, "", fmt.Errorf("parameter %s: %w", propFiles, err)
+			}
+		}
+		files, err := listed.filesOf(ctx, e, p.Location, rel)
+		return files, p.Location, err
+	}
 	loc, err := localPath(p.Location)
 	if err != nil {
 		return nil, "", err
@@ -281,7 +317,7 @@ func partitionFiles(p catalog.Partition) ([]file, string, error) {
 			if err != nil {
 				return nil, "", err
 			}
-			out = append(out, file{path, info.Size()})
+			out = append(out, file{path: path, size: info.Size(), mod: info.ModTime()})
 		}
 		return out, loc, nil
 	}
@@ -293,7 +329,7 @@ func partitionFiles(p catalog.Partition) ([]file, string, error) {
 		return nil, "", err
 	}
 	if !info.IsDir() {
-		return []file{{loc, info.Size()}}, filepath.Dir(loc), nil
+		return []file{{path: loc, size: info.Size(), mod: info.ModTime()}}, filepath.Dir(loc), nil
 	}
 	var out []file
 	err = filepath.WalkDir(loc, func(path string, d fs.DirEntry, err error) error {
@@ -313,7 +349,7 @@ func partitionFiles(p catalog.Partition) ([]file, string, error) {
 		if err != nil {
 			return err
 		}
-		out = append(out, file{path, info.Size()})
+		out = append(out, file{path: path, size: info.Size(), mod: info.ModTime()})
 		return nil
 	})
 	return out, loc, err

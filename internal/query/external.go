@@ -29,10 +29,6 @@ func (e *Engine) externalView(ctx context.Context, conn *sql.Conn, ref catalog.T
 	if crawled(t) {
 		return e.crawledView(ctx, conn, t, sc)
 	}
-	loc, err := localPath(t.Location)
-	if err != nil {
-		return "", nil, fmt.Errorf("query: table %s: %w", name, err)
-	}
 	cols, err := externalColumns(t.Columns, t.PartitionKeys)
 	if err != nil {
 		return "", nil, fmt.Errorf("query: table %s: %w", name, err)
@@ -47,26 +43,22 @@ func (e *Engine) externalView(ctx context.Context, conn *sql.Conn, ref catalog.T
 	for i, k := range t.PartitionKeys {
 		keys[i] = k.Name
 	}
-	found, err := findExtensions(loc, keys, exts)
-	if err != nil {
-		return "", nil, fmt.Errorf("query: table %s: list files: %w", name, err)
+	var globs, dirs []string
+	if remote(t.Location) {
+		globs, dirs, err = e.remoteExternalFiles(ctx, t.Location, keys, exts, sc)
+	} else {
+		globs, dirs, err = e.localExternalFiles(t.Location, keys, exts, sc)
 	}
-	e.log.Debug("query external files", "table", name, "location", loc, "extensions", found)
-	if len(found) == 0 {
+	if err != nil {
+		return "", nil, fmt.Errorf("query: table %s: %w", name, err)
+	}
+	if len(globs) == 0 {
 		if len(cols) == 0 {
-			return "", nil, fmt.Errorf("query: table %s: no columns and no files under %s", name, loc)
+			return "", nil, fmt.Errorf("query: table %s: no columns and no files under %s", name, t.Location)
 		}
 		return emptyView(cols), nil, nil
 	}
-	if err := sc.addFiles(loc, keys, found); err != nil {
-		return "", nil, fmt.Errorf("query: table %s: list files: %w", name, err)
-	}
-	globs := make([]string, len(found))
-	for i, ext := range found {
-		globs[i] = filepath.Join(dataDirGlob(loc, keys), "*"+ext)
-	}
 	hive := hiveOptions(t.PartitionKeys, cols[len(t.Columns):])
-	dirs := []string{dirOf(loc)}
 	switch format {
 	case "json":
 		opts := []string{"format = 'newline_delimited'", "ignore_errors = true", hive}
@@ -94,6 +86,32 @@ func (e *Engine) externalView(ctx context.Context, conn *sql.Conn, ref catalog.T
 		return "SELECT " + projection(cols, present) + " FROM " + from, dirs, nil
 	}
 	return "", nil, fmt.Errorf("query: table %s: format %q is not supported", name, t.Format)
+}
+
+// localExternalFiles returns the globs of an external table's files under
+// the local location loc (none if it has none) and the directory they are
+// in; it adds the files to sc.
+func (e *Engine) localExternalFiles(location string, keys, exts []string, sc *scan) ([]string, []string, error) {
+	loc, err := localPath(location)
+	if err != nil {
+		return nil, nil, err
+	}
+	found, err := findExtensions(loc, keys, exts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list files: %w", err)
+	}
+	e.log.Debug("query external files", "location", loc, "extensions", found)
+	if len(found) == 0 {
+		return nil, nil, nil
+	}
+	if err := sc.addFiles(loc, keys, found); err != nil {
+		return nil, nil, fmt.Errorf("list files: %w", err)
+	}
+	globs := make([]string, len(found))
+	for i, ext := range found {
+		globs[i] = filepath.Join(dataDirGlob(loc, keys), "*"+ext)
+	}
+	return globs, []string{dirOf(loc)}, nil
 }
 
 // externalColumns are the data columns followed by the partition keys.

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/streamlake/streamlake/internal/catalog"
+	"github.com/streamlake/streamlake/internal/query/filecache"
 	"github.com/streamlake/streamlake/internal/schema"
 )
 
@@ -52,7 +53,7 @@ func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 			key.filter = filter.String()
 		}
 		if p = e.plans.get(key); p == nil {
-			if p, err = planFiles(ctx, tbl, filter, opts...); err != nil {
+			if p, err = planFiles(ctx, tbl, filter, e.opts.Cache, opts...); err != nil {
 				return "", nil, fmt.Errorf("query: table %s: %w", name, err)
 			}
 			e.plans.put(key, p)
@@ -65,12 +66,15 @@ func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 	for _, size := range p.sizes {
 		sc.add(size)
 	}
+	if err := e.fetchAll(ctx, p, sc); err != nil {
+		return "", nil, fmt.Errorf("query: table %s: %w", name, err)
+	}
 	if renamed(tbl.Metadata()) {
 		body, err := readByID(p.files, sch)
 		if err != nil {
 			return "", nil, fmt.Errorf("query: table %s: %w", name, err)
 		}
-		return body, icebergDirs(tbl.Location(), p.files), nil
+		return body, e.icebergDirs(tbl.Location(), p.files), nil
 	}
 	present, union, err := e.plans.columns(ctx, conn, p)
 	if err != nil {
@@ -79,12 +83,13 @@ func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 	// Paths of an Iceberg table are not Hive partitions to DuckDB: the
 	// partition values are in the files.
 	from := readParquet(p.files, union)
-	return "SELECT " + projection(cols, present) + " FROM " + from, icebergDirs(tbl.Location(), p.files), nil
+	return "SELECT " + projection(cols, present) + " FROM " + from, e.icebergDirs(tbl.Location(), p.files), nil
 }
 
 // planFiles plans the data files of tbl's current snapshot (or the one
-// opts select) under filter (nil for all).
-func planFiles(ctx context.Context, tbl *table.Table, filter iceberg.BooleanExpression, opts ...table.ScanOption) (*plan, error) {
+// opts select) under filter (nil for all). Files in object storage are
+// planned as their copies in cache (see fetchAll).
+func planFiles(ctx context.Context, tbl *table.Table, filter iceberg.BooleanExpression, cache *filecache.Cache, opts ...table.ScanOption) (*plan, error) {
 	if filter != nil {
 		opts = append(opts, table.WithRowFilter(filter))
 	}
@@ -101,7 +106,8 @@ func planFiles(ctx context.Context, tbl *table.Table, filter iceberg.BooleanExpr
 		if f := task.File.FileFormat(); f != iceberg.ParquetFile {
 			return nil, fmt.Errorf("data file %s: format %s is not supported", task.File.FilePath(), f)
 		}
-		path, err := localPath(task.File.FilePath())
+		src := task.File.FilePath()
+		path, err := dataFilePath(cache, src, task.File.FileSizeBytes())
 		if err != nil {
 			return nil, fmt.Errorf("data file: %w", err)
 		}
@@ -109,16 +115,19 @@ func planFiles(ctx context.Context, tbl *table.Table, filter iceberg.BooleanExpr
 			seen[path] = true
 			p.files = append(p.files, path)
 			p.sizes = append(p.sizes, task.File.FileSizeBytes())
+			if !remote(src) {
+				src = ""
+			}
+			p.remote = append(p.remote, src)
 		}
 	}
 	return p, nil
 }
 
-// icebergDirs is the table location when every file is under it, else the
-// files' directories.
-func icebergDirs(location string, files []string) []string {
-	if loc, err := localPath(location); err == nil {
-		root := dirOf(loc)
+// icebergDirs is the table location (or its directory in the cache) when
+// every file is under it, else the files' directories.
+func (e *Engine) icebergDirs(location string, files []string) []string {
+	if root, err := e.readDir(location); err == nil {
 		all := true
 		for _, f := range files {
 			if !strings.HasPrefix(f, root) {

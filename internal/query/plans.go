@@ -23,8 +23,9 @@ type planKey struct {
 // plan is the data files planned for a planKey and, once described, the
 // columns they hold.
 type plan struct {
-	files []string // local paths, without duplicates
-	sizes []int64  // size of files[i] in bytes
+	files  []string // local paths, without duplicates
+	sizes  []int64  // size of files[i] in bytes
+	remote []string // URL files[i] is a cached copy of, or "" (see fetchAll)
 
 	mu      sync.Mutex
 	present map[string]string // folded name -> DuckDB type; read-only once set

@@ -44,12 +44,17 @@
 //     INSTALL, LOAD, COPY, EXPORT or IMPORT fail before DuckDB runs, with an
 //     error wrapping ErrNotAllowed.
 //
-// Only local files are read; data files in other storage (s3://) are an
-// error for now. Iceberg data files are matched to the schema by column
-// name, or, in a table that has had a column renamed, by Iceberg field id
-// (see renamed), so renamed columns read their values from older files
-// too. Iceberg row-level deletes are not supported and fail the query
-// rather than returning deleted rows.
+// Data files in object storage (s3://) are read through Options.Cache, a
+// bounded local cache of immutable files (see package filecache): a
+// query fetches the files it reads that the cache does not hold, and
+// they stay until the query ends. Files DuckDB cannot read (Avro object
+// container files, bzip2 or snappy compressed text) are converted into
+// the cache (Parquet, zstd). DuckDB may read the cache's directories of
+// the referenced tables. Iceberg data files are matched to the schema by
+// column name, or, in a table that has had a column renamed, by Iceberg
+// field id (see renamed), so renamed columns read their values from older
+// files too. Iceberg row-level deletes are not supported and fail the
+// query rather than returning deleted rows.
 //
 // Each query runs alone on an in-memory DuckDB instance, so an Engine is
 // safe for concurrent use and queries do not see each other's views. An
@@ -89,6 +94,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" database/sql driver
 
 	"github.com/streamlake/streamlake/internal/catalog"
+	"github.com/streamlake/streamlake/internal/query/filecache"
 )
 
 // Catalog is what the engine needs from the catalog; *catalog.Store
@@ -123,6 +129,12 @@ type Options struct {
 	// DefaultIdleInstances, negative keeps none. Only engines without
 	// AllowFileAccess reuse instances.
 	IdleInstances int
+	// Cache holds local copies of data files in object storage (s3://)
+	// and conversions of files DuckDB cannot read (Avro, bzip2 and snappy
+	// text); nil reads local files of readable formats only. Buckets
+	// opens the object storage the copies are fetched from.
+	Cache   *filecache.Cache
+	Buckets Buckets
 }
 
 // Engine runs SQL against the catalog's tables.
@@ -216,6 +228,7 @@ type session struct {
 // returns the instance to the pool; if that fails, or the session is not
 // pooled, the instance is closed.
 func (s *session) close() {
+	defer s.scan.release()
 	if s.pool != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_, err := s.conn.ExecContext(ctx, "ROLLBACK")
@@ -303,8 +316,13 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 // prepare makes in hold the views of refs, restricts a new instance to
 // their directories and, for a pooled session, begins the transaction that
 // close rolls back.
-func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bool) (*session, error) {
+func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bool) (_ *session, err error) {
 	s := &session{in: in, conn: in.conn, sql: refs.query, tables: len(refs.tables) + len(refs.travels) + len(refs.metas)}
+	defer func() {
+		if err != nil {
+			s.scan.release()
+		}
+	}()
 	views, dirs, err := e.defineViews(ctx, in.conn, refs, &s.scan)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/streamlake/streamlake/internal/query/filecache"
 )
 
 // scan is what a query's views read, known at planning: the data files of
@@ -16,6 +18,20 @@ import (
 type scan struct {
 	files int
 	bytes int64
+	// pins are the file cache entries the views read, held until the
+	// query ends (release).
+	pins []*filecache.Handle
+}
+
+// pin holds h until release.
+func (sc *scan) pin(h *filecache.Handle) { sc.pins = append(sc.pins, h) }
+
+// release lets the file cache evict the entries the query read.
+func (sc *scan) release() {
+	for _, h := range sc.pins {
+		h.Release()
+	}
+	sc.pins = nil
 }
 
 func (sc *scan) add(size int64) {

@@ -21,9 +21,13 @@ metrics:
   listen: ""
 YML
 sl() { "$bin" --data-dir "$dir" --config "$dir/soak.yml" --log-level warn "$@"; }
-sl broker --listen 127.0.0.1:$port &
+# Background processes exec, so that $! is streamlake itself and SIGTERM
+# reaches it (a function in the background is a subshell that would pass
+# on nothing, leaving run loading while the checks below run).
+slbg() { exec "$bin" --data-dir "$dir" --config "$dir/soak.yml" --log-level warn "$@"; }
+slbg broker --listen 127.0.0.1:$port &
 sleep 1
-sl run --brokers 127.0.0.1:$port --topics sensors &
+slbg run --brokers 127.0.0.1:$port --topics sensors &
 run=$!
 start=$(date +%s)
 sl produce --brokers 127.0.0.1:$port --topic sensors --dataset sensors --records "$records" --rate "$rate"

@@ -349,7 +349,7 @@ func (c *Cache) evict() {
 		if e.pins == 0 {
 			c.forget(e)
 			if err := os.Remove(e.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				c.log.Warn("cache evict", "path", e.path, "err", err)
+				c.log.Warn("query cache: evict failed", "stage", "query", "path", e.path, "err", err)
 			}
 			c.m.evictions.Inc()
 			c.log.Debug("cache evict", "path", e.path, "bytes", e.size)

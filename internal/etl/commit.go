@@ -39,9 +39,13 @@ type deadLetter struct {
 // commits with retries of its own (see Compact).
 var tableProps = iceberg.Properties{
 	table.ParquetCompressionKey: "zstd",
-	table.CommitNumRetriesKey:   "0",
-	"format-version":            "2",
-	"created-by":                "streamlake",
+	// Row groups of DuckDB's own size (iceberg-go's default is 1M rows):
+	// DuckDB reads a file's row groups in parallel, so one day's file of
+	// a few hundred thousand rows is not read by a single thread.
+	table.ParquetRowGroupLimitKey: "122880",
+	table.CommitNumRetriesKey:     "0",
+	"format-version":              "2",
+	"created-by":                  "streamlake",
 }
 
 // commit writes the batch: dead letters first, then rows, each commit with

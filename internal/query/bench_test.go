@@ -72,7 +72,7 @@ func benchLake(b *testing.B, rows int) (*catalog.Store, []string) {
 	}
 	spec := iceberg.NewPartitionSpec(iceberg.PartitionField{SourceIDs: []int{2}, FieldID: 1000, Name: "ts_day", Transform: iceberg.DayTransform{}})
 	tbl, err := ice.CreateTable(ctx, table.Identifier{"lake", "sensors"}, benchSchema, icecat.WithPartitionSpec(&spec),
-		icecat.WithProperties(iceberg.Properties{table.ParquetCompressionKey: "zstd"}))
+		icecat.WithProperties(iceberg.Properties{table.ParquetCompressionKey: "zstd", table.ParquetRowGroupLimitKey: "122880"})) // as the ETL's tables
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,11 +6,11 @@ import (
 	"compress/bzip2"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path"
 	"strings"
@@ -18,6 +18,8 @@ import (
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/snappy"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/streamlake/streamlake/internal/crawl/classify"
 )
 
 // tableFormat is how a crawled table's files are written: format and
@@ -149,7 +151,7 @@ func snappyReader(src io.Reader) (io.Reader, error) {
 	if len(raw) > maxSnappyBlock {
 		return nil, fmt.Errorf("snappy: a file without a stream header is decoded in memory and must be at most %d bytes", maxSnappyBlock)
 	}
-	if out, err := hadoopSnappy(raw); err == nil {
+	if out, err := classify.HadoopSnappy(raw, math.MaxInt); err == nil {
 		return bytes.NewReader(out), nil
 	}
 	out, err := snappy.Decode(nil, raw)
@@ -157,40 +159,6 @@ func snappyReader(src io.Reader) (io.Reader, error) {
 		return nil, fmt.Errorf("snappy: %w", err)
 	}
 	return bytes.NewReader(out), nil
-}
-
-func hadoopSnappy(raw []byte) ([]byte, error) {
-	errHadoop := errors.New("not hadoop snappy")
-	var out []byte
-	for len(raw) > 0 {
-		if len(raw) < 8 {
-			return nil, errHadoop
-		}
-		total := int(binary.BigEndian.Uint32(raw))
-		raw = raw[4:]
-		got := 0
-		for got < total {
-			if len(raw) < 4 {
-				return nil, errHadoop
-			}
-			n := int(binary.BigEndian.Uint32(raw))
-			raw = raw[4:]
-			if n > len(raw) {
-				return nil, errHadoop
-			}
-			block, err := snappy.Decode(nil, raw[:n])
-			if err != nil {
-				return nil, errHadoop
-			}
-			raw = raw[n:]
-			out = append(out, block...)
-			got += len(block)
-		}
-		if got != total {
-			return nil, errHadoop
-		}
-	}
-	return out, nil
 }
 
 // recompress writes r to w as zstd, checking ctx between chunks.

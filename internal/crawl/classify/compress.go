@@ -112,7 +112,7 @@ func readSnappy(r io.Reader, limit int) ([]byte, bool, error) {
 	case bytes.HasPrefix(raw, magicSnappyFramed):
 		out, err = io.ReadAll(io.LimitReader(s2.NewReader(bytes.NewReader(raw)), int64(limit)+1))
 	default:
-		out, err = hadoopSnappy(raw, limit)
+		out, err = HadoopSnappy(raw, limit)
 		if err != nil {
 			out, err = snappy.Decode(nil, raw)
 		}
@@ -128,7 +128,10 @@ func readSnappy(r io.Reader, limit int) ([]byte, bool, error) {
 
 var errHadoop = errors.New("not hadoop snappy")
 
-func hadoopSnappy(raw []byte, limit int) ([]byte, error) {
+// HadoopSnappy decodes Hadoop's block-framed snappy (a big-endian total
+// length, then length-prefixed snappy blocks, repeated), stopping once more
+// than limit bytes are out. The error says the input is not in that framing.
+func HadoopSnappy(raw []byte, limit int) ([]byte, error) {
 	var out []byte
 	for len(raw) > 0 && len(out) <= limit {
 		if len(raw) < 8 {

@@ -181,7 +181,7 @@ func showResult(x query.Execution) *query.Result {
 		k string
 		v int64
 	}{{"queue_ms", s.QueueMs}, {"planning_ms", s.PlanningMs}, {"execution_ms", s.ExecutionMs},
-		{"files_scanned", s.FilesScanned}, {"bytes_scanned", s.BytesScanned}, {"rows_returned", s.RowsReturned}} {
+		{"files_scanned", s.FilesScanned}, {"bytes_scanned", s.BytesScanned}, {"rows_returned", s.RowsReturned}, {"rows_written", s.RowsWritten}} {
 		add(kv.k, fmt.Sprint(kv.v))
 	}
 	if x.Output != "" {

@@ -24,6 +24,10 @@ func TestQueryWritesCLI(t *testing.T) {
 	if !regexp.MustCompile(`^execution \S+ SUCCEEDED in \d+ ms, \d+ files?, [0-9.]+ [kMG]?B scanned, ` + m[1] + ` rows written\n$`).MatchString(stderr) {
 		t.Fatalf("CTAS stats line: %q", stderr)
 	}
+	id := strings.Fields(stderr)[1]
+	if show := l.ok("", "queries", "show", id, "--format", "csv"); !strings.Contains(show, "\nrows_written,"+m[1]+"\n") {
+		t.Fatalf("queries show %s does not print rows_written %s:\n%s", id, m[1], show)
+	}
 	if tables := l.ok("", "catalog", "tables", "lake", "--format", "csv"); !strings.Contains(tables, "by_device") {
 		t.Fatalf("catalog tables lake does not list by_device:\n%s", tables)
 	}

@@ -37,8 +37,10 @@ func stdlib(data []byte) (any, error) {
 		return nil, &json.SyntaxError{}
 	}
 	// Trailing non-space after the value is an error for Unmarshal too.
-	if err := json.Unmarshal(data, new(any)); err != nil {
-		return nil, err
+	// (json.Valid, not Unmarshal into any: that decodes numbers as
+	// float64 and refuses the ones out of its range, which UseNumber keeps.)
+	if !json.Valid(data) {
+		return nil, &json.SyntaxError{}
 	}
 	return v, nil
 }

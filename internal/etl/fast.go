@@ -195,11 +195,11 @@ func (f *fastBatch) add(value []byte, kafkaTS, now time.Time) bool {
 
 // decode parses value into the columns' current-row slots.
 func (f *fastBatch) decode(v []byte) bool {
-	p := skipSpace(v, 0)
+	p := schema.SkipSpace(v, 0)
 	if p >= len(v) || v[p] != '{' {
 		return false
 	}
-	p = skipSpace(v, p+1)
+	p = schema.SkipSpace(v, p+1)
 	if p < len(v) && v[p] == '}' {
 		p++
 	} else {
@@ -227,14 +227,14 @@ func (f *fastBatch) decode(v []byte) bool {
 				return false // a duplicate key
 			}
 			c.stamp, hint = f.row, ci+1
-			p = skipSpace(v, p)
+			p = schema.SkipSpace(v, p)
 			if p >= len(v) || v[p] != ':' {
 				return false
 			}
-			if p = f.value(c, ci == f.timeCol, v, skipSpace(v, p+1)); p < 0 {
+			if p = f.value(c, ci == f.timeCol, v, schema.SkipSpace(v, p+1)); p < 0 {
 				return false
 			}
-			p = skipSpace(v, p)
+			p = schema.SkipSpace(v, p)
 			if p >= len(v) {
 				return false
 			}
@@ -245,10 +245,10 @@ func (f *fastBatch) decode(v []byte) bool {
 			if v[p] != ',' {
 				return false
 			}
-			p = skipSpace(v, p+1)
+			p = schema.SkipSpace(v, p+1)
 		}
 	}
-	return skipSpace(v, p) == len(v)
+	return schema.SkipSpace(v, p) == len(v)
 }
 
 // value decodes one member's value at v[p:] into c and returns the
@@ -307,8 +307,8 @@ func (f *fastBatch) value(c *fastCol, isTime bool, v []byte, p int) int {
 		}
 		return end
 	case ch == '-' || ch >= '0' && ch <= '9':
-		end := number(v, p)
-		if end < 0 {
+		end, ok, _ := schema.NumberEnd(v, p)
+		if !ok {
 			return -1
 		}
 		s := unsafeString(v[p:end])
@@ -358,55 +358,6 @@ func plainString(v []byte, p int) int {
 		p++
 	}
 	return -1
-}
-
-// number returns the end of the JSON number at v[p:] (the grammar
-// schema.Parse accepts), or -1.
-func number(v []byte, p int) int {
-	if v[p] == '-' {
-		p++
-	}
-	digits := func() int {
-		n := 0
-		for p < len(v) && v[p] >= '0' && v[p] <= '9' {
-			p++
-			n++
-		}
-		return n
-	}
-	switch {
-	case p >= len(v):
-		return -1
-	case v[p] == '0':
-		p++
-	case v[p] >= '1' && v[p] <= '9':
-		digits()
-	default:
-		return -1
-	}
-	if p < len(v) && v[p] == '.' {
-		p++
-		if digits() == 0 {
-			return -1
-		}
-	}
-	if p < len(v) && (v[p] == 'e' || v[p] == 'E') {
-		p++
-		if p < len(v) && (v[p] == '+' || v[p] == '-') {
-			p++
-		}
-		if digits() == 0 {
-			return -1
-		}
-	}
-	return p
-}
-
-func skipSpace(v []byte, p int) int {
-	for p < len(v) && (v[p] == ' ' || v[p] == '\t' || v[p] == '\n' || v[p] == '\r') {
-		p++
-	}
-	return p
 }
 
 func hasWord(v []byte, p int, w string) bool {

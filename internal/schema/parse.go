@@ -59,15 +59,20 @@ func (p *parser) errorf(format string, args ...any) error {
 	return fmt.Errorf("invalid JSON at offset %d: "+format, append([]any{p.pos}, args...)...)
 }
 
-func (p *parser) space() {
-	for p.pos < len(p.data) {
-		switch p.data[p.pos] {
+func (p *parser) space() { p.pos = SkipSpace(p.data, p.pos) }
+
+// SkipSpace returns the position of the first byte at or after pos that is
+// not JSON whitespace.
+func SkipSpace(data []byte, pos int) int {
+	for pos < len(data) {
+		switch data[pos] {
 		case ' ', '\t', '\n', '\r':
-			p.pos++
+			pos++
 		default:
-			return
+			return pos
 		}
 	}
+	return pos
 }
 
 func (p *parser) value(depth int) (any, error) {
@@ -221,43 +226,59 @@ func (p *parser) string() (string, error) {
 
 func (p *parser) number() (any, error) {
 	start := p.pos
-	if p.data[p.pos] == '-' {
-		p.pos++
-	}
-	if p.pos >= len(p.data) {
+	end, ok, why := NumberEnd(p.data, p.pos)
+	p.pos = end
+	switch {
+	case !ok && why == "":
 		return nil, errEnd
+	case !ok:
+		return nil, p.errorf("%s", why)
 	}
-	switch c := p.data[p.pos]; {
-	case c == '0':
-		p.pos++
-	case c >= '1' && c <= '9':
-		p.digits()
-	default:
-		return nil, p.errorf("invalid number")
-	}
-	if p.pos < len(p.data) && p.data[p.pos] == '.' {
-		p.pos++
-		if p.digits() == 0 {
-			return nil, p.errorf("invalid number: no digits after '.'")
-		}
-	}
-	if p.pos < len(p.data) && (p.data[p.pos] == 'e' || p.data[p.pos] == 'E') {
-		p.pos++
-		if p.pos < len(p.data) && (p.data[p.pos] == '+' || p.data[p.pos] == '-') {
-			p.pos++
-		}
-		if p.digits() == 0 {
-			return nil, p.errorf("invalid number: no digits in exponent")
-		}
-	}
-	return json.Number(p.data[start:p.pos]), nil
+	return json.Number(p.data[start:end]), nil
 }
 
-func (p *parser) digits() int {
-	n := 0
-	for p.pos < len(p.data) && p.data[p.pos] >= '0' && p.data[p.pos] <= '9' {
-		p.pos++
-		n++
+// NumberEnd scans the JSON number starting at data[pos] (a '-' or a
+// digit) and returns where it ends; when it is not a number, ok is false,
+// end is where the scan stopped and why says what is wrong (empty when the
+// input ends inside the number). It is the grammar Parse accepts, shared
+// with the ETL's columnar decoder.
+func NumberEnd(data []byte, pos int) (end int, ok bool, why string) {
+	digits := func() int {
+		n := 0
+		for pos < len(data) && data[pos] >= '0' && data[pos] <= '9' {
+			pos++
+			n++
+		}
+		return n
 	}
-	return n
+	if data[pos] == '-' {
+		pos++
+	}
+	if pos >= len(data) {
+		return pos, false, ""
+	}
+	switch c := data[pos]; {
+	case c == '0':
+		pos++
+	case c >= '1' && c <= '9':
+		digits()
+	default:
+		return pos, false, "invalid number"
+	}
+	if pos < len(data) && data[pos] == '.' {
+		pos++
+		if digits() == 0 {
+			return pos, false, "invalid number: no digits after '.'"
+		}
+	}
+	if pos < len(data) && (data[pos] == 'e' || data[pos] == 'E') {
+		pos++
+		if pos < len(data) && (data[pos] == '+' || data[pos] == '-') {
+			pos++
+		}
+		if digits() == 0 {
+			return pos, false, "invalid number: no digits in exponent"
+		}
+	}
+	return pos, true, ""
 }

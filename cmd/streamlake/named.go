@@ -25,16 +25,7 @@ placeholders, bound by 'queries run --param'. It prints the new query's id.`,
 		Example: `  streamlake queries save daily_counts "SELECT date_trunc('day', ts) AS day, count(*) FROM lake.sensors GROUP BY day ORDER BY day"
   streamlake queries save by_site --description "readings of one site" "SELECT * FROM lake.sensors WHERE site = ? LIMIT 100"`,
 		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a.quiet = true
-			if err := a.load(cmd, nil); err != nil {
-				return err
-			}
-			svc, closeSvc, err := a.openService(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer closeSvc()
+		RunE: a.withService(nil, func(cmd *cobra.Command, svc *query.Service, _ string, args []string) error {
 			in.Name, in.SQL = args[0], args[1]
 			q, err := svc.CreateNamedQuery(cmd.Context(), in)
 			if err != nil {
@@ -42,7 +33,7 @@ placeholders, bound by 'queries run --param'. It prints the new query's id.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "saved named query %s in workgroup %s: %s\n", q.Name, q.Workgroup, q.ID)
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&in.Workgroup, "workgroup", query.PrimaryWorkgroup, "workgroup of the named query")
 	cmd.Flags().StringVar(&in.Description, "description", "", "what the query is for (up to 1024 bytes)")
@@ -58,17 +49,7 @@ func (a *app) queriesNamedCmd(format *string) *cobra.Command {
 		Example: `  streamlake queries named
   streamlake queries named --workgroup adhoc --format json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a.quiet = true
-			f, err := a.loadFormat(cmd, nil, *format)
-			if err != nil {
-				return err
-			}
-			svc, closeSvc, err := a.openService(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer closeSvc()
+		RunE: a.withService(format, func(cmd *cobra.Command, svc *query.Service, f string, _ []string) error {
 			list, err := svc.NamedQueries(cmd.Context(), workgroup)
 			if err != nil {
 				return err
@@ -77,7 +58,7 @@ func (a *app) queriesNamedCmd(format *string) *cobra.Command {
 				return writeIndentedJSON(cmd.OutOrStdout(), list)
 			}
 			return query.Write(cmd.OutOrStdout(), namedResult(list, f == query.FormatTable), f)
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&workgroup, "workgroup", "", "only the named queries of this workgroup (default: every workgroup)")
 	return cmd
@@ -125,17 +106,7 @@ fewer placeholders than --param values fails as the user's error.`,
   streamlake queries run by_site --param north --format csv
   streamlake queries run --workgroup adhoc between --param 2026-11-01 --param 2026-11-02`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a.quiet = true
-			f, err := a.loadFormat(cmd, nil, *format)
-			if err != nil {
-				return err
-			}
-			svc, closeSvc, err := a.openService(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer closeSvc()
+		RunE: a.withService(format, func(cmd *cobra.Command, svc *query.Service, f string, args []string) error {
 			bind := make([]any, len(params))
 			for i, p := range params {
 				bind[i] = p
@@ -149,7 +120,7 @@ fewer placeholders than --param values fails as the user's error.`,
 				return err
 			}
 			return printExecution(cmd.Context(), svc, x, f, cmd.OutOrStdout(), cmd.ErrOrStderr(), stats)
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&workgroup, "workgroup", query.PrimaryWorkgroup, "workgroup whose named query NAME is")
 	cmd.Flags().StringArrayVar(&params, "param", nil, "value of the next ? placeholder (repeat for each)")
@@ -165,23 +136,14 @@ func (a *app) queriesDeleteCmd() *cobra.Command {
 		Long:    `Deletes the named query NAME of the workgroup (default primary; NAME may also be the query's id).`,
 		Example: `  streamlake queries delete daily_counts`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a.quiet = true
-			if err := a.load(cmd, nil); err != nil {
-				return err
-			}
-			svc, closeSvc, err := a.openService(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer closeSvc()
+		RunE: a.withService(nil, func(cmd *cobra.Command, svc *query.Service, _ string, args []string) error {
 			q, err := svc.DeleteNamedQuery(cmd.Context(), workgroup, args[0])
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "deleted named query %s of workgroup %s: %s\n", q.Name, q.Workgroup, q.ID)
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&workgroup, "workgroup", query.PrimaryWorkgroup, "workgroup whose named query NAME is")
 	return cmd

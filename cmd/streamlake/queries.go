@@ -129,17 +129,7 @@ func (a *app) queriesShowCmd(format *string) *cobra.Command {
 		Use:   "show ID",
 		Short: "Show an execution: its SQL, state, error, timings, statistics and result file",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a.quiet = true
-			f, err := a.loadFormat(cmd, nil, *format)
-			if err != nil {
-				return err
-			}
-			svc, closeSvc, err := a.openService(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer closeSvc()
+		RunE: a.withService(format, func(cmd *cobra.Command, svc *query.Service, f string, args []string) error {
 			x, err := svc.Get(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -148,7 +138,7 @@ func (a *app) queriesShowCmd(format *string) *cobra.Command {
 				return writeIndentedJSON(cmd.OutOrStdout(), x)
 			}
 			return query.Write(cmd.OutOrStdout(), showResult(x), f)
-		},
+		}),
 	}
 }
 
@@ -264,17 +254,8 @@ streamlake run's (metrics.listen). An execution already finished is left as
 it is. An execution that no answering process runs cannot be cancelled: the
 command fails saying so (the process that ran it may have exited).`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a.quiet = true
-			if err := a.load(cmd, nil); err != nil {
-				return err
-			}
+		RunE: a.withService(nil, func(cmd *cobra.Command, svc *query.Service, _ string, args []string) error {
 			id := args[0]
-			svc, closeSvc, err := a.openService(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer closeSvc()
 			x, err := svc.Get(cmd.Context(), id)
 			if err != nil {
 				return err
@@ -304,7 +285,7 @@ command fails saying so (the process that ran it may have exited).`,
 			}
 			return fmt.Errorf("query: cancel %s: %w: it is %s, and no streamlake run or serve at %s runs it (set --api to its address)",
 				id, query.ErrNotOwned, x.State, strings.Join(tried, ", "))
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&api, "api", "", "address (host:port or URL) of the streamlake run or serve running the query")
 	return cmd
@@ -349,4 +330,30 @@ func remoteCancel(ctx context.Context, addr, id string) (x query.Execution, answ
 		e.Error = strings.TrimSpace(string(body))
 	}
 	return x, false, fmt.Errorf("query: cancel %s: %s: %s: %s", id, u, resp.Status, e.Error)
+}
+
+// withService is the RunE of a command that reads or changes executions or
+// named queries: it loads the configuration (quietly), checks the --format
+// flag when format is not nil, opens the query service for fn as f and
+// closes it after.
+func (a *app) withService(format *string, fn func(cmd *cobra.Command, svc *query.Service, f string, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		a.quiet = true
+		var f string
+		var err error
+		if format != nil {
+			f, err = a.loadFormat(cmd, nil, *format)
+		} else {
+			err = a.load(cmd, nil)
+		}
+		if err != nil {
+			return err
+		}
+		svc, closeSvc, err := a.openService(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer closeSvc()
+		return fn(cmd, svc, f, args)
+	}
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/streamlake/streamlake/internal/etl/tables"
 	"github.com/streamlake/streamlake/internal/ingest"
 	"github.com/streamlake/streamlake/internal/monitor"
+	"github.com/streamlake/streamlake/internal/stage"
 )
 
 // stagingURL and warehouseURL default to directories under the data dir.
@@ -165,9 +166,12 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	if p.embedded != nil {
 		clientOpts = nil // the embedded broker speaks plaintext on loopback
 	}
+	// The ETL takes the lines the ingester just staged from memory instead
+	// of decompressing them again.
+	handoff := stage.NewHandoff(0)
 	p.ingester, err = ingest.New(ingest.Config{
-		ClientOpts: clientOpts,
-		Brokers:    brokers, Topics: a.cfg.Kafka.Topics, Group: a.cfg.Kafka.Group, Start: a.cfg.Kafka.Start,
+		ClientOpts: clientOpts, Handoff: handoff,
+		Brokers: brokers, Topics: a.cfg.Kafka.Topics, Group: a.cfg.Kafka.Group, Start: a.cfg.Kafka.Start,
 		SessionTimeout: a.cfg.Kafka.SessionTimeout, InstanceID: instanceID(a.cfg),
 		FlushRecords: a.cfg.Ingest.FlushRecords, FlushBytes: a.cfg.Ingest.FlushBytes,
 		FlushInterval: a.cfg.Ingest.FlushInterval, MemoryBudget: a.cfg.Ingest.MemoryBudget, Logger: a.log, Metrics: ingest.NewMetrics(p.reg),
@@ -197,7 +201,7 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	p.crawlMetrics = crawl.NewMetrics(p.reg)
 	p.etl = etl.New(etl.Config{Database: a.cfg.ETL.Database, TimeField: a.cfg.ETL.TimeField, OnTypeMismatch: a.cfg.ETL.OnTypeMismatch,
 		Tables:           a.tables,
-		StagingRetention: a.cfg.Storage.StagingRetention, Logger: a.log, Metrics: p.etlMetrics}, p.staging, p.store.Iceberg())
+		StagingRetention: a.cfg.Storage.StagingRetention, Handoff: handoff, Logger: a.log, Metrics: p.etlMetrics}, p.staging, p.store.Iceberg())
 	return p, nil
 }
 

@@ -17,6 +17,7 @@
 package etl
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -66,8 +67,12 @@ type Config struct {
 	// this once a lake commit covers them. Objects not yet in the lake are
 	// never deleted.
 	StagingRetention time.Duration
-	Logger           *slog.Logger
-	Metrics          *Metrics
+	// Handoff, when set, holds the lines of objects an ingester in this
+	// process just staged; read takes them from there instead of
+	// decompressing (see stage.Handoff).
+	Handoff *stage.Handoff
+	Logger  *slog.Logger
+	Metrics *Metrics
 
 	noFastPath bool // tests: every record through the general path
 }
@@ -446,9 +451,22 @@ func (e *ETL) read(ctx context.Context, o object, targets []*target) (int, error
 	if err != nil {
 		return 0, fmt.Errorf("etl: read staging object %s: %w", o.Key, err)
 	}
-	lines, err := stage.Decompress(data)
-	if err != nil {
-		return 0, fmt.Errorf("etl: staging object %s: %w", o.Key, err)
+	// eachLine walks the object's lines: in place from the handoff, where
+	// the lines live in pooled chunks the ingester will reuse (so a line
+	// the general path keeps is copied first), or from the decompressed
+	// object.
+	var eachLine func(func([]byte) error) error
+	owned := true // lines outlive read: the general path may keep them
+	if buf, ok := e.cfg.Handoff.Take(o.Key, data); ok {
+		defer buf.Release()
+		eachLine, owned = buf.Lines, false
+		e.m.handoffObjects.Inc()
+	} else {
+		lines, err := stage.Decompress(data)
+		if err != nil {
+			return 0, fmt.Errorf("etl: staging object %s: %w", o.Key, err)
+		}
+		eachLine = func(fn func([]byte) error) error { return stage.Lines(lines, fn) }
 	}
 	specs := make([]*tables.Table, len(targets))
 	for i, tg := range targets {
@@ -463,7 +481,7 @@ func (e *ETL) read(ctx context.Context, o object, targets []*target) (int, error
 	n := 0
 	var kp int32 = -1 // the partition of k
 	var k string
-	err = stage.Lines(lines, func(line []byte) error {
+	err = eachLine(func(line []byte) error {
 		n++
 		if fast != nil {
 			// The columnar fast path takes a record neither table holds.
@@ -480,6 +498,9 @@ func (e *ETL) read(ctx context.Context, o object, targets []*target) (int, error
 					return nil
 				}
 			}
+		}
+		if !owned {
+			line = bytes.Clone(line)
 		}
 		r, err := stage.DecodeLine(line)
 		if err != nil {

@@ -70,6 +70,15 @@ var fastCorpus = []string{
 // (which the fast path leaves to the general path) if binary is set.
 func putRecords(t *testing.T, e *env, p int32, from int64, values []string, binary bool) {
 	t.Helper()
+	name, lines := encodeRecords(p, from, values, binary)
+	if err := e.staging.WriteAll(context.Background(), name, stage.Compress(nil, lines), nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// encodeRecords returns the object name and envelope lines putRecords
+// stages.
+func encodeRecords(p int32, from int64, values []string, binary bool) (string, []byte) {
 	var buf []byte
 	for i, v := range values {
 		r := stage.Record{Topic: "t", Partition: p, Offset: from + int64(i),
@@ -85,10 +94,7 @@ func putRecords(t *testing.T, e *env, p int32, from int64, values []string, bina
 		}
 		buf = stage.AppendEnvelope(buf, &r)
 	}
-	name := stage.ObjectName("t", p, from, base)
-	if err := e.staging.WriteAll(context.Background(), name, stage.Compress(nil, buf), nil); err != nil {
-		t.Fatal(err)
-	}
+	return stage.ObjectName("t", p, from, base), buf
 }
 
 var loadTime = regexp.MustCompile(`before \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)

@@ -14,6 +14,7 @@ type Metrics struct {
 	schemaChanges, deadByStage  *prometheus.CounterVec
 	tableBytes                  *prometheus.GaugeVec
 	objects, conflicts, expired prometheus.Counter
+	handoffObjects              prometheus.Counter
 	commitSeconds               prometheus.Histogram
 	newestEvent, newestKafka    *prometheus.GaugeVec
 	freshness                   *prometheus.HistogramVec
@@ -43,6 +44,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		compactedFiles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "streamlake_etl_compacted_files_total", Help: "Small data files replaced by compaction.",
 		}, []string{"table"}),
+		handoffObjects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamlake_etl_handoff_objects_total", Help: "Staging objects whose lines were taken from the ingester in this process instead of being decompressed.",
+		}),
 		objects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "streamlake_etl_staging_objects_total", Help: "Staging objects covered by lake commits.",
 		}),
@@ -68,7 +72,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"table"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.rows, m.deadLetters, m.maintenance, m.compactedFiles, m.schemaChanges, m.deadByStage, m.tableBytes, m.objects, m.conflicts, m.expired, m.commitSeconds, m.newestKafka, m.newestEvent, m.freshness)
+		reg.MustRegister(m.rows, m.deadLetters, m.maintenance, m.compactedFiles, m.schemaChanges, m.deadByStage, m.tableBytes, m.objects, m.handoffObjects, m.conflicts, m.expired, m.commitSeconds, m.newestKafka, m.newestEvent, m.freshness)
 	}
 	return m
 }

@@ -70,6 +70,9 @@ type Config struct {
 	// StallAfter: lag that grows while no staging object has been written
 	// for this long is logged as an error (0: 1m).
 	StallAfter time.Duration
+	// Handoff, when set, receives the lines of every object staged, for an
+	// ETL in the same process (see stage.Handoff).
+	Handoff *stage.Handoff
 	// ClientOpts are extra franz-go options, e.g. TLS and SASL.
 	ClientOpts []kgo.Opt
 	Logger     *slog.Logger
@@ -501,6 +504,7 @@ func (in *Ingester) upload(ctx context.Context, b *batch) error {
 		backoff = min(backoff*2, 10*time.Second)
 	}
 	in.lastWrite.Store(time.Now().UnixNano())
+	in.cfg.Handoff.Put(name, data, &b.buf) // takes the chunks; flush's Release is then a no-op
 	in.m.objects.WithLabelValues(b.first.Topic).Inc()
 	in.m.objectBytes.WithLabelValues(b.first.Topic).Add(float64(len(data)))
 	in.m.flushSeconds.Observe(time.Since(start).Seconds())

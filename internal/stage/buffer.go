@@ -133,3 +133,49 @@ func CompressBuffer(dst *bytes.Buffer, b *Buffer) error {
 	}
 	return nil
 }
+
+// Lines calls fn for every non-blank line of b, in order, without its
+// newline, like the package's Lines over a decompressed object. A line
+// that straddles two chunks is copied into a scratch buffer; the others
+// are passed in place, so fn must not keep a line after it returns.
+func (b *Buffer) Lines(fn func(line []byte) error) error {
+	var carry []byte // the start of a line begun in an earlier chunk
+	n := 0
+	emit := func(line []byte) error {
+		n++
+		if len(bytes.TrimSpace(line)) == 0 {
+			return nil
+		}
+		if err := fn(line); err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+		return nil
+	}
+	err := b.each(func(p []byte) error {
+		for len(p) > 0 {
+			i := bytes.IndexByte(p, '\n')
+			if i < 0 {
+				carry = append(carry, p...)
+				return nil
+			}
+			line := p[:i]
+			if len(carry) > 0 {
+				carry = append(carry, line...)
+				line = carry
+			}
+			p = p[i+1:]
+			if err := emit(line); err != nil {
+				return err
+			}
+			carry = carry[:0]
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(carry) > 0 {
+		return emit(carry)
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package stage
+
+import (
+	"hash/maphash"
+	"slices"
+	"sync"
+)
+
+// DefaultHandoffBytes bounds a Handoff when NewHandoff is given 0.
+const DefaultHandoffBytes = 128 << 20
+
+// Handoff passes the envelope lines of staging objects from an ingester to
+// an ETL in the same process, so the ETL need not decompress what was just
+// compressed. It is a read-through shortcut, not a source of truth: the
+// ETL still reads every object from storage and takes the lines from the
+// Handoff only when the stored bytes are the very bytes Put was given (a
+// hash of the compressed object), so an object rewritten under the same
+// name by another process, or after a rebalance, is read from storage. On a
+// miss the ETL decompresses as before. Entries are kept in Put order
+// within a byte bound; past it the oldest are dropped. A Handoff is safe
+// for concurrent use.
+type Handoff struct {
+	seed maphash.Seed
+
+	mu    sync.Mutex
+	max   int
+	bytes int
+	order []string // keys, oldest first (may hold keys already taken)
+	items map[string]handoffItem
+}
+
+type handoffItem struct {
+	hash uint64
+	buf  Buffer
+}
+
+// NewHandoff returns a Handoff holding at most maxBytes of lines
+// (0: DefaultHandoffBytes).
+func NewHandoff(maxBytes int) *Handoff {
+	if maxBytes <= 0 {
+		maxBytes = DefaultHandoffBytes
+	}
+	return &Handoff{seed: maphash.MakeSeed(), max: maxBytes, items: map[string]handoffItem{}}
+}
+
+// Put offers the lines of the object stored under key as the compressed
+// bytes obj. On success it takes buf's chunks (buf is left empty, and
+// Release on it is a no-op); when the lines do not fit the bound, buf is
+// left as it was and Put reports false.
+func (h *Handoff) Put(key string, obj []byte, buf *Buffer) bool {
+	if h == nil || buf.Len() > h.max {
+		return false
+	}
+	sum := maphash.Bytes(h.seed, obj)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if old, ok := h.items[key]; ok {
+		h.bytes -= old.buf.Len()
+		old.buf.Release()
+		delete(h.items, key)
+	}
+	for h.bytes+buf.Len() > h.max && len(h.order) > 0 {
+		k := h.order[0]
+		h.order = h.order[1:]
+		if it, ok := h.items[k]; ok {
+			h.bytes -= it.buf.Len()
+			it.buf.Release()
+			delete(h.items, k)
+		}
+	}
+	h.items[key] = handoffItem{hash: sum, buf: *buf}
+	if len(h.order) > 2*len(h.items)+64 { // drop the keys already taken
+		h.order = slices.DeleteFunc(h.order, func(k string) bool { _, ok := h.items[k]; return !ok })
+	}
+	h.order = append(h.order, key)
+	h.bytes += buf.Len()
+	*buf = Buffer{}
+	return true
+}
+
+// Take removes the entry of key and returns its lines if obj, the object
+// as read from storage, is the object Put was given. The caller owns the
+// returned Buffer and should Release it when done. A Take that does not
+// match drops the entry.
+func (h *Handoff) Take(key string, obj []byte) (Buffer, bool) {
+	if h == nil {
+		return Buffer{}, false
+	}
+	h.mu.Lock()
+	it, ok := h.items[key]
+	if ok {
+		delete(h.items, key)
+		h.bytes -= it.buf.Len()
+	}
+	if len(h.items) == 0 {
+		h.order = h.order[:0]
+	}
+	h.mu.Unlock()
+	if !ok {
+		return Buffer{}, false
+	}
+	if maphash.Bytes(h.seed, obj) != it.hash {
+		it.buf.Release()
+		return Buffer{}, false
+	}
+	return it.buf, true
+}
+
+// Bytes is the size of the lines held.
+func (h *Handoff) Bytes() int {
+	if h == nil {
+		return 0
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.bytes
+}

@@ -1,0 +1,150 @@
+package stage
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// collect returns the lines fn-style iteration yields, each copied.
+func collect(t *testing.T, each func(func([]byte) error) error) []string {
+	t.Helper()
+	var out []string
+	if err := each(func(l []byte) error { out = append(out, string(l)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestBufferLinesMatchesLines: a Buffer's lines, across chunk boundaries,
+// blank lines and a missing last newline, are Lines' over the same bytes.
+func TestBufferLinesMatchesLines(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for round := range 40 {
+		var raw []byte
+		for raw = nil; len(raw) < 3*chunkSize; {
+			switch n := rng.IntN(20); {
+			case n == 0:
+				raw = append(raw, '\n') // blank
+			case n == 1:
+				raw = append(raw, "  \n"...)
+			case n == 2: // longer than a chunk
+				raw = append(raw, strings.Repeat("L", chunkSize+rng.IntN(1000))...)
+				raw = append(raw, '\n')
+			default:
+				raw = fmt.Appendf(raw, `{"n":%d,"pad":"%s"}`+"\n", len(raw), strings.Repeat("x", rng.IntN(300)))
+			}
+		}
+		if round%2 == 1 {
+			raw = append(raw, `{"last":"no newline"}`...)
+		}
+		var b Buffer
+		for p := raw; len(p) > 0; { // in writes of odd sizes
+			k := min(len(p), 1+rng.IntN(5000))
+			b.Write(p[:k])
+			p = p[k:]
+		}
+		want := collect(t, func(fn func([]byte) error) error { return Lines(raw, fn) })
+		got := collect(t, b.Lines)
+		if len(got) != len(want) || strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("round %d: Buffer.Lines gave %d lines, Lines %d", round, len(got), len(want))
+		}
+		b.Release()
+	}
+	// Errors name the line, counting blank ones, as Lines does.
+	var b Buffer
+	b.Write([]byte("a\n\nb\n"))
+	err := b.Lines(func(l []byte) error {
+		if string(l) == "b" {
+			return fmt.Errorf("bad")
+		}
+		return nil
+	})
+	if err == nil || err.Error() != "line 3: bad" {
+		t.Fatalf("error %v, want line 3: bad", err)
+	}
+}
+
+func buffer(s string) *Buffer {
+	var b Buffer
+	b.Write([]byte(s))
+	return &b
+}
+
+func TestHandoff(t *testing.T) {
+	h := NewHandoff(100)
+	objA, objB := []byte("compressed A"), []byte("compressed B")
+	a := buffer(strings.Repeat("a", 40))
+	if !h.Put("a", objA, a) || a.Len() != 0 || h.Bytes() != 40 {
+		t.Fatalf("Put a: buffer left %d bytes, handoff holds %d", a.Len(), h.Bytes())
+	}
+	// Bytes read back that are not the object handed off: a miss, and
+	// the entry is gone.
+	if _, ok := h.Take("a", objB); ok {
+		t.Fatal("Take matched other bytes")
+	}
+	if _, ok := h.Take("a", objA); ok || h.Bytes() != 0 {
+		t.Fatalf("Take after a mismatch found the entry (holds %d)", h.Bytes())
+	}
+	// A match hands over the lines once.
+	h.Put("a", objA, buffer(strings.Repeat("a", 40)))
+	got, ok := h.Take("a", objA)
+	if !ok || !bytes.Equal(got.Bytes(), bytes.Repeat([]byte("a"), 40)) {
+		t.Fatalf("Take = %q, %v", got.Bytes(), ok)
+	}
+	got.Release()
+	if _, ok := h.Take("a", objA); ok {
+		t.Fatal("a second Take found the entry")
+	}
+	// Past the bound the oldest go; too large an object is refused and
+	// left with its owner.
+	h.Put("1", []byte("1"), buffer(strings.Repeat("1", 40)))
+	h.Put("2", []byte("2"), buffer(strings.Repeat("2", 40)))
+	h.Put("3", []byte("3"), buffer(strings.Repeat("3", 40)))
+	if h.Bytes() != 80 {
+		t.Fatalf("holds %d bytes, want 80", h.Bytes())
+	}
+	if _, ok := h.Take("1", []byte("1")); ok {
+		t.Fatal("the oldest entry survived the bound")
+	}
+	big := buffer(strings.Repeat("b", 101))
+	if h.Put("big", []byte("big"), big) || big.Len() != 101 {
+		t.Fatal("Put took a buffer over the bound")
+	}
+	// A rewrite under the same name replaces the entry.
+	h.Put("2", []byte("2'"), buffer("new"))
+	if b, ok := h.Take("2", []byte("2'")); !ok || string(b.Bytes()) != "new" || h.Bytes() != 40 {
+		t.Fatalf("Take after a rewrite = %q, %v (holds %d)", b.Bytes(), ok, h.Bytes())
+	}
+	var nilH *Handoff
+	if nilH.Put("x", nil, buffer("x")) || nilH.Bytes() != 0 {
+		t.Fatal("a nil Handoff took a buffer")
+	}
+	if _, ok := nilH.Take("x", nil); ok {
+		t.Fatal("a nil Handoff had an entry")
+	}
+}
+
+// TestHandoffOrderStaysBounded: entries taken one by one while an untaken
+// one lingers must not grow the handoff's bookkeeping without end.
+func TestHandoffOrderStaysBounded(t *testing.T) {
+	h := NewHandoff(1 << 20)
+	h.Put("lingers", []byte("l"), buffer("l"))
+	for i := range 10_000 {
+		k := fmt.Sprint(i)
+		h.Put(k, []byte(k), buffer(k))
+		if b, ok := h.Take(k, []byte(k)); !ok {
+			t.Fatalf("Take %s missed", k)
+		} else {
+			b.Release()
+		}
+	}
+	if n := len(h.order); n > 200 {
+		t.Fatalf("order holds %d keys for %d entries", n, len(h.items))
+	}
+	if _, ok := h.Take("lingers", []byte("l")); !ok {
+		t.Fatal("the lingering entry was lost")
+	}
+}

@@ -97,6 +97,16 @@ func encodeRecords(p int32, from int64, values []string, binary bool) (string, [
 	return stage.ObjectName("t", p, from, base), buf
 }
 
+// seedValues are 20 plain records that create the table fastCorpus
+// expects: id, ts, n, x, ok.
+func seedValues() []string {
+	var seed []string
+	for i := range 20 {
+		seed = append(seed, fmt.Sprintf(`{"id":"s%d","ts":"2026-11-%02dT08:00:00Z","n":%d,"x":%d.25,"ok":%v}`, i, 10+i%5, i, i, i%2 == 0))
+	}
+	return seed
+}
+
 var loadTime = regexp.MustCompile(`before \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)
 
 // tableRows returns a table's rows as sorted JSON lines, and its columns.
@@ -146,10 +156,7 @@ func tableRows(t *testing.T, e *env, name string) ([]string, string) {
 func TestFastPathMatchesGeneral(t *testing.T) {
 	ctx := context.Background()
 	spec := "- topic: t\n  name: t\n  max_lateness: 2400h\n"
-	var seed []string
-	for i := range 20 {
-		seed = append(seed, fmt.Sprintf(`{"id":"s%d","ts":"2026-11-%02dT08:00:00Z","n":%d,"x":%d.25,"ok":%v}`, i, 10+i%5, i, i, i%2 == 0))
-	}
+	seed := seedValues()
 	var after []string // plain rows once the corpus added columns
 	for i := range 30 {
 		after = append(after, fmt.Sprintf(`{"id":"p%d","ts":"2026-11-21T0%d:00:00Z","n":%d,"extra":"e%d"}`, i, i%10, i, i))

@@ -2,7 +2,6 @@ package etl_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -21,10 +20,7 @@ import (
 func TestHandoffMatchesStorage(t *testing.T) {
 	ctx := context.Background()
 	spec := "- topic: t\n  name: t\n  max_lateness: 2400h\n"
-	var seed []string
-	for i := range 20 {
-		seed = append(seed, fmt.Sprintf(`{"id":"s%d","ts":"2026-11-%02dT08:00:00Z","n":%d,"x":%d.25,"ok":%v}`, i, 10+i%5, i, i, i%2 == 0))
-	}
+	seed := seedValues()
 	stale := []string{`{"id":"stale","ts":"2026-11-20T10:00:00Z","n":99}`}
 	var envs [2]*env
 	for k := range envs {

@@ -407,16 +407,25 @@ func (e *ETL) loadTopic(ctx context.Context, topic string, objs []object) (Resul
 				tg.b.fast = newFastBatch(tg.spec, tg.main)
 			}
 		}
-		// The commit that creates the table holds one object, so that a
-		// backlog loads through the fast path, which needs the table.
-		creating := fastPath && targets[0].main == nil
+		// The commit that creates the table holds its first createRecords
+		// records, so that the rest of a backlog loads through the fast
+		// path, which needs the table. An object read in part is not
+		// covered by the commit: the next pass reads it again, and the
+		// bookmark skips what the commit holds.
+		limit := 0
+		if fastPath && targets[0].main == nil {
+			limit = createRecords
+		}
 		n, records := 0, 0
-		for n < len(objs) && (n == 0 || !creating && records < e.cfg.MaxCommitRecords) {
-			c, err := e.read(ctx, objs[n], targets)
+		for n < len(objs) && (n == 0 || limit == 0 && records < e.cfg.MaxCommitRecords) {
+			c, complete, err := e.read(ctx, objs[n], targets, limit)
 			if err != nil {
 				return res, err
 			}
 			records += c
+			if !complete {
+				break
+			}
 			n++
 		}
 		chunk := objs[:n]
@@ -439,17 +448,25 @@ func (e *ETL) loadTopic(ctx context.Context, topic string, objs []object) (Resul
 	return res, nil
 }
 
+// createRecords is how many records the commit that creates a table
+// holds (see loadTopic).
+const createRecords = 1000
+
+// errEnough stops read's walk over an object at its limit.
+var errEnough = errors.New("etl: read limit reached")
+
 // read decodes one staging object and routes each record that a table
 // does not hold yet: a value that is not a JSON object to the first
 // table's dead letters; an object to the first table whose match it meets
 // (or, matching none, to the first table's dead letters), transformed,
 // as a row or, when a transform, its event time or lateness rejects it,
 // as a dead letter. It advances every table's running bookmarks and
-// returns the records read.
-func (e *ETL) read(ctx context.Context, o object, targets []*target) (int, error) {
+// returns the records read. With a positive limit it stops after routing
+// that many records and reports whether it read the whole object.
+func (e *ETL) read(ctx context.Context, o object, targets []*target, limit int) (int, bool, error) {
 	data, err := e.staging.ReadAll(ctx, o.Key)
 	if err != nil {
-		return 0, fmt.Errorf("etl: read staging object %s: %w", o.Key, err)
+		return 0, false, fmt.Errorf("etl: read staging object %s: %w", o.Key, err)
 	}
 	// eachLine walks the object's lines: in place from the handoff, where
 	// the lines live in pooled chunks the ingester will reuse (so a line
@@ -464,7 +481,7 @@ func (e *ETL) read(ctx context.Context, o object, targets []*target) (int, error
 	} else {
 		lines, err := stage.Decompress(data)
 		if err != nil {
-			return 0, fmt.Errorf("etl: staging object %s: %w", o.Key, err)
+			return 0, false, fmt.Errorf("etl: staging object %s: %w", o.Key, err)
 		}
 		eachLine = func(fn func([]byte) error) error { return stage.Lines(lines, fn) }
 	}
@@ -478,11 +495,14 @@ func (e *ETL) read(ctx context.Context, o object, targets []*target) (int, error
 		fast = nil
 	}
 	now := time.Now()
-	n := 0
+	n, routed := 0, 0
 	var kp int32 = -1 // the partition of k
 	var k string
 	err = eachLine(func(line []byte) error {
 		n++
+		if limit > 0 && routed == limit {
+			return errEnough
+		}
 		if fast != nil {
 			// The columnar fast path takes a record neither table holds.
 			if h, value, ok := stage.ScanLine(line, o.Topic); ok {
@@ -495,6 +515,7 @@ func (e *ETL) read(ctx context.Context, o object, targets []*target) (int, error
 				}
 				if h.Offset >= mbm && h.Offset >= dbm && fast.add(value, h.Timestamp, now) {
 					home.mainBM[k], home.dlqBM[k] = h.Offset+1, h.Offset+1
+					routed++
 					return nil
 				}
 			}
@@ -512,6 +533,9 @@ func (e *ETL) read(ctx context.Context, o object, targets []*target) (int, error
 		case r.Partition != kp:
 			kp, k = r.Partition, tpKey(r.Topic, r.Partition)
 		}
+		if r.Offset >= home.mainBM[k] || r.Offset >= home.dlqBM[k] {
+			routed++
+		}
 		route(r, k, specs, targets, home, now)
 		for _, tg := range targets {
 			tg.mainBM[k] = max(tg.mainBM[k], r.Offset+1)
@@ -519,10 +543,13 @@ func (e *ETL) read(ctx context.Context, o object, targets []*target) (int, error
 		}
 		return nil
 	})
-	if err != nil {
-		return n, fmt.Errorf("etl: staging object %s: %w", o.Key, err)
+	if errors.Is(err, errEnough) {
+		return n - 1, false, nil
 	}
-	return n, nil
+	if err != nil {
+		return n, false, fmt.Errorf("etl: staging object %s: %w", o.Key, err)
+	}
+	return n, true, nil
 }
 
 // route adds one record to the batch of the table it goes to.

@@ -97,3 +97,44 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("metric %s not found", name)
 	return 0
 }
+
+// TestCreatingCommitHoldsFewRecords: a backlog in one object creates its
+// table from the first records only and loads the rest through the fast
+// path; an object that starts with more dead letters than that still loads
+// whole. Either way every record lands once and the objects end covered.
+func TestCreatingCommitHoldsFewRecords(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	x := etl.New(etl.Config{Database: "lake", TimeField: "ts"}, e.staging, e.store.Iceberg())
+	e.put(t, "t", 0, 0, 5000, sensor)
+	e.put(t, "u", 0, 0, 3000, func(i int64) []byte {
+		if i < 1500 {
+			return []byte("not json")
+		}
+		return sensor(i)
+	})
+	res, err := x.RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 6500 || res.DeadLetters != 1500 || res.Objects != 2 {
+		t.Fatalf("result %+v, want 6500 rows, 1500 dead letters, 2 objects", res)
+	}
+	// t: 1000 create the table, 4000 go fast. u: the first 1000 records
+	// are dead letters (no table yet), the next 1000 (500 dead, 500 good)
+	// create it, and the last 1000 go fast.
+	if got := etl.FastRows(x); got != 4000+1000 {
+		t.Errorf("the fast path took %d rows, want 5000", got)
+	}
+	for name, want := range map[string]int64{"t": 5000, "u": 1500, "u_dlq": 1500} {
+		if n := count(t, e.store, name); n != want {
+			t.Errorf("lake.%s has %d rows, want %d", name, n, want)
+		}
+	}
+	if n, err := x.Pending(ctx); err != nil || n != 0 {
+		t.Fatalf("pending objects %d, %v; want 0", n, err)
+	}
+	if res, err := e.etl().RunOnce(ctx); err != nil || res.Rows+res.DeadLetters+res.Objects != 0 {
+		t.Fatalf("a fresh ETL loaded %+v, %v; want nothing", res, err)
+	}
+}

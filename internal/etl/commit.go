@@ -43,9 +43,16 @@ var tableProps = iceberg.Properties{
 	// DuckDB reads a file's row groups in parallel, so one day's file of
 	// a few hundred thousand rows is not read by a single thread.
 	table.ParquetRowGroupLimitKey: "122880",
-	table.CommitNumRetriesKey:     "0",
-	"format-version":              "2",
-	"created-by":                  "streamlake",
+	// The ETL's files are small and short-lived (compaction rewrites
+	// them), so they are written for speed: zstd's fastest level, and a
+	// dictionary that gives up on a column early when its values are
+	// mostly distinct (ids, readings) instead of hashing every value
+	// into a 2 MiB one first.
+	table.ParquetCompressionLevelKey: "1",
+	table.ParquetDictSizeBytesKey:    "262144",
+	table.CommitNumRetriesKey:        "0",
+	"format-version":                 "2",
+	"created-by":                     "streamlake",
 }
 
 // commit writes the batch: dead letters first, then rows, each commit with

@@ -23,11 +23,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/iceberg-go"
@@ -464,10 +466,11 @@ var errEnough = errors.New("etl: read limit reached")
 // returns the records read. With a positive limit it stops after routing
 // that many records and reports whether it read the whole object.
 func (e *ETL) read(ctx context.Context, o object, targets []*target, limit int) (int, bool, error) {
-	data, err := e.staging.ReadAll(ctx, o.Key)
+	data, err := readObject(ctx, e.staging, o.Key)
 	if err != nil {
 		return 0, false, fmt.Errorf("etl: read staging object %s: %w", o.Key, err)
 	}
+	defer objectBufs.Put(&data) // neither the decompressed lines nor the handoff's alias it
 	// eachLine walks the object's lines: in place from the handoff, where
 	// the lines live in pooled chunks the ingester will reuse (so a line
 	// the general path keeps is copied first), or from the decompressed
@@ -550,6 +553,37 @@ func (e *ETL) read(ctx context.Context, o object, targets []*target, limit int) 
 		return n, false, fmt.Errorf("etl: staging object %s: %w", o.Key, err)
 	}
 	return n, true, nil
+}
+
+// objectBufs recycles the buffers compressed staging objects are read
+// into.
+var objectBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// readObject reads a whole object into a buffer from objectBufs, sized
+// once from the object's attributes (Bucket.ReadAll grows a slice from
+// nothing, copying as it goes).
+func readObject(ctx context.Context, b *blob.Bucket, key string) ([]byte, error) {
+	r, err := b.NewReader(ctx, key, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	buf := *objectBufs.Get().(*[]byte)
+	size := int(r.Size())
+	if cap(buf) < size+1 {
+		buf = make([]byte, size+1)
+	}
+	// One byte more than the size: a short read is an error, and a read
+	// that fills it means the object is longer than it said.
+	n, err := io.ReadFull(r, buf[:size+1])
+	switch {
+	case (err == io.ErrUnexpectedEOF || err == io.EOF) && n == size:
+		return buf[:n], nil
+	case err == nil:
+		return nil, fmt.Errorf("object longer than its size %d", size)
+	default:
+		return nil, err
+	}
 }
 
 // route adds one record to the batch of the table it goes to.

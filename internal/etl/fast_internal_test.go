@@ -1,6 +1,8 @@
 package etl
 
 import (
+	"bytes"
+	"context"
 	"testing"
 	"time"
 
@@ -8,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go"
 
+	sblob "github.com/streamlake/streamlake/internal/blob"
 	"github.com/streamlake/streamlake/internal/etl/tables"
 	"github.com/streamlake/streamlake/internal/stage"
 )
@@ -117,5 +120,31 @@ func TestFastRowTakesPlainRecords(t *testing.T) {
 			t.Errorf("fast path took %s: %v, want %v", v, got, want)
 		}
 		fb.release()
+	}
+}
+
+// TestReadObject: readObject returns exactly the stored bytes, for empty,
+// small and large objects, reusing its buffers.
+func TestReadObject(t *testing.T) {
+	ctx := context.Background()
+	u, _ := sblob.DirURL(t.TempDir())
+	b, err := sblob.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, size := range []int{0, 1, 1000, 3 << 20, 10} {
+		want := bytes.Repeat([]byte{byte(size)}, size)
+		if err := b.WriteAll(ctx, "k", want, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, err := readObject(ctx, b, "k")
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("size %d: read %d bytes, %v", size, len(got), err)
+		}
+		objectBufs.Put(&got)
+	}
+	if _, err := readObject(ctx, b, "missing"); err == nil {
+		t.Fatal("reading a missing object succeeded")
 	}
 }

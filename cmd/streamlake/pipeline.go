@@ -134,7 +134,7 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	// A soft memory limit keeps the heap near what ingest and the ETL hold
 	// rather than twice it; GOMEMLIMIT, when set, wins.
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(ingest.SoftMemoryLimit(a.cfg.Ingest.MemoryBudget) + etlMemory)
+		debug.SetMemoryLimit(ingest.SoftMemoryLimit(a.cfg.Ingest.MemoryBudget) + etlMemory + stage.DefaultHandoffBytes)
 	}
 	brokers := a.cfg.Kafka.Brokers
 	if len(brokers) == 0 {

@@ -21,18 +21,25 @@ func AppendEnvelope(dst []byte, r *Record) []byte {
 }
 
 // Encoder appends envelope lines; it caches the formatted timestamp of the
-// last second seen, since consecutive records mostly share it. The zero
-// value is ready; an Encoder is not safe for concurrent use.
+// last second seen and the quoted topic of the last record, since
+// consecutive records mostly share them. The zero value is ready; an
+// Encoder is not safe for concurrent use.
 type Encoder struct {
 	sec    int64
 	prefix []byte // "2006-01-02T15:04:05" of sec
+	topic  string
+	head   []byte // `{"topic":"<topic>","partition":` of topic
 }
 
 // Append appends r as one JSON line (with its trailing newline) to dst.
 func (e *Encoder) Append(dst []byte, r *Record) []byte {
-	dst = append(dst, `{"topic":`...)
-	dst = strconv.AppendQuote(dst, r.Topic)
-	dst = append(dst, `,"partition":`...)
+	if e.head == nil || r.Topic != e.topic {
+		e.topic = r.Topic
+		e.head = append(e.head[:0], `{"topic":`...)
+		e.head = strconv.AppendQuote(e.head, r.Topic)
+		e.head = append(e.head, `,"partition":`...)
+	}
+	dst = append(dst, e.head...)
 	dst = strconv.AppendInt(dst, int64(r.Partition), 10)
 	dst = append(dst, `,"offset":`...)
 	dst = strconv.AppendInt(dst, r.Offset, 10)

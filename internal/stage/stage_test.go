@@ -12,13 +12,14 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 		{Topic: "t", Partition: 3, Offset: 42, Timestamp: ts, Key: []byte("k1"),
 			Headers: []Header{{"h", []byte("v")}, {"bin", []byte{0xff, 0}}}, Value: []byte(`{"a":1,"b":[true,null]}`)},
 		{Topic: "t", Partition: 3, Offset: 43, Timestamp: ts, Value: []byte("not json\nline two")},
-		{Topic: "t", Partition: 3, Offset: 44, Timestamp: ts, Key: []byte{0xfe}, Value: []byte{0xff, 0xfe}},
+		{Topic: "u\"é", Partition: 3, Offset: 44, Timestamp: ts, Key: []byte{0xfe}, Value: []byte{0xff, 0xfe}},
 		{Topic: "t", Partition: 3, Offset: 45, Timestamp: ts},
 		{Topic: "t", Partition: 3, Offset: 46, Timestamp: ts, Value: []byte("{\n  \"pretty\": 1\n}")},
 	}
 	var raw []byte
+	var e Encoder // one for all, as ingest's: it caches the topic's head
 	for i := range recs {
-		raw = AppendEnvelope(raw, &recs[i])
+		raw = e.Append(raw, &recs[i])
 	}
 	if n := bytes.Count(raw, []byte("\n")); n != len(recs) {
 		t.Fatalf("%d lines for %d records", n, len(recs))

@@ -4,10 +4,15 @@ import (
 	"hash/maphash"
 	"slices"
 	"sync"
+	"time"
 )
 
 // DefaultHandoffBytes bounds a Handoff when NewHandoff is given 0.
 const DefaultHandoffBytes = 128 << 20
+
+// HandoffMaxAge is how long a Handoff keeps an entry no ETL has taken
+// once it needs the room.
+const HandoffMaxAge = time.Minute
 
 // Handoff passes the envelope lines of staging objects from an ingester to
 // an ETL in the same process, so the ETL need not decompress what was just
@@ -16,11 +21,17 @@ const DefaultHandoffBytes = 128 << 20
 // Handoff only when the stored bytes are the very bytes Put was given (a
 // hash of the compressed object), so an object rewritten under the same
 // name by another process, or after a rebalance, is read from storage. On a
-// miss the ETL decompresses as before. Entries are kept in Put order
-// within a byte bound; past it the oldest are dropped. A Handoff is safe
-// for concurrent use.
+// miss the ETL decompresses as before.
+//
+// The lines held are bounded. When an object does not fit, entries older
+// than HandoffMaxAge (objects no ETL here reads) are dropped, and if it
+// still does not fit it is refused, rather than the oldest dropped: an
+// ETL that lags reads the oldest next, so dropping them would make every
+// read a miss. A Handoff is safe for concurrent use.
 type Handoff struct {
 	seed maphash.Seed
+
+	now func() time.Time // time.Now; tests set it
 
 	mu    sync.Mutex
 	max   int
@@ -31,6 +42,7 @@ type Handoff struct {
 
 type handoffItem struct {
 	hash uint64
+	at   time.Time
 	buf  Buffer
 }
 
@@ -40,42 +52,47 @@ func NewHandoff(maxBytes int) *Handoff {
 	if maxBytes <= 0 {
 		maxBytes = DefaultHandoffBytes
 	}
-	return &Handoff{seed: maphash.MakeSeed(), max: maxBytes, items: map[string]handoffItem{}}
+	return &Handoff{seed: maphash.MakeSeed(), now: time.Now, max: maxBytes, items: map[string]handoffItem{}}
 }
 
 // Put offers the lines of the object stored under key as the compressed
 // bytes obj. On success it takes buf's chunks (buf is left empty, and
-// Release on it is a no-op); when the lines do not fit the bound, buf is
-// left as it was and Put reports false.
+// Release on it is a no-op); when the lines do not fit, buf is left as it
+// was and Put reports false.
 func (h *Handoff) Put(key string, obj []byte, buf *Buffer) bool {
 	if h == nil || buf.Len() > h.max {
 		return false
 	}
 	sum := maphash.Bytes(h.seed, obj)
+	now := h.now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if old, ok := h.items[key]; ok {
-		h.bytes -= old.buf.Len()
-		old.buf.Release()
-		delete(h.items, key)
-	}
+	h.drop(key) // a rewrite under the same name replaces the entry
 	for h.bytes+buf.Len() > h.max && len(h.order) > 0 {
-		k := h.order[0]
-		h.order = h.order[1:]
-		if it, ok := h.items[k]; ok {
-			h.bytes -= it.buf.Len()
-			it.buf.Release()
-			delete(h.items, k)
+		it, ok := h.items[h.order[0]]
+		if ok && now.Sub(it.at) < HandoffMaxAge {
+			return false
 		}
+		h.drop(h.order[0])
+		h.order = h.order[1:]
 	}
-	h.items[key] = handoffItem{hash: sum, buf: *buf}
 	if len(h.order) > 2*len(h.items)+64 { // drop the keys already taken
 		h.order = slices.DeleteFunc(h.order, func(k string) bool { _, ok := h.items[k]; return !ok })
 	}
+	h.items[key] = handoffItem{hash: sum, at: now, buf: *buf}
 	h.order = append(h.order, key)
 	h.bytes += buf.Len()
 	*buf = Buffer{}
 	return true
+}
+
+// drop releases the entry of key, if any; h.mu is held.
+func (h *Handoff) drop(key string) {
+	if it, ok := h.items[key]; ok {
+		h.bytes -= it.buf.Len()
+		it.buf.Release()
+		delete(h.items, key)
+	}
 }
 
 // Take removes the entry of key and returns its lines if obj, the object

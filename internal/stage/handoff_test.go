@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 )
 
 // collect returns the lines fn-style iteration yields, each copied.
@@ -98,17 +99,28 @@ func TestHandoff(t *testing.T) {
 	if _, ok := h.Take("a", objA); ok {
 		t.Fatal("a second Take found the entry")
 	}
-	// Past the bound the oldest go; too large an object is refused and
-	// left with its owner.
+	// Past the bound a new entry is refused while the old ones are
+	// young (a lagging ETL reads those next), and takes the place of
+	// those older than HandoffMaxAge.
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	h.now = func() time.Time { return now }
 	h.Put("1", []byte("1"), buffer(strings.Repeat("1", 40)))
 	h.Put("2", []byte("2"), buffer(strings.Repeat("2", 40)))
-	h.Put("3", []byte("3"), buffer(strings.Repeat("3", 40)))
-	if h.Bytes() != 80 {
-		t.Fatalf("holds %d bytes, want 80", h.Bytes())
+	three := buffer(strings.Repeat("3", 40))
+	if h.Put("3", []byte("3"), three) || three.Len() != 40 || h.Bytes() != 80 {
+		t.Fatalf("Put past the bound took the entry (holds %d)", h.Bytes())
+	}
+	now = now.Add(HandoffMaxAge)
+	if !h.Put("3", []byte("3"), three) || h.Bytes() != 80 {
+		t.Fatalf("Put did not replace an entry past its age (holds %d)", h.Bytes())
 	}
 	if _, ok := h.Take("1", []byte("1")); ok {
-		t.Fatal("the oldest entry survived the bound")
+		t.Fatal("the oldest entry survived its age")
 	}
+	if b, ok := h.Take("3", []byte("3")); !ok || b.Len() != 40 {
+		t.Fatal("the new entry is missing")
+	}
+	h.Put("3", []byte("3"), buffer(strings.Repeat("3", 40)))
 	big := buffer(strings.Repeat("b", 101))
 	if h.Put("big", []byte("big"), big) || big.Len() != 101 {
 		t.Fatal("Put took a buffer over the bound")

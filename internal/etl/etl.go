@@ -91,6 +91,7 @@ type ETL struct {
 	done     map[string]int64
 	seeded   map[string]bool          // topics whose committed objects are in done
 	defaults map[string]*tables.Table // compiled default tables, by topic
+	hints    map[string]fastHint      // the last fast batch's size, by table
 }
 
 // New returns an ETL reading staging and writing tables through cat.
@@ -105,7 +106,7 @@ func New(cfg Config, staging *blob.Bucket, cat icecat.Catalog) *ETL {
 		cfg.MaxCommitRecords = 250_000
 	}
 	return &ETL{cfg: cfg, staging: staging, cat: cat, log: cfg.Logger, m: cfg.Metrics,
-		done: map[string]int64{}, seeded: map[string]bool{}, defaults: map[string]*tables.Table{}}
+		done: map[string]int64{}, seeded: map[string]bool{}, defaults: map[string]*tables.Table{}, hints: map[string]fastHint{}}
 }
 
 // Result counts what a run did.
@@ -407,6 +408,7 @@ func (e *ETL) loadTopic(ctx context.Context, topic string, objs []object) (Resul
 			tg.b = newBatch(tg.spec)
 			if fastPath {
 				tg.b.fast = newFastBatch(tg.spec, tg.main)
+				tg.b.fast.reserve(e.hints[tg.spec.Name()])
 			}
 		}
 		// The commit that creates the table holds its first createRecords
@@ -433,6 +435,9 @@ func (e *ETL) loadTopic(ctx context.Context, topic string, objs []object) (Resul
 		chunk := objs[:n]
 		objs = objs[n:]
 		for _, tg := range targets {
+			if fastPath {
+				e.hints[tg.spec.Name()] = tg.b.fast.hint()
+			}
 			c, err := e.commit(ctx, tg.spec.Name(), tg.b, chunk, &tg.main, &tg.dlq, tg.mainBM, tg.dlqBM)
 			res.Rows += c.Rows
 			res.DeadLetters += c.DeadLetters

@@ -404,6 +404,45 @@ func (f *fastBatch) record(sc *iceberg.Schema) (arrow.RecordBatch, error) {
 	return array.NewRecordBatch(as, cols, rec.NumRows()), nil
 }
 
+// fastHint is the size a fast batch grew to: rows, and the string bytes of
+// each column. The next batch of the table reserves it up front instead of
+// growing its columns by doubling, copying as it goes.
+type fastHint struct {
+	rows int
+	data []int // by column; 0 for non-string columns
+}
+
+// hint returns f's size; call it before record, which resets the columns.
+func (f *fastBatch) hint() fastHint {
+	if f == nil {
+		return fastHint{}
+	}
+	h := fastHint{rows: f.n, data: make([]int, len(f.cols))}
+	for i, c := range f.cols {
+		if sb, ok := c.b.(*array.StringBuilder); ok {
+			h.data[i] = sb.DataLen()
+		}
+	}
+	return h
+}
+
+// reserve makes room for a batch of h's size (columns that no longer line
+// up, after a schema change, reserve rows only).
+func (f *fastBatch) reserve(h fastHint) {
+	if f == nil || h.rows == 0 {
+		return
+	}
+	f.rb.Reserve(h.rows)
+	if len(h.data) != len(f.cols) {
+		return
+	}
+	for i, c := range f.cols {
+		if sb, ok := c.b.(*array.StringBuilder); ok && h.data[i] > 0 {
+			sb.ReserveData(h.data[i])
+		}
+	}
+}
+
 func (f *fastBatch) release() {
 	if f != nil {
 		f.rb.Release()

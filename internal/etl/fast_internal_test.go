@@ -3,6 +3,7 @@ package etl
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -146,5 +147,59 @@ func TestReadObject(t *testing.T) {
 	}
 	if _, err := readObject(ctx, b, "missing"); err == nil {
 		t.Fatal("reading a missing object succeeded")
+	}
+}
+
+// TestFastHintReserves: a fast batch sized by the last one's hint starts
+// with room for as many rows and string bytes, and its rows are the same.
+func TestFastHintReserves(t *testing.T) {
+	spec, err := tables.Compile(tables.Spec{Topic: "t", Name: "t", TimeField: "ts", MaxLateness: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	fill := func(fb *fastBatch) {
+		for i := range 5000 {
+			v := fmt.Appendf(nil, `{"id":"row-%06d","ts":"2026-11-20T10:00:00Z","n":%d}`, i, i)
+			if !fb.add(v, now, now) {
+				t.Fatalf("fast path refused %s", v)
+			}
+		}
+	}
+	first := fastBatchFor(spec, fuzzSchema)
+	fill(first)
+	h := first.hint()
+	if h.rows != 5000 || h.data[0] != 5000*len("row-000000") || h.data[2] != 0 {
+		t.Fatalf("hint %d rows, data %v", h.rows, h.data)
+	}
+	want, err := first.record(fuzzSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer want.Release()
+	first.release()
+
+	next := fastBatchFor(spec, fuzzSchema)
+	defer next.release()
+	next.reserve(h)
+	id := next.rb.Field(0).(*array.StringBuilder)
+	if id.Cap() < 5000 || id.DataCap() < h.data[0] || next.rb.Field(2).Cap() < 5000 {
+		t.Fatalf("reserved %d rows, %d id bytes, %d n rows", id.Cap(), id.DataCap(), next.rb.Field(2).Cap())
+	}
+	fill(next)
+	got, err := next.record(fuzzSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Release()
+	if !array.RecordEqual(got, want) {
+		t.Fatal("a reserved batch built other rows")
+	}
+	// A hint from another schema reserves rows only.
+	other := fastBatchFor(spec, fuzzSchema)
+	defer other.release()
+	other.reserve(fastHint{rows: 10, data: []int{1 << 20}})
+	if other.rb.Field(0).(*array.StringBuilder).DataCap() >= 1<<20 || other.rb.Field(0).Cap() < 10 {
+		t.Fatal("a hint for other columns reserved string bytes")
 	}
 }

@@ -111,6 +111,11 @@ func parquetLayout(fields []iceberg.NestedField) ([]parquetColumn, []string, err
 	var cols []parquetColumn
 	var ids []string
 	for _, f := range fields {
+		if f.Required {
+			// DuckDB 1.5 writes every column optional (duckdb#22144), which
+			// iceberg-go refuses for a required field.
+			return nil, nil, fmt.Errorf("%w: column %s is required", errIneligible, f.Name)
+		}
 		c, id, err := fieldLayout(f.Name, f.ID, f.Type)
 		if err != nil {
 			return nil, nil, err
@@ -133,6 +138,9 @@ func fieldLayout(name string, id int, t iceberg.Type) ([]parquetColumn, string, 
 		return append([]parquetColumn{{name: name, id: int64(id)}}, cols...),
 			"{__duckdb_field_id: " + strconv.Itoa(id) + ", " + strings.Join(ids, ", ") + "}", nil
 	case *iceberg.ListType:
+		if t.ElementRequired {
+			return nil, "", fmt.Errorf("%w: elements of column %s are required", errIneligible, name)
+		}
 		elem, eid, err := fieldLayout("element", t.ElementID, t.Element)
 		if err != nil {
 			return nil, "", err

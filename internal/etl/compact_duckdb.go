@@ -79,10 +79,14 @@ func newDuckWriter(tbl *table.Table) (*duckWriter, error) {
 		return nil, fmt.Errorf("open duckdb: %w", err)
 	}
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec("SET temp_directory = " + quoteString(filepath.Join(tmp, "spill"))); err != nil {
-		db.Close()
-		os.RemoveAll(tmp)
-		return nil, fmt.Errorf("duckdb: set temp directory: %w", err)
+	// A background job next to the ETL and the query engine: a sort past
+	// the memory limit spills to the temp directory.
+	for _, set := range []string{"SET temp_directory = " + quoteString(filepath.Join(tmp, "spill")), "SET memory_limit = '1GiB'"} {
+		if _, err := db.Exec(set); err != nil {
+			db.Close()
+			os.RemoveAll(tmp)
+			return nil, fmt.Errorf("duckdb: %s: %w", set, err)
+		}
 	}
 	w := &duckWriter{db: db, tmp: tmp, tbl: tbl, want: want, fieldIDs: "{" + strings.Join(ids, ", ") + "}"}
 	spec := tbl.Spec()

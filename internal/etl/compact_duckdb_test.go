@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/etl"
 )
 
@@ -352,6 +354,57 @@ func TestCompactionArrowWriter(t *testing.T) {
 	for _, lf := range lakeFiles(t, tbl) {
 		if strings.Contains(lf.createdBy, "DuckDB") {
 			t.Fatalf("%s written by %q, want arrow-go", lf.df.FilePath(), lf.createdBy)
+		}
+	}
+}
+
+// TestCompactionOfObjectStoreLake: on a lake that is not on local disk
+// (iceberg-go's mem:// file system standing in for S3), DuckDB compacts
+// copies of the data files downloaded for it and the files it writes are
+// uploaded through the table's file system.
+func TestCompactionOfObjectStoreLake(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	st, err := catalog.Open(ctx, filepath.Join(e.dir, "mem-catalog.db"), "mem://"+strings.ToLower(t.Name())+"/lake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	w := func() *etl.ETL {
+		return etl.New(etl.Config{Database: "lake", TimeField: "ts"}, e.staging, st.Iceberg())
+	}
+	for k := range int64(6) {
+		e.put(t, "o", 0, k*20, (k+1)*20, nestedValue)
+		if _, err := w().RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tbl, err := st.LoadIceberg(ctx, "lake", "o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(tbl.Location(), "mem://") {
+		t.Fatalf("table at %s, want mem://", tbl.Location())
+	}
+	before := rows(t, tbl)
+	res, err := w().Maintain(ctx, "o", etl.MaintainConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DuckDBGroups != 2 || res.Rewritten != 12 || res.Written != 2 {
+		t.Fatalf("maintain: %+v, want 12 files rewritten into 2 by DuckDB", res)
+	}
+	tbl, _ = st.LoadIceberg(ctx, "lake", "o")
+	if after := rows(t, tbl); len(after) != 120 || !slices.Equal(after, before) {
+		t.Fatalf("%d rows after compaction, want the 120 before", len(after))
+	}
+	tasks, err := tbl.Scan().PlanFiles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		if p := task.File.FilePath(); !strings.HasPrefix(p, tbl.Location()+"/data/ts_day=") || !strings.Contains(p, "-compact-") {
+			t.Fatalf("data file %s, want a compacted file under the table's partition directories", p)
 		}
 	}
 }

@@ -249,8 +249,10 @@ func TestCompactionSplitsAtTargetSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := int((res.BytesBefore + 64<<10 - 1) / (64 << 10)); res.DuckDBGroups != 1 || res.Rewritten != 3 || res.Written != want {
-		t.Fatalf("maintain: %+v, want 3 files rewritten by DuckDB into %d", res, want)
+	// Three loads, the first in two commits (the one that creates the
+	// table holds its first records only): at least three files.
+	if want := int((res.BytesBefore + 64<<10 - 1) / (64 << 10)); res.DuckDBGroups != 1 || res.FilesBefore < 3 || res.Rewritten != res.FilesBefore || res.Written != want {
+		t.Fatalf("maintain: %+v, want every file rewritten by DuckDB into %d", res, want)
 	}
 	tbl, err = e.store.LoadIceberg(ctx, "lake", "big")
 	if err != nil {
@@ -262,13 +264,14 @@ func TestCompactionSplitsAtTargetSize(t *testing.T) {
 	files := lakeFiles(t, tbl)
 	slices.SortFunc(files, func(a, b lakeFile) int { return int(a.ts[0] - b.ts[0]) })
 	var last int64
-	for _, lf := range files {
+	for i, lf := range files {
 		if !slices.IsSorted(lf.ts) || lf.ts[0] < last {
 			t.Fatalf("%s: rows not in event-time order across files", lf.df.FilePath())
 		}
 		last = lf.ts[len(lf.ts)-1]
-		if d := len(lf.ts) - len(files[0].ts); d < -1 || d > 1 {
-			t.Fatalf("%s holds %d rows, the first file %d: want equal parts", lf.df.FilePath(), len(lf.ts), len(files[0].ts))
+		per := len(files[0].ts)
+		if len(lf.ts) != per && (i < len(files)-1 || len(lf.ts) > per || len(lf.ts) <= per-len(files)) {
+			t.Fatalf("%s holds %d rows, the first file %d: want equal parts, the last one short of at most %d", lf.df.FilePath(), len(lf.ts), per, len(files)-1)
 		}
 	}
 }

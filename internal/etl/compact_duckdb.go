@@ -315,7 +315,9 @@ func (w *duckWriter) checkLayout(ctx context.Context, file string) error {
 // local table, else a copy downloaded into dir.
 func localCopy(fsys iceio.IO, loc, dir string, n int) (string, error) {
 	if u, err := url.Parse(loc); err == nil && (u.Scheme == "" || u.Scheme == "file") {
-		return u.Path, nil
+		if _, err := os.Stat(u.Path); err == nil {
+			return u.Path, nil
+		} // else a name the file system maps otherwise: read through it
 	}
 	src, err := fsys.Open(loc)
 	if err != nil {

@@ -31,6 +31,13 @@ type MaintainConfig struct {
 	// references and that are older than this are deleted (default 1h,
 	// far longer than any write takes to commit).
 	OrphanGrace time.Duration
+	// ArrowWriter makes compaction write with iceberg-go's arrow-go
+	// writer. By default it writes with DuckDB, whose files DuckDB (the
+	// query engine) reads faster, and uses iceberg-go only for groups
+	// DuckDB cannot rewrite (see duckWriter).
+	ArrowWriter bool
+
+	writeTarget int64 // tests: the file size DuckDB writes, if not TargetFileSize
 }
 
 func (c MaintainConfig) withDefaults() MaintainConfig {
@@ -47,6 +54,7 @@ type MaintainResult struct {
 	Table                   string
 	FilesBefore, FilesAfter int // data files of the current snapshot
 	Rewritten, Written      int // data files replaced and written by compaction
+	DuckDBGroups            int // partition groups compaction wrote with DuckDB (the rest with iceberg-go)
 	BytesBefore, BytesAfter int64
 	ExpiredSnapshots        int
 	OrphansDeleted          int
@@ -120,20 +128,87 @@ func (e *ETL) compact(ctx context.Context, tbl *table.Table, cfg MaintainConfig,
 		return nil, fmt.Errorf("etl: table %s: compaction: %w", name, err)
 	}
 	start := time.Now()
-	out, err := rt.RewriteDataFiles(ctx, groups, table.RewriteDataFilesOptions{
-		GroupOptions: []table.CompactionGroupOption{table.WithCompactionTargetFileSize(cfg.TargetFileSize)},
-	})
+	out, err := e.rewrite(ctx, rt, groups, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("etl: table %s: compaction: %w", name, err)
 	}
-	res.Rewritten, res.Written = out.RemovedDataFiles, out.AddedDataFiles
+	res.Rewritten, res.Written, res.DuckDBGroups = out.RemovedDataFiles, out.AddedDataFiles, out.duckGroups
 	res.BytesBefore, res.BytesAfter = out.BytesBefore, out.BytesAfter
 	res.FilesAfter = res.FilesBefore - out.RemovedDataFiles + out.AddedDataFiles
 	e.m.compactedFiles.WithLabelValues(name).Add(float64(out.RemovedDataFiles))
 	e.log.Info("compacted table", "table", name, "groups", len(groups), "files_rewritten", out.RemovedDataFiles,
 		"files_written", out.AddedDataFiles, "bytes_before", out.BytesBefore, "bytes_after", out.BytesAfter,
-		"took", time.Since(start).Round(time.Millisecond))
+		"duckdb_groups", out.duckGroups, "took", time.Since(start).Round(time.Millisecond))
 	return out.Table, nil
+}
+
+// rewriteResult is what e.rewrite did.
+type rewriteResult struct {
+	*table.RewriteResult
+	duckGroups int // groups written by DuckDB
+}
+
+// rewrite compacts groups of tbl's files in one replace commit, writing
+// each group with DuckDB when it can and with iceberg-go otherwise (as
+// table.RewriteDataFiles does, which this replaces).
+func (e *ETL) rewrite(ctx context.Context, tbl *table.Table, groups []table.CompactionTaskGroup, cfg MaintainConfig) (rewriteResult, error) {
+	name := tbl.Identifier()[len(tbl.Identifier())-1]
+	out := rewriteResult{RewriteResult: &table.RewriteResult{}}
+	var dw *duckWriter
+	if !cfg.ArrowWriter {
+		var err error
+		if dw, err = newDuckWriter(tbl); err != nil {
+			e.log.Info("compaction writes with iceberg-go", "table", name, "reason", err.Error())
+		} else {
+			defer dw.Close()
+		}
+	}
+	tx, err := tbl.NewTransactionOnBranchWithError(table.MainBranch)
+	if err != nil {
+		return out, err
+	}
+	rw := tx.NewRewrite(nil)
+	for _, g := range groups {
+		var gr table.CompactionGroupResult
+		err := errIneligible
+		if dw != nil {
+			if gr, err = dw.rewrite(ctx, g, cmp.Or(cfg.writeTarget, cfg.TargetFileSize)); err == nil {
+				out.duckGroups++
+			} else if ctx.Err() != nil {
+				return out, err
+			} else if errors.Is(err, errIneligible) {
+				e.log.Debug("compaction group left to iceberg-go", "table", name, "partition", g.PartitionKey, "reason", err.Error())
+			} else {
+				e.log.Warn("compaction with duckdb failed, rewriting with iceberg-go", "stage", "etl", "table", name,
+					"partition", g.PartitionKey, "err", err.Error())
+			}
+		}
+		if err != nil {
+			if gr, err = table.ExecuteCompactionGroup(ctx, tbl, g, table.WithCompactionTargetFileSize(cfg.TargetFileSize)); err != nil {
+				return out, err
+			}
+		}
+		if len(gr.OldDataFiles) == 0 && len(gr.NewDataFiles) == 0 {
+			continue
+		}
+		rw.ApplyResult(gr)
+		out.RewrittenGroups++
+		out.RemovedDataFiles += len(gr.OldDataFiles)
+		out.AddedDataFiles += len(gr.NewDataFiles)
+		out.BytesBefore += gr.BytesBefore
+		out.BytesAfter += gr.BytesAfter
+	}
+	if out.RewrittenGroups == 0 {
+		out.Table = tbl
+		return out, nil
+	}
+	if err := rw.Commit(ctx); err != nil {
+		return out, fmt.Errorf("stage rewrite: %w", err)
+	}
+	if out.Table, err = tx.Commit(ctx); err != nil {
+		return out, fmt.Errorf("commit: %w", err)
+	}
+	return out, nil
 }
 
 // expireSnapshots drops snapshots past retention (their files become

@@ -64,7 +64,7 @@ func kafkaToLake(b *testing.B, records int, timed bool) (cpu, wall time.Duration
 	b.StopTimer()
 	dir := b.TempDir()
 	addr := freePort(b)
-	broker := exec.Command(bin, "broker", "--listen", addr, "--partitions", "8", "--data-dir", filepath.Join(dir, "broker"))
+	broker := exec.Command(bin, "broker", "--listen", addr, "--partitions", "8", "--data-dir", filepath.Join(dir, "broker"), "--log-level", "warn")
 	broker.Stderr = os.Stderr
 	if err := broker.Start(); err != nil {
 		b.Fatal(err)

@@ -21,7 +21,10 @@ func (a *app) compactCmd() *cobra.Command {
 		Use:   "compact [TABLE...]",
 		Short: "Compact lake tables, expire old snapshots and delete orphan files",
 		Long: `Bin-packs each partition's small data files into files of
-etl.maintenance.target_file_size with one replace commit per table, expires
+etl.maintenance.target_file_size with one replace commit per table (the
+embedded DuckDB writes them, sorted by the event-time partition column, with
+the table's Iceberg field ids; files it cannot take, such as ones with an
+older schema, are rewritten by iceberg-go's writer), expires
 snapshots older than etl.maintenance.snapshot_retention (keeping
 etl.maintenance.retain_last), and deletes unreferenced files older than
 etl.maintenance.orphan_grace. Without TABLE it maintains every table of the

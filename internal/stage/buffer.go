@@ -139,18 +139,8 @@ func CompressBuffer(dst *bytes.Buffer, b *Buffer) error {
 // that straddles two chunks is copied into a scratch buffer; the others
 // are passed in place, so fn must not keep a line after it returns.
 func (b *Buffer) Lines(fn func(line []byte) error) error {
+	v := lineVisitor{fn: fn}
 	var carry []byte // the start of a line begun in an earlier chunk
-	n := 0
-	emit := func(line []byte) error {
-		n++
-		if len(bytes.TrimSpace(line)) == 0 {
-			return nil
-		}
-		if err := fn(line); err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
-		}
-		return nil
-	}
 	err := b.each(func(p []byte) error {
 		for len(p) > 0 {
 			i := bytes.IndexByte(p, '\n')
@@ -164,18 +154,15 @@ func (b *Buffer) Lines(fn func(line []byte) error) error {
 				line = carry
 			}
 			p = p[i+1:]
-			if err := emit(line); err != nil {
+			if err := v.visit(line); err != nil {
 				return err
 			}
 			carry = carry[:0]
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil || len(carry) == 0 {
 		return err
 	}
-	if len(carry) > 0 {
-		return emit(carry)
-	}
-	return nil
+	return v.visit(carry)
 }

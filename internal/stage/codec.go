@@ -241,9 +241,8 @@ func Decode(lines []byte, fn func(Record) error) error {
 // order, without its newline. An error from fn stops it and is returned
 // with the line number.
 func Lines(lines []byte, fn func(line []byte) error) error {
-	n := 0
+	v := lineVisitor{fn: fn}
 	for len(lines) > 0 {
-		n++
 		i := bytes.IndexByte(lines, '\n')
 		var line []byte
 		if i < 0 {
@@ -251,12 +250,27 @@ func Lines(lines []byte, fn func(line []byte) error) error {
 		} else {
 			line, lines = lines[:i], lines[i+1:]
 		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
+		if err := v.visit(line); err != nil {
+			return err
 		}
-		if err := fn(line); err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
-		}
+	}
+	return nil
+}
+
+// lineVisitor is what Lines and Buffer.Lines share: it numbers the lines,
+// skips blank ones and names the line of fn's error.
+type lineVisitor struct {
+	n  int
+	fn func(line []byte) error
+}
+
+func (v *lineVisitor) visit(line []byte) error {
+	v.n++
+	if len(bytes.TrimSpace(line)) == 0 {
+		return nil
+	}
+	if err := v.fn(line); err != nil {
+		return fmt.Errorf("line %d: %w", v.n, err)
 	}
 	return nil
 }

@@ -81,7 +81,7 @@ func newDuckWriter(tbl *table.Table) (*duckWriter, error) {
 	db.SetMaxOpenConns(1)
 	// A background job next to the ETL and the query engine: a sort past
 	// the memory limit spills to the temp directory.
-	for _, set := range []string{"SET temp_directory = " + quoteString(filepath.Join(tmp, "spill")), "SET memory_limit = '1GiB'"} {
+	for _, set := range []string{"SET temp_directory = " + schema.QuoteString(filepath.Join(tmp, "spill")), "SET memory_limit = '1GiB'"} {
 		if _, err := db.Exec(set); err != nil {
 			db.Close()
 			os.RemoveAll(tmp)
@@ -125,7 +125,7 @@ func parquetLayout(fields []iceberg.NestedField) ([]parquetColumn, []string, err
 			return nil, nil, err
 		}
 		cols = append(cols, c...)
-		ids = append(ids, quoteString(f.Name)+": "+id)
+		ids = append(ids, schema.QuoteString(f.Name)+": "+id)
 	}
 	return cols, ids, nil
 }
@@ -289,7 +289,7 @@ func (w *duckWriter) upload(ctx context.Context, wfs iceio.WriteFileIO, local, d
 // checkLayout returns an error wrapping errIneligible unless the Parquet
 // schema of the local file is w.want.
 func (w *duckWriter) checkLayout(ctx context.Context, file string) error {
-	r, err := w.db.QueryContext(ctx, "SELECT name, coalesce(type, ''), coalesce(field_id, -1) FROM parquet_schema("+quoteString(file)+")")
+	r, err := w.db.QueryContext(ctx, "SELECT name, coalesce(type, ''), coalesce(field_id, -1) FROM parquet_schema("+schema.QuoteString(file)+")")
 	if err != nil {
 		return fmt.Errorf("duckdb: read schema: %w", err)
 	}
@@ -343,10 +343,10 @@ func localCopy(fsys iceio.IO, loc, dir string, n int) (string, error) {
 // would be small files again).
 func (w *duckWriter) write(ctx context.Context, inputs []string, work string, total, target int64) ([]string, error) {
 	opts := " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " + strconv.Itoa(compactRowGroup) + ", FIELD_IDS " + w.fieldIDs + ")"
-	src := "SELECT * FROM read_parquet(" + fileList(inputs) + ", hive_partitioning = false)" + w.orderBy
+	src := "SELECT * FROM read_parquet(" + schema.StringList(inputs) + ", hive_partitioning = false)" + w.orderBy
 	if target <= 0 || total <= target*9/5 {
 		out := filepath.Join(work, "out-0.parquet")
-		if _, err := w.db.ExecContext(ctx, "COPY ("+src+") TO "+quoteString(out)+opts); err != nil {
+		if _, err := w.db.ExecContext(ctx, "COPY ("+src+") TO "+schema.QuoteString(out)+opts); err != nil {
 			return nil, fmt.Errorf("duckdb: write compacted file: %w", err)
 		}
 		return []string{out}, nil
@@ -365,7 +365,7 @@ func (w *duckWriter) write(ctx context.Context, inputs []string, work string, to
 	var outs []string
 	for from := int64(0); from < rows; from += per {
 		out := filepath.Join(work, "out-"+strconv.Itoa(len(outs))+".parquet")
-		q := fmt.Sprintf("COPY (SELECT * FROM compact_group WHERE rowid >= %d AND rowid < %d ORDER BY rowid) TO %s%s", from, from+per, quoteString(out), opts)
+		q := fmt.Sprintf("COPY (SELECT * FROM compact_group WHERE rowid >= %d AND rowid < %d ORDER BY rowid) TO %s%s", from, from+per, schema.QuoteString(out), opts)
 		if _, err := w.db.ExecContext(ctx, q); err != nil {
 			return nil, fmt.Errorf("duckdb: write compacted file: %w", err)
 		}
@@ -373,13 +373,3 @@ func (w *duckWriter) write(ctx context.Context, inputs []string, work string, to
 	}
 	return outs, nil
 }
-
-func fileList(files []string) string {
-	q := make([]string, len(files))
-	for i, f := range files {
-		q[i] = quoteString(f)
-	}
-	return "[" + strings.Join(q, ", ") + "]"
-}
-
-func quoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

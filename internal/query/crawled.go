@@ -145,7 +145,7 @@ func (e *Engine) crawledView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 		for i, k := range keys {
 			v := "NULL"
 			if i < len(p.Values) {
-				v = quoteString(p.Values[i])
+				v = schema.QuoteString(p.Values[i])
 			}
 			consts = append(consts, "CAST("+v+" AS "+k.duck+") AS "+schema.QuoteIdent(k.name))
 		}
@@ -213,7 +213,7 @@ func crawledBranch(format, compression string, t catalog.Table, data []column, f
 		}
 		types := make([]string, len(fileCols))
 		for i, c := range fileCols {
-			types[i] = quoteString(c) + ": 'VARCHAR'"
+			types[i] = schema.QuoteString(c) + ": 'VARCHAR'"
 		}
 		delim := t.Properties[propDelimiter]
 		if delim == "" {
@@ -224,15 +224,15 @@ func crawledBranch(format, compression string, t catalog.Table, data []column, f
 			quote = `"`
 		}
 		opts := []string{
-			"delim = " + quoteString(delim), "quote = " + quoteString(quote), "escape = " + quoteString(quote),
+			"delim = " + schema.QuoteString(delim), "quote = " + schema.QuoteString(quote), "escape = " + schema.QuoteString(quote),
 			"header = " + fmt.Sprint(t.Properties[propSkipHeader] == "1"),
 			"columns = {" + strings.Join(types, ", ") + "}",
-			"auto_detect = false", "null_padding = true", "compression = " + quoteString(compression),
+			"auto_detect = false", "null_padding = true", "compression = " + schema.QuoteString(compression),
 		}
 		if len(list) == 0 {
 			return branch{}, errors.New("no columns")
 		}
-		return branch{list: strings.Join(list, ", "), from: "read_csv(" + fileList(files) + ", " + strings.Join(opts, ", ") + ")"}, nil
+		return branch{list: strings.Join(list, ", "), from: "read_csv(" + schema.StringList(files) + ", " + strings.Join(opts, ", ") + ")"}, nil
 	case "json":
 		if len(data) == 0 {
 			return branch{}, errors.New("no columns")
@@ -241,15 +241,15 @@ func crawledBranch(format, compression string, t catalog.Table, data []column, f
 		if t.Properties[propJSONArray] == "true" {
 			jf = "array"
 		}
-		opts := []string{"format = " + quoteString(jf), "ignore_errors = true", "compression = " + quoteString(compression),
+		opts := []string{"format = " + schema.QuoteString(jf), "ignore_errors = true", "compression = " + schema.QuoteString(compression),
 			"columns = " + columnsStruct(data)}
 		list := make([]string, len(data))
 		for i, c := range data {
 			list[i] = schema.QuoteIdent(c.name)
 		}
-		return branch{list: strings.Join(list, ", "), from: "read_json(" + fileList(files) + ", " + strings.Join(opts, ", ") + ")"}, nil
+		return branch{list: strings.Join(list, ", "), from: "read_json(" + schema.StringList(files) + ", " + strings.Join(opts, ", ") + ")"}, nil
 	}
-	return branch{list: "*", from: "read_parquet(" + fileList(files) + ", union_by_name = true)"}, nil
+	return branch{list: "*", from: "read_parquet(" + schema.StringList(files) + ", union_by_name = true)"}, nil
 }
 
 // duckCompression is DuckDB's compression option for a crawled table's

@@ -65,17 +65,17 @@ func (e *Engine) externalView(ctx context.Context, conn *sql.Conn, ref catalog.T
 		if compression == "" {
 			compression = "none"
 		}
-		opts = append(opts, "compression = "+quoteString(compression))
+		opts = append(opts, "compression = "+schema.QuoteString(compression))
 		if len(t.Columns) > 0 {
 			opts = append(opts, "columns = "+columnsStruct(cols[:len(t.Columns)]))
 		}
-		from := "read_json(" + fileList(globs) + ", " + strings.Join(opts, ", ") + ")"
+		from := "read_json(" + schema.StringList(globs) + ", " + strings.Join(opts, ", ") + ")"
 		if len(cols) == 0 {
 			return "SELECT * FROM " + from, dirs, nil
 		}
 		return "SELECT " + projection(cols, allPresent(cols)) + " FROM " + from, dirs, nil
 	case "parquet":
-		from := "read_parquet(" + fileList(globs) + ", union_by_name = true, " + hive + ")"
+		from := "read_parquet(" + schema.StringList(globs) + ", union_by_name = true, " + hive + ")"
 		if len(cols) == 0 {
 			return "SELECT * FROM " + from, dirs, nil
 		}
@@ -149,7 +149,7 @@ func hiveOptions(keys []catalog.Column, cols []column) string {
 	}
 	types := make([]string, len(keys))
 	for i, k := range keys {
-		types[i] = quoteString(k.Name) + ": " + quoteString(cols[i].duck)
+		types[i] = schema.QuoteString(k.Name) + ": " + schema.QuoteString(cols[i].duck)
 	}
 	return "hive_partitioning = true, hive_types = {" + strings.Join(types, ", ") + "}"
 }
@@ -158,7 +158,7 @@ func hiveOptions(keys []catalog.Column, cols []column) string {
 func columnsStruct(cols []column) string {
 	parts := make([]string, len(cols))
 	for i, c := range cols {
-		parts[i] = quoteString(c.name) + ": " + quoteString(c.duck)
+		parts[i] = schema.QuoteString(c.name) + ": " + schema.QuoteString(c.duck)
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
 }

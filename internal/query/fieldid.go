@@ -46,9 +46,9 @@ func readByID(files []string, sc *iceberg.Schema) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("column %s: %w", f.Name, err)
 		}
-		entries[i] = strconv.Itoa(f.ID) + ": {name: " + quoteString(f.Name) + ", type: " + quoteString(d) + ", default_value: NULL}"
+		entries[i] = strconv.Itoa(f.ID) + ": {name: " + schema.QuoteString(f.Name) + ", type: " + schema.QuoteString(d) + ", default_value: NULL}"
 		cols[i] = schema.QuoteIdent(f.Name)
 	}
-	return "SELECT " + strings.Join(cols, ", ") + " FROM read_parquet(" + fileList(files) +
+	return "SELECT " + strings.Join(cols, ", ") + " FROM read_parquet(" + schema.StringList(files) +
 		", hive_partitioning = false, schema = MAP {" + strings.Join(entries, ", ") + "})", nil
 }

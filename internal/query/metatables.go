@@ -13,6 +13,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/streamlake/streamlake/internal/catalog"
+	"github.com/streamlake/streamlake/internal/schema"
 )
 
 // Metadata tables (Athena's and Trino's): db."t$snapshots" lists an
@@ -98,7 +99,7 @@ func snapshotRows(md table.Metadata) []string {
 	for _, s := range snaps {
 		op, summary := "NULL", "MAP {}"
 		if s.Summary != nil {
-			op = quoteString(string(s.Summary.Operation))
+			op = schema.QuoteString(string(s.Summary.Operation))
 			keys := make([]string, 0, len(s.Summary.Properties))
 			for k := range s.Summary.Properties {
 				keys = append(keys, k)
@@ -106,12 +107,12 @@ func snapshotRows(md table.Metadata) []string {
 			slices.Sort(keys)
 			entries := make([]string, len(keys))
 			for i, k := range keys {
-				entries[i] = quoteString(k) + ": " + quoteString(s.Summary.Properties[k])
+				entries[i] = schema.QuoteString(k) + ": " + schema.QuoteString(s.Summary.Properties[k])
 			}
 			summary = "MAP {" + strings.Join(entries, ", ") + "}"
 		}
 		rows = append(rows, "("+timeLiteral(s.TimestampMs)+", "+strconv.FormatInt(s.SnapshotID, 10)+", "+
-			idOrNull(s.ParentSnapshotID)+", "+op+", "+quoteString(s.ManifestList)+", "+summary+")")
+			idOrNull(s.ParentSnapshotID)+", "+op+", "+schema.QuoteString(s.ManifestList)+", "+summary+")")
 	}
 	return rows
 }
@@ -138,7 +139,7 @@ func historyRows(md table.Metadata) []string {
 }
 
 func timeLiteral(ms int64) string {
-	return "TIMESTAMPTZ " + quoteString(time.UnixMilli(ms).UTC().Format("2006-01-02 15:04:05.000+00"))
+	return "TIMESTAMPTZ " + schema.QuoteString(time.UnixMilli(ms).UTC().Format("2006-01-02 15:04:05.000+00"))
 }
 
 func idOrNull(id *int64) string {

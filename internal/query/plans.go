@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/streamlake/streamlake/internal/schema"
 )
 
 // maxPlans bounds the plan cache; past it, an arbitrary plan is dropped.
@@ -38,7 +40,7 @@ func readParquet(files []string, union bool) string {
 	if union {
 		opts = "union_by_name = true, " + opts
 	}
-	return "read_parquet(" + fileList(files) + ", " + opts + ")"
+	return "read_parquet(" + schema.StringList(files) + ", " + opts + ")"
 }
 
 // columns returns the columns (folded name -> DuckDB type) of p's files and

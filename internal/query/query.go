@@ -95,6 +95,7 @@ import (
 
 	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/query/filecache"
+	"github.com/streamlake/streamlake/internal/schema"
 )
 
 // Catalog is what the engine needs from the catalog; *catalog.Store
@@ -354,7 +355,7 @@ func (e *Engine) configure(ctx context.Context, conn *sql.Conn, memoryLimit stri
 		stmts = append(stmts, fmt.Sprintf("SET threads = %d", e.opts.Threads))
 	}
 	if memoryLimit != "" {
-		stmts = append(stmts, "SET memory_limit = "+quoteString(memoryLimit))
+		stmts = append(stmts, "SET memory_limit = "+schema.QuoteString(memoryLimit))
 	}
 	// Footers are cached across the queries an instance serves; an entry
 	// is used only while the file's modification time is unchanged.
@@ -374,7 +375,7 @@ func restrict(ctx context.Context, conn *sql.Conn, dirs []string) error {
 	if len(dirs) > 0 {
 		quoted := make([]string, len(dirs))
 		for i, d := range dirs {
-			quoted[i] = quoteString(d)
+			quoted[i] = schema.QuoteString(d)
 		}
 		stmts = append(stmts, "SET allowed_directories = ["+strings.Join(quoted, ", ")+"]")
 	}
@@ -471,7 +472,3 @@ func (e *NotFoundError) Error() string {
 
 // Unwrap returns catalog.ErrNoSuchTable.
 func (e *NotFoundError) Unwrap() error { return catalog.ErrNoSuchTable }
-
-func quoteString(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
-}

@@ -175,15 +175,6 @@ func localPath(loc string) (string, error) {
 	return filepath.Clean(filepath.FromSlash(u.Path)), nil
 }
 
-// fileList is a DuckDB list literal of paths.
-func fileList(paths []string) string {
-	quoted := make([]string, len(paths))
-	for i, p := range paths {
-		quoted[i] = quoteString(p)
-	}
-	return "[" + strings.Join(quoted, ", ") + "]"
-}
-
 // dirOf is the allowed_directories entry for a directory: with a trailing
 // separator, so /lake/t does not also admit /lake/t2.
 func dirOf(dir string) string {

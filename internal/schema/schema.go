@@ -332,6 +332,21 @@ func QuoteIdent(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
+// QuoteString quotes a SQL string literal with single quotes.
+func QuoteString(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// StringList is a DuckDB list literal of strings, e.g. the files of a
+// read_parquet call.
+func StringList(ss []string) string {
+	quoted := make([]string, len(ss))
+	for i, s := range ss {
+		quoted[i] = QuoteString(s)
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
+}
+
 // Fits reports whether merging the type of v into t would leave t
 // unchanged (Merge(t, Infer(v)) == t, no conflict), without building the
 // type of v; null-valued members are ignored, since a null carries no type.

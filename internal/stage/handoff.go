@@ -36,7 +36,7 @@ type Handoff struct {
 	mu    sync.Mutex
 	max   int
 	bytes int
-	order []string // keys, oldest first (may hold keys already taken)
+	order []string // keys, oldest first (may hold keys already taken; Put prunes them)
 	items map[string]handoffItem
 }
 
@@ -108,9 +108,6 @@ func (h *Handoff) Take(key string, obj []byte) (Buffer, bool) {
 	if ok {
 		delete(h.items, key)
 		h.bytes -= it.buf.Len()
-	}
-	if len(h.items) == 0 {
-		h.order = h.order[:0]
 	}
 	h.mu.Unlock()
 	if !ok {

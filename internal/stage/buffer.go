@@ -112,8 +112,7 @@ func (b *Buffer) Release() {
 }
 
 var streamEncoders = sync.Pool{New: func() any {
-	e, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
-		zstd.WithEncoderConcurrency(1), zstd.WithZeroFrames(true))
+	e, _ := zstd.NewWriter(nil, append(encoderOptions, zstd.WithZeroFrames(true))...)
 	return e
 }}
 

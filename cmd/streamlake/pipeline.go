@@ -130,11 +130,15 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 			p.Close()
 		}
 	}()
-	p.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	p.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "streamlake_buffer_pool_bytes",
+			Help: "Memory of the pool of envelope-line buffers (open ingest batches and the in-process handoff), outside the Go heap."},
+			func() float64 { return float64(stage.ChunkBytes()) }))
 	// A soft memory limit keeps the heap near what ingest and the ETL hold
-	// rather than twice it; GOMEMLIMIT, when set, wins.
+	// rather than twice it; GOMEMLIMIT, when set, wins. (The buffered lines
+	// themselves are outside the heap: see streamlake_buffer_pool_bytes.)
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(ingest.SoftMemoryLimit(a.cfg.Ingest.MemoryBudget) + etlMemory + stage.DefaultHandoffBytes)
+		debug.SetMemoryLimit(ingest.SoftMemoryLimit(a.cfg.Ingest.MemoryBudget) + etlMemory)
 	}
 	brokers := a.cfg.Kafka.Brokers
 	if len(brokers) == 0 {

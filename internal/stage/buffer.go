@@ -13,8 +13,6 @@ import (
 // holding a few records costs little.
 const chunkSize = 256 << 10
 
-var chunks = sync.Pool{New: func() any { return new([chunkSize]byte) }}
-
 // Buffer holds the envelope lines of one open batch as a list of pooled
 // fixed-size chunks. Unlike one growing slice it never copies what it holds
 // when it grows and never asks the runtime for large blocks, so a busy
@@ -39,7 +37,7 @@ func (b *Buffer) Write(p []byte) (int, error) {
 			if b.cur != nil {
 				b.full = append(b.full, b.cur)
 			}
-			b.cur = chunks.Get().(*[chunkSize]byte)
+			b.cur = chunks.Get()
 			b.off = 0
 		}
 		k := copy(b.cur[b.off:], p)
@@ -59,7 +57,7 @@ func (b *Buffer) Free() []byte {
 		if b.cur != nil {
 			b.full = append(b.full, b.cur)
 		}
-		b.cur = chunks.Get().(*[chunkSize]byte)
+		b.cur = chunks.Get()
 		b.off = 0
 	}
 	return b.cur[b.off:b.off:chunkSize]

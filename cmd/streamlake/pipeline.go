@@ -82,6 +82,7 @@ type pipeline struct {
 	store        *catalog.Store
 	ingester     *ingest.Ingester
 	etl          *etl.ETL
+	handoff      *stage.Handoff // from ingester to etl; closed at shutdown
 	etlMetrics   *etl.Metrics
 	crawlMetrics *crawl.Metrics
 	monitor      *monitor.Engine
@@ -172,7 +173,8 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	}
 	// The ETL takes the lines the ingester just staged from memory instead
 	// of decompressing them again.
-	handoff := stage.NewHandoff(0)
+	p.handoff = stage.NewHandoff(0)
+	handoff := p.handoff
 	p.ingester, err = ingest.New(ingest.Config{
 		ClientOpts: clientOpts, Handoff: handoff,
 		Brokers: brokers, Topics: a.cfg.Kafka.Topics, Group: a.cfg.Kafka.Group, Start: a.cfg.Kafka.Start,
@@ -337,6 +339,9 @@ loop:
 		case <-time.After(interval):
 		}
 	}
+	// The ETL takes nothing more until ingest has stopped: its last
+	// flush must not wait for the handoff to make room.
+	p.handoff.Close()
 	stopIngest()
 	if err := <-ingDone; err != nil && !errors.Is(err, context.Canceled) {
 		loopErr = errors.Join(loopErr, err)

@@ -47,7 +47,7 @@ func TestHandoffMatchesStorage(t *testing.T) {
 			}
 			var buf stage.Buffer
 			buf.Write(lines)
-			if !h.Put(name, obj, &buf) || buf.Len() != 0 {
+			if !h.Put(ctx, name, obj, &buf) || buf.Len() != 0 {
 				t.Fatalf("handoff refused %s", name)
 			}
 		}

@@ -504,7 +504,7 @@ func (in *Ingester) upload(ctx context.Context, b *batch) error {
 		backoff = min(backoff*2, 10*time.Second)
 	}
 	in.lastWrite.Store(time.Now().UnixNano())
-	in.cfg.Handoff.Put(name, data, &b.buf) // takes the chunks; flush's Release is then a no-op
+	in.cfg.Handoff.Put(ctx, name, data, &b.buf) // takes the chunks (flush's Release is then a no-op); may wait for the ETL
 	in.m.objects.WithLabelValues(b.first.Topic).Inc()
 	in.m.objectBytes.WithLabelValues(b.first.Topic).Add(float64(len(data)))
 	in.m.flushSeconds.Observe(time.Since(start).Seconds())

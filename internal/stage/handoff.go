@@ -1,6 +1,7 @@
 package stage
 
 import (
+	"context"
 	"hash/maphash"
 	"slices"
 	"sync"
@@ -14,6 +15,10 @@ const DefaultHandoffBytes = 128 << 20
 // once it needs the room.
 const HandoffMaxAge = time.Minute
 
+// HandoffPatience is how long a full Handoff's Put waits for room after an
+// ETL last took an entry.
+const HandoffPatience = 5 * time.Second
+
 // Handoff passes the envelope lines of staging objects from an ingester to
 // an ETL in the same process, so the ETL need not decompress what was just
 // compressed. It is a read-through shortcut, not a source of truth: the
@@ -23,21 +28,31 @@ const HandoffMaxAge = time.Minute
 // name by another process, or after a rebalance, is read from storage. On a
 // miss the ETL decompresses as before.
 //
-// The lines held are bounded. When an object does not fit, entries older
-// than HandoffMaxAge (objects no ETL here reads) are dropped, and if it
-// still does not fit it is refused, rather than the oldest dropped: an
-// ETL that lags reads the oldest next, so dropping them would make every
-// read a miss. A Handoff is safe for concurrent use.
+// The lines held are bounded. When an object does not fit and an ETL is
+// taking entries (one in the last HandoffPatience), Put waits for the room
+// its next Take frees: an ingester catching up on a backlog then runs at
+// most the Handoff's size ahead of the lake, as the ETL gates freshness
+// anyway, instead of leaving the ETL to decompress every object past the
+// bound (a fifth of the pipeline's CPU over a long backlog). With no ETL
+// taking, or one stalled for HandoffPatience, ingest does not wait:
+// entries older than HandoffMaxAge (objects no ETL here reads) are
+// dropped, and if the object still does not fit it is refused, rather than
+// the oldest dropped: an ETL that lags reads the oldest next, so dropping
+// them would make every read a miss. A Handoff is safe for concurrent use.
 type Handoff struct {
 	seed maphash.Seed
 
-	now func() time.Time // time.Now; tests set it
+	now      func() time.Time // time.Now; tests set it
+	patience time.Duration    // HandoffPatience; tests set it
 
-	mu    sync.Mutex
-	max   int
-	bytes int
-	order []string // keys, oldest first (may hold keys already taken; Put prunes them)
-	items map[string]handoffItem
+	mu       sync.Mutex
+	max      int
+	bytes    int
+	order    []string // keys, oldest first (may hold keys already taken; Put prunes them)
+	items    map[string]handoffItem
+	lastTake time.Time     // when an entry was last taken
+	taken    chan struct{} // closed (and replaced) by every Take and by Close
+	closed   bool          // Close was called: Put no longer waits
 }
 
 type handoffItem struct {
@@ -52,22 +67,43 @@ func NewHandoff(maxBytes int) *Handoff {
 	if maxBytes <= 0 {
 		maxBytes = DefaultHandoffBytes
 	}
-	return &Handoff{seed: maphash.MakeSeed(), now: time.Now, max: maxBytes, items: map[string]handoffItem{}}
+	return &Handoff{seed: maphash.MakeSeed(), now: time.Now, patience: HandoffPatience, max: maxBytes,
+		items: map[string]handoffItem{}, taken: make(chan struct{})}
 }
 
 // Put offers the lines of the object stored under key as the compressed
-// bytes obj. On success it takes buf's chunks (buf is left empty, and
-// Release on it is a no-op); when the lines do not fit, buf is left as it
-// was and Put reports false.
-func (h *Handoff) Put(key string, obj []byte, buf *Buffer) bool {
+// bytes obj, waiting for room while an ETL is taking entries (see Handoff)
+// or until ctx is done. On success it takes buf's chunks (buf is left
+// empty, and Release on it is a no-op); when the lines do not fit, buf is
+// left as it was and Put reports false.
+func (h *Handoff) Put(ctx context.Context, key string, obj []byte, buf *Buffer) bool {
 	if h == nil || buf.Len() > h.max {
 		return false
 	}
 	sum := maphash.Bytes(h.seed, obj)
-	now := h.now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.drop(key) // a rewrite under the same name replaces the entry
+	for h.bytes+buf.Len() > h.max && !h.lastTake.IsZero() && !h.closed {
+		wait := h.patience - h.now().Sub(h.lastTake)
+		if wait <= 0 {
+			break
+		}
+		taken := h.taken
+		h.mu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-taken:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		h.mu.Lock()
+		if ctx.Err() != nil {
+			return false
+		}
+	}
+	now := h.now()
 	for h.bytes+buf.Len() > h.max && len(h.order) > 0 {
 		it, ok := h.items[h.order[0]]
 		if ok && now.Sub(it.at) < HandoffMaxAge {
@@ -84,6 +120,21 @@ func (h *Handoff) Put(key string, obj []byte, buf *Buffer) bool {
 	h.bytes += buf.Len()
 	*buf = Buffer{}
 	return true
+}
+
+// Close ends Put's waiting for good, waking any Put that waits: called
+// when no ETL will take entries any more (a pipeline shutting down, whose
+// ingester flushes what it holds before the last ETL run).
+func (h *Handoff) Close() {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.closed {
+		h.closed = true
+		close(h.taken)
+	}
 }
 
 // drop releases the entry of key, if any; h.mu is held.
@@ -108,6 +159,11 @@ func (h *Handoff) Take(key string, obj []byte) (Buffer, bool) {
 	if ok {
 		delete(h.items, key)
 		h.bytes -= it.buf.Len()
+		h.lastTake = h.now()
+		if !h.closed {
+			close(h.taken)
+			h.taken = make(chan struct{})
+		}
 	}
 	h.mu.Unlock()
 	if !ok {

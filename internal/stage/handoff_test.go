@@ -2,6 +2,7 @@ package stage
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -75,10 +76,11 @@ func buffer(s string) *Buffer {
 }
 
 func TestHandoff(t *testing.T) {
+	ctx := context.Background()
 	h := NewHandoff(100)
 	objA, objB := []byte("compressed A"), []byte("compressed B")
 	a := buffer(strings.Repeat("a", 40))
-	if !h.Put("a", objA, a) || a.Len() != 0 || h.Bytes() != 40 {
+	if !h.Put(ctx, "a", objA, a) || a.Len() != 0 || h.Bytes() != 40 {
 		t.Fatalf("Put a: buffer left %d bytes, handoff holds %d", a.Len(), h.Bytes())
 	}
 	// Bytes read back that are not the object handed off: a miss, and
@@ -90,7 +92,7 @@ func TestHandoff(t *testing.T) {
 		t.Fatalf("Take after a mismatch found the entry (holds %d)", h.Bytes())
 	}
 	// A match hands over the lines once.
-	h.Put("a", objA, buffer(strings.Repeat("a", 40)))
+	h.Put(ctx, "a", objA, buffer(strings.Repeat("a", 40)))
 	got, ok := h.Take("a", objA)
 	if !ok || !bytes.Equal(got.Bytes(), bytes.Repeat([]byte("a"), 40)) {
 		t.Fatalf("Take = %q, %v", got.Bytes(), ok)
@@ -99,19 +101,21 @@ func TestHandoff(t *testing.T) {
 	if _, ok := h.Take("a", objA); ok {
 		t.Fatal("a second Take found the entry")
 	}
-	// Past the bound a new entry is refused while the old ones are
-	// young (a lagging ETL reads those next), and takes the place of
-	// those older than HandoffMaxAge.
-	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	// Past the bound, with no ETL taking entries (no patience left), a
+	// new entry is refused while the old ones are young (a lagging ETL
+	// reads those next), and takes the place of those older than
+	// HandoffMaxAge.
+	now := time.Now()
 	h.now = func() time.Time { return now }
-	h.Put("1", []byte("1"), buffer(strings.Repeat("1", 40)))
-	h.Put("2", []byte("2"), buffer(strings.Repeat("2", 40)))
+	h.patience = 0
+	h.Put(ctx, "1", []byte("1"), buffer(strings.Repeat("1", 40)))
+	h.Put(ctx, "2", []byte("2"), buffer(strings.Repeat("2", 40)))
 	three := buffer(strings.Repeat("3", 40))
-	if h.Put("3", []byte("3"), three) || three.Len() != 40 || h.Bytes() != 80 {
+	if h.Put(ctx, "3", []byte("3"), three) || three.Len() != 40 || h.Bytes() != 80 {
 		t.Fatalf("Put past the bound took the entry (holds %d)", h.Bytes())
 	}
 	now = now.Add(HandoffMaxAge)
-	if !h.Put("3", []byte("3"), three) || h.Bytes() != 80 {
+	if !h.Put(ctx, "3", []byte("3"), three) || h.Bytes() != 80 {
 		t.Fatalf("Put did not replace an entry past its age (holds %d)", h.Bytes())
 	}
 	if _, ok := h.Take("1", []byte("1")); ok {
@@ -120,18 +124,18 @@ func TestHandoff(t *testing.T) {
 	if b, ok := h.Take("3", []byte("3")); !ok || b.Len() != 40 {
 		t.Fatal("the new entry is missing")
 	}
-	h.Put("3", []byte("3"), buffer(strings.Repeat("3", 40)))
+	h.Put(ctx, "3", []byte("3"), buffer(strings.Repeat("3", 40)))
 	big := buffer(strings.Repeat("b", 101))
-	if h.Put("big", []byte("big"), big) || big.Len() != 101 {
+	if h.Put(ctx, "big", []byte("big"), big) || big.Len() != 101 {
 		t.Fatal("Put took a buffer over the bound")
 	}
 	// A rewrite under the same name replaces the entry.
-	h.Put("2", []byte("2'"), buffer("new"))
+	h.Put(ctx, "2", []byte("2'"), buffer("new"))
 	if b, ok := h.Take("2", []byte("2'")); !ok || string(b.Bytes()) != "new" || h.Bytes() != 40 {
 		t.Fatalf("Take after a rewrite = %q, %v (holds %d)", b.Bytes(), ok, h.Bytes())
 	}
 	var nilH *Handoff
-	if nilH.Put("x", nil, buffer("x")) || nilH.Bytes() != 0 {
+	if nilH.Put(ctx, "x", nil, buffer("x")) || nilH.Bytes() != 0 {
 		t.Fatal("a nil Handoff took a buffer")
 	}
 	if _, ok := nilH.Take("x", nil); ok {
@@ -142,11 +146,12 @@ func TestHandoff(t *testing.T) {
 // TestHandoffOrderStaysBounded: entries taken one by one while an untaken
 // one lingers must not grow the handoff's bookkeeping without end.
 func TestHandoffOrderStaysBounded(t *testing.T) {
+	ctx := context.Background()
 	h := NewHandoff(1 << 20)
-	h.Put("lingers", []byte("l"), buffer("l"))
+	h.Put(ctx, "lingers", []byte("l"), buffer("l"))
 	for i := range 10_000 {
 		k := fmt.Sprint(i)
-		h.Put(k, []byte(k), buffer(k))
+		h.Put(ctx, k, []byte(k), buffer(k))
 		if b, ok := h.Take(k, []byte(k)); !ok {
 			t.Fatalf("Take %s missed", k)
 		} else {
@@ -159,4 +164,73 @@ func TestHandoffOrderStaysBounded(t *testing.T) {
 	if _, ok := h.Take("lingers", []byte("l")); !ok {
 		t.Fatal("the lingering entry was lost")
 	}
+}
+
+// TestHandoffPutWaitsForTake: a full Handoff's Put waits for the room a
+// Take frees while an ETL is taking entries, and does not wait when none
+// has taken one yet, when the last Take is older than the patience, or
+// past its context.
+func TestHandoffPutWaitsForTake(t *testing.T) {
+	ctx := context.Background()
+	h := NewHandoff(100)
+	h.Put(ctx, "1", []byte("1"), buffer(strings.Repeat("1", 60)))
+	// No Take yet: no ETL is known to be reading, so no wait.
+	two := buffer(strings.Repeat("2", 60))
+	if h.Put(ctx, "2", []byte("2"), two) || two.Len() != 60 {
+		t.Fatal("Put past the bound took the entry before any Take")
+	}
+	// After a Take, Put waits for the next one to free room.
+	h.Put(ctx, "0", []byte("0"), buffer(strings.Repeat("0", 30)))
+	if b, ok := h.Take("0", []byte("0")); !ok {
+		t.Fatal("Take 0 missed")
+	} else {
+		b.Release()
+	}
+	done := make(chan bool)
+	go func() { done <- h.Put(ctx, "2", []byte("2"), two) }()
+	select {
+	case ok := <-done:
+		t.Fatalf("Put returned %v with no room and an ETL taking", ok)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if b, ok := h.Take("1", []byte("1")); !ok {
+		t.Fatal("Take 1 missed")
+	} else {
+		b.Release()
+	}
+	if !<-done || h.Bytes() != 60 {
+		t.Fatalf("Put after the Take freed room: holds %d", h.Bytes())
+	}
+	// A stalled ETL (no Take within the patience): Put gives up.
+	h.patience = 20 * time.Millisecond
+	three := buffer(strings.Repeat("3", 60))
+	start := time.Now()
+	if h.Put(ctx, "3", []byte("3"), three) || three.Len() != 60 {
+		t.Fatal("Put past the bound took the entry from a stalled ETL")
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatalf("Put waited %v past a 20 ms patience", time.Since(start))
+	}
+	// A cancelled context ends the wait.
+	h.patience = time.Hour
+	if b, ok := h.Take("2", []byte("2")); !ok {
+		t.Fatal("Take 2 missed")
+	} else {
+		b.Release()
+	}
+	h.Put(ctx, "4", []byte("4"), buffer(strings.Repeat("4", 60)))
+	cctx, cancel := context.WithCancel(ctx)
+	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+	if h.Put(cctx, "5", []byte("5"), three) || three.Len() != 60 {
+		t.Fatal("Put took the entry after its context ended")
+	}
+	// Close wakes a waiting Put, and later ones do not wait.
+	go func() { time.Sleep(20 * time.Millisecond); h.Close() }()
+	if h.Put(ctx, "5", []byte("5"), three) || three.Len() != 60 {
+		t.Fatal("Put took the entry with no room after Close")
+	}
+	if h.Put(ctx, "6", []byte("6"), three) {
+		t.Fatal("Put took the entry with no room after Close")
+	}
+	three.Release()
 }

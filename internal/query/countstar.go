@@ -74,7 +74,7 @@ func (e *Engine) countFromMetadata(ctx context.Context, r refs) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	tbl, err := e.loadIceberg(ctx, t.Database, t.Name)
+	tbl, err := e.iceberg(ctx, r, t)
 	if err != nil {
 		return "", false
 	}

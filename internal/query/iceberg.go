@@ -22,9 +22,9 @@ import (
 // query's WHERE clause bounds a partition source column (see rowFilter),
 // only the files that can hold matching rows are planned. Plans are cached
 // per snapshot and filter (see plans).
-func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Table, at *travel, query string, sc *scan) (string, []string, error) {
-	name := t.Database + "." + t.Name
-	tbl, err := e.loadIceberg(ctx, t.Database, t.Name)
+func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Table, at *travel, r refs, sc *scan) (string, []string, error) {
+	name, query := t.Database+"."+t.Name, r.query
+	tbl, err := e.iceberg(ctx, r, t)
 	if err != nil {
 		if errors.Is(err, catalog.ErrNoSuchTable) {
 			return "", nil, &NotFoundError{Database: t.Database, Table: t.Name}

@@ -34,12 +34,20 @@ func (e *Engine) loadIceberg(ctx context.Context, database, name string) (*table
 	if ml, ok := e.cat.(metadataLocator); ok {
 		if l, err := ml.IcebergMetadataLocation(ctx, database, name); err == nil {
 			loc = l
-			e.meta.mu.Lock()
-			tbl := e.meta.m[loc]
-			e.meta.mu.Unlock()
-			if tbl != nil {
-				return tbl, nil
-			}
+		}
+	}
+	return e.loadIcebergAt(ctx, database, name, loc)
+}
+
+// loadIcebergAt is loadIceberg for a table whose current metadata file
+// was just found at loc ("" if unknown).
+func (e *Engine) loadIcebergAt(ctx context.Context, database, name, loc string) (*table.Table, error) {
+	if loc != "" {
+		e.meta.mu.Lock()
+		tbl := e.meta.m[loc]
+		e.meta.mu.Unlock()
+		if tbl != nil {
+			return tbl, nil
 		}
 	}
 	tbl, err := e.cat.LoadIceberg(ctx, database, name)

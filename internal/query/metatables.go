@@ -67,8 +67,8 @@ var (
 )
 
 // metaView returns the view body of a metadata table: its rows as literals.
-func (e *Engine) metaView(ctx context.Context, m metaRef) (string, error) {
-	tbl, err := e.cat.LoadIceberg(ctx, m.table.Database, m.table.Name)
+func (e *Engine) metaView(ctx context.Context, m metaRef, r refs) (string, error) {
+	tbl, err := e.iceberg(ctx, r, m.table)
 	if err != nil {
 		if errors.Is(err, catalog.ErrNoSuchTable) {
 			return "", &NotFoundError{Database: m.table.Database, Table: m.table.Name}

@@ -146,6 +146,7 @@ type Engine struct {
 	plans plans
 	count counts
 	meta  tables
+	names names
 	pool  pool
 
 	beforeCommit func() // tests: runs before a write commits

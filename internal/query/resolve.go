@@ -2,9 +2,11 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"slices"
 	"strings"
+
+	"github.com/apache/iceberg-go/table"
 
 	"github.com/streamlake/streamlake/internal/catalog"
 )
@@ -16,37 +18,69 @@ type refs struct {
 	tables    []catalog.Table // referenced tables, catalog spelling
 	travels   []travel        // references at a snapshot (timetravel.go)
 	metas     []metaRef       // metadata tables t$snapshots, t$history (metatables.go)
+	// loaded are Iceberg tables that resolving already loaded, by
+	// database and name (catalog spelling): the views and the count from
+	// metadata use them, so the query reads one snapshot of each.
+	loaded map[[2]string]*table.Table
+}
+
+// iceberg returns the Iceberg table t, as resolving loaded it or loaded
+// now.
+func (e *Engine) iceberg(ctx context.Context, r refs, t catalog.Table) (*table.Table, error) {
+	if tbl := r.loaded[[2]string{t.Database, t.Name}]; tbl != nil {
+		return tbl, nil
+	}
+	return e.loadIceberg(ctx, t.Database, t.Name)
 }
 
 // resolve finds the catalog tables that query references, and rewrites
-// its time travel clauses (see rewriteTimeTravel).
+// its time travel clauses (see rewriteTimeTravel). It resolves against
+// the engine's last listing of the catalog's tables when that listing
+// still holds for the query (see fromListing), else lists them again.
 func (e *Engine) resolve(ctx context.Context, query string) (refs, error) {
 	query, travels, err := rewriteTimeTravel(query)
 	if err != nil {
 		return refs{}, err
 	}
-	all, err := e.cat.Tables(ctx, "")
+	toks := tokens(query)
+	names := qualifiedNamesOf(toks)
+	if l := e.names.last(); l != nil {
+		r, err := e.fromListing(ctx, l, query, travels, names, definedNames(toks))
+		if err == nil {
+			e.log.Debug("query resolved", "tables", len(r.tables), "snapshots", len(r.travels), "metadata", len(r.metas), "listed", false)
+			return r, nil
+		}
+		if !errors.Is(err, errStale) {
+			return refs{}, err
+		}
+	}
+	l, err := e.listTables(ctx)
 	if err != nil {
-		return refs{}, fmt.Errorf("query: %w", err)
+		return refs{}, err
 	}
-	dbs := map[string]string{} // folded -> catalog spelling
-	byName := map[[2]string]catalog.Table{}
-	for _, db := range e.opts.Databases {
-		dbs[strings.ToLower(db)] = db
+	r, err := l.resolve(query, travels, names, nil)
+	if err != nil {
+		return refs{}, err
 	}
-	for _, t := range all {
-		dbs[strings.ToLower(t.Database)] = t.Database
-		byName[[2]string{strings.ToLower(t.Database), strings.ToLower(t.Name)}] = t
-	}
-	r := refs{query: query}
-	for _, db := range dbs {
-		r.databases = append(r.databases, db)
-	}
-	slices.Sort(r.databases)
+	e.log.Debug("query resolved", "tables", len(r.tables), "snapshots", len(r.travels), "metadata", len(r.metas), "listed", true)
+	return r, nil
+}
 
+// resolve finds the tables that names and travels reference in l. With
+// defined nil, l is a fresh listing and a reference to a missing table is
+// a *NotFoundError. Otherwise l is an earlier listing and defined the
+// names that query defines (aliases, CTEs; see definedNames): whatever
+// l cannot answer for sure (a missing table, a name of a database that l
+// does not know where a table can be) is errStale.
+func (l *tableListing) resolve(query string, travels []travel, names []qualifiedName, defined map[string]bool) (refs, error) {
+	cached := defined != nil
+	r := refs{query: query, databases: l.databases}
 	seen := map[[2]string]bool{}
 	for _, tr := range travels {
-		t, ok := byName[[2]string{strings.ToLower(tr.db), strings.ToLower(tr.name)}]
+		t, ok := l.byName[[2]string{strings.ToLower(tr.db), strings.ToLower(tr.name)}]
+		if cached && (!ok || t.Type != catalog.Iceberg) {
+			return refs{}, errStale
+		}
 		if !ok {
 			return refs{}, &NotFoundError{Database: tr.db, Table: tr.name}
 		}
@@ -58,19 +92,31 @@ func (e *Engine) resolve(ctx context.Context, query string) (refs, error) {
 		r.travels = append(r.travels, tr)
 		seen[[2]string{strings.ToLower(tr.db), strings.ToLower(tr.view)}] = true
 	}
-	for _, q := range qualifiedNames(query) {
+	for _, q := range names {
 		key := [2]string{strings.ToLower(q.db), strings.ToLower(q.name)}
-		if _, ok := dbs[key[0]]; !ok || seen[key] {
+		if seen[key] {
 			continue
 		}
-		t, ok := byName[key]
+		if _, ok := l.dbs[key[0]]; !ok {
+			if cached && q.mayBeTable(defined) {
+				return refs{}, errStale // a database created since l?
+			}
+			continue
+		}
+		t, ok := l.byName[key]
 		if !ok {
-			if m, ok, err := metaTable(byName, q.db, q.name); err != nil {
+			if m, ok, err := metaTable(l.byName, q.db, q.name); err != nil {
+				if cached {
+					return refs{}, errStale
+				}
 				return refs{}, err
 			} else if ok {
 				seen[key] = true
 				r.metas = append(r.metas, m)
 				continue
+			}
+			if cached {
+				return refs{}, errStale // a table created since l?
 			}
 			if q.inner || !tablePosition[q.prev] {
 				// x.db.name, or db.name where a column may be: a struct
@@ -82,7 +128,6 @@ func (e *Engine) resolve(ctx context.Context, query string) (refs, error) {
 		seen[key] = true
 		r.tables = append(r.tables, t)
 	}
-	e.log.Debug("query resolved", "tables", len(r.tables), "snapshots", len(r.travels), "metadata", len(r.metas))
 	return r, nil
 }
 
@@ -93,6 +138,17 @@ type qualifiedName struct {
 	db, name string
 	inner    bool
 	prev     string
+	list     bool // after "," or "("
+}
+
+// mayBeTable reports whether q may name a table rather than a column:
+// it follows a keyword after which a table is named, or a "," or "("
+// (FROM a, db.t), and its first part is not a name the query defines.
+func (q qualifiedName) mayBeTable(defined map[string]bool) bool {
+	if q.inner || defined[strings.ToLower(q.db)] {
+		return false
+	}
+	return tablePosition[q.prev] || q.list || q.prev == "using" || q.prev == "pivot" || q.prev == "unpivot"
 }
 
 // tablePosition are the keywords after which a name can only be a table.
@@ -104,7 +160,10 @@ var tablePosition = map[string]bool{
 // qualifiedNames returns the identifier pairs a.b of a SQL text, skipping
 // string literals and comments. Quoted identifiers are unquoted.
 func qualifiedNames(sql string) []qualifiedName {
-	toks := tokens(sql)
+	return qualifiedNamesOf(tokens(sql))
+}
+
+func qualifiedNamesOf(toks []token) []qualifiedName {
 	var out []qualifiedName
 	for i := 0; i+2 < len(toks); i++ {
 		if toks[i].kind != tokIdent || toks[i+1].kind != tokDot || toks[i+2].kind != tokIdent {
@@ -116,6 +175,7 @@ func qualifiedNames(sql string) []qualifiedName {
 			if toks[i-1].kind == tokIdent && !toks[i-1].quoted {
 				q.prev = strings.ToLower(toks[i-1].text)
 			}
+			q.list = isPunct(toks[i-1], ",") || isPunct(toks[i-1], "(")
 		}
 		out = append(out, q)
 	}

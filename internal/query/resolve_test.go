@@ -10,16 +10,47 @@ func TestQualifiedNames(t *testing.T) {
 		sql  string
 		want string
 	}{
-		{`SELECT * FROM lake.t`, `[{lake t false from}]`},
-		{`select a.b.c from "Lake"."T ""x""" JOIN raw . orders`, `[{a b false select} {b c true } {Lake T "x" false from} {raw orders false join}]`},
+		{`SELECT * FROM lake.t`, `[{lake t false from false}]`},
+		{`select a.b.c from "Lake"."T ""x""" JOIN raw . orders`, `[{a b false select false} {b c true  false} {Lake T "x" false from false} {raw orders false join false}]`},
 		{`SELECT 'lake.t', $$raw.x$$, $q$raw.y$q$, 1.5 -- lake.c
-		/* lake.d */ FROM e.f`, `[{e f false from}]`},
-		{`SELECT $1, x.y FROM "from".a.b`, `[{x y false } {from a false from} {a b true }]`},
+		/* lake.d */ FROM e.f`, `[{e f false from false}]`},
+		{`SELECT $1, x.y FROM "from".a.b`, `[{x y false  true} {from a false from false} {a b true  false}]`},
+		{`SELECT f(s.a) FROM lake.t s, raw.u`, `[{s a false  true} {lake t false from false} {raw u false  true}]`},
 		{`SELECT 'unterminated lake.t`, `[]`},
 		{`SELECT "unterminated`, `[]`},
 	} {
 		if got := fmt.Sprint(qualifiedNames(tc.sql)); got != tc.want {
 			t.Errorf("%q: got %s, want %s", tc.sql, got, tc.want)
+		}
+	}
+}
+
+// A name that may be a table, where its first part is not a name the
+// query defines, makes a query list the catalog again when that part is
+// not a known database.
+func TestMayBeTable(t *testing.T) {
+	for _, tc := range []struct {
+		sql  string
+		want string // the names that may be tables
+	}{
+		{`SELECT * FROM lake.t`, `[lake.t]`},
+		{`SELECT s.site, d.a FROM lake.t s JOIN d USING (device) WHERE s.x > d.a`, `[lake.t]`},
+		{`WITH d AS (SELECT 1) SELECT d.a, s.b FROM d, lake.t AS s WHERE f(s.a, d.b)`, `[lake.t]`},
+		{`SELECT a, payload.x FROM lake.t`, `[payload.x lake.t]`},
+		{`SELECT 1 FROM lake.a x, newdb.t JOIN other.u ON x.a = other.u.a`, `[lake.a newdb.t other.u]`},
+		{`SELECT x.a.b FROM (SELECT 1) x`, `[]`},
+		{`DESCRIBE lake.t; SUMMARIZE raw.u; PIVOT lake.v ON a`, `[lake.t raw.u lake.v]`},
+	} {
+		toks := tokens(tc.sql)
+		defined := definedNames(toks)
+		var got []string
+		for _, q := range qualifiedNamesOf(toks) {
+			if q.mayBeTable(defined) {
+				got = append(got, q.db+"."+q.name)
+			}
+		}
+		if fmt.Sprint(got) != tc.want {
+			t.Errorf("%q: got %v, want %s", tc.sql, got, tc.want)
 		}
 	}
 }

@@ -41,7 +41,7 @@ func (e *Engine) defineViews(ctx context.Context, conn *sql.Conn, r refs, sc *sc
 			err  error
 		)
 		if t.Type == catalog.Iceberg {
-			body, d, err = e.icebergView(ctx, conn, t, nil, r.query, sc)
+			body, d, err = e.icebergView(ctx, conn, t, nil, r, sc)
 		} else {
 			body, d, err = e.externalView(ctx, conn, t, sc)
 		}
@@ -53,7 +53,7 @@ func (e *Engine) defineViews(ctx context.Context, conn *sql.Conn, r refs, sc *sc
 		dirs = append(dirs, d...)
 	}
 	for _, tr := range r.travels {
-		body, d, err := e.icebergView(ctx, conn, tr.table, &tr, r.query, sc)
+		body, d, err := e.icebergView(ctx, conn, tr.table, &tr, r, sc)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -61,7 +61,7 @@ func (e *Engine) defineViews(ctx context.Context, conn *sql.Conn, r refs, sc *sc
 		dirs = append(dirs, d...)
 	}
 	for _, m := range r.metas {
-		body, err := e.metaView(ctx, m)
+		body, err := e.metaView(ctx, m, r)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -53,7 +53,7 @@ func (s *Service) execute(ctx context.Context, a *active, wg *workgroup, params 
 	x.Statistics.FilesScanned = int64(sess.scan.files)
 	s.update(a, x)
 	if err := s.save(ctx, x); err != nil {
-		s.log.Warn("query history", "id", x.ID, "err", err)
+		s.log.Warn("query history", "stage", "query", "id", x.ID, "err", err)
 	}
 	s.log.Info("query running", "id", x.ID, "workgroup", wg.Name, "bytes_scanned", sess.scan.bytes, "files", sess.scan.files)
 
@@ -74,6 +74,7 @@ func (s *Service) execute(ctx context.Context, a *active, wg *workgroup, params 
 	x.Statistics.RowsReturned = rows
 	if err == nil {
 		x.Output = csvPath
+		sess.ok = true
 	}
 	s.finish(ctx, a, x, err, cols)
 }
@@ -105,7 +106,7 @@ func (s *Service) finish(ctx context.Context, a *active, x Execution, err error,
 	}
 	wg := s.wgs[x.Workgroup]
 	if merr := saveMetadata(wg.ResultsLocation, x, cols); merr != nil {
-		s.log.Warn("query metadata", "id", x.ID, "err", merr)
+		s.log.Warn("query metadata", "stage", "query", "id", x.ID, "err", merr)
 	}
 	s.update(a, x)
 	s.metrics.observe(x)
@@ -114,7 +115,7 @@ func (s *Service) finish(ctx context.Context, a *active, x Execution, err error,
 	defer cancel()
 	if err := s.save(saveCtx, x); err != nil {
 		// Keep it in memory so Get still finds it.
-		s.log.Error("query history", "id", x.ID, "err", err)
+		s.log.Error("query history", "stage", "query", "id", x.ID, "err", err)
 	} else {
 		s.mu.Lock()
 		delete(s.active, x.ID)

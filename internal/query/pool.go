@@ -36,6 +36,9 @@ type instance struct {
 	key    string
 	locked bool     // restricted to dirs, configuration locked
 	dirs   []string // sorted
+	// inTx: a transaction is open, begun for the last query (see
+	// session.close).
+	inTx bool
 	// schemas and views are what the instance holds: schema names, and
 	// quoted view name -> body.
 	schemas map[string]bool
@@ -84,6 +87,26 @@ func (in *instance) close() {
 	in.db.Close()
 }
 
+// changes reports whether apply(dbs, vs) would change in.
+func (in *instance) changes(dbs []string, vs []view) bool {
+	for _, db := range dbs {
+		if !in.schemas[db] {
+			return true
+		}
+	}
+	for _, v := range vs {
+		if in.views[v.quotedName()] != v.body {
+			return true
+		}
+	}
+	return false
+}
+
+// quotedName is the view's qualified, quoted name.
+func (v view) quotedName() string {
+	return schema.QuoteIdent(v.table.Database) + "." + schema.QuoteIdent(cmp.Or(v.name, v.table.Name))
+}
+
 // apply creates the schemas of dbs and the views vs that in does not hold
 // yet, and replaces those whose body changed (a new snapshot).
 func (in *instance) apply(ctx context.Context, dbs []string, vs []view) error {
@@ -97,7 +120,7 @@ func (in *instance) apply(ctx context.Context, dbs []string, vs []view) error {
 		in.schemas[db] = true
 	}
 	for _, v := range vs {
-		name := schema.QuoteIdent(v.table.Database) + "." + schema.QuoteIdent(cmp.Or(v.name, v.table.Name))
+		name := v.quotedName()
 		if in.views[name] == v.body {
 			continue
 		}

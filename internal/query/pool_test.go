@@ -87,6 +87,14 @@ func TestReusedInstanceIsClean(t *testing.T) {
 	if _, err := e.Query(t.Context(), `SELECT CAST(name AS INTEGER) FROM lake.events`); err == nil {
 		t.Error("a failing query succeeded")
 	}
+	// Fails before any statement runs, with the last query's transaction
+	// still open on the instance.
+	if _, err := e.Query(t.Context(), `SELECT count(id) FROM lake.events WHERE`); err == nil {
+		t.Error("a query with a syntax error succeeded")
+	}
+	if got := queryRows(t, e, count); got != "[[5]]" {
+		t.Errorf("after a syntax error: count = %s", got)
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	if _, err := e.Query(ctx, `SELECT count(*) FROM lake.events, range(1000000000000)`); err == nil {

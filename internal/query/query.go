@@ -209,6 +209,7 @@ func (e *Engine) Query(ctx context.Context, query string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.ok = true
 	e.log.Debug("query done", "tables", s.tables, "rows", len(res.Rows),
 		"plan", planned, "elapsed", time.Since(start))
 	return res, nil
@@ -219,23 +220,32 @@ func (e *Engine) Query(ctx context.Context, query string) (*Result, error) {
 type session struct {
 	in     *instance
 	conn   *sql.Conn
-	sql    string     // the query to run: rewritten by resolve; a write's query part; an answer from metadata (countstar.go)
+	sql    string     // the query to run: rewritten by resolve; a write's query part; an answer from metadata (countstar.go); after the statements that start a pooled session's transaction
 	write  *writeStmt // the write statement, or nil (write.go)
 	tables int
 	scan   scan
 	pool   *pool // the instance goes back there, or nil: it is closed
+	ok     bool  // the query ran to completion (see close)
 }
 
-// close ends the query: a pooled session rolls back its transaction and
-// returns the instance to the pool; if that fails, or the session is not
-// pooled, the instance is closed.
+// close ends the query. A pooled session that ran to completion (ok)
+// returns its instance to the pool with its transaction still open: the
+// next query on it rolls that back first, in the same call as it runs
+// (see prepare), so the query changes nothing that a later one sees.
+// Otherwise a pooled session rolls back now and returns the instance; if
+// that fails, or the session is not pooled, the instance is closed.
 func (s *session) close() {
 	defer s.scan.release()
 	if s.pool != nil {
+		if s.ok {
+			s.pool.put(s.in)
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_, err := s.conn.ExecContext(ctx, "ROLLBACK")
 		cancel()
 		if err == nil {
+			s.in.inTx = false
 			s.pool.put(s.in)
 			return
 		}
@@ -290,9 +300,8 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 	pooled := !e.opts.AllowFileAccess && e.pool.max > 0 && readOnly(query)
 	if pooled {
 		if in := e.pool.get(key); in != nil {
-			s, err := e.prepare(ctx, in, refs, true)
+			s, err := e.prepare(ctx, in, refs, true, w)
 			if err == nil {
-				s.write = w
 				return s, nil
 			}
 			in.close()
@@ -306,20 +315,20 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 	if err != nil {
 		return nil, err
 	}
-	s, err := e.prepare(ctx, in, refs, pooled)
+	s, err := e.prepare(ctx, in, refs, pooled, w)
 	if err != nil {
 		in.close()
 		return nil, err
 	}
-	s.write = w
 	return s, nil
 }
 
 // prepare makes in hold the views of refs, restricts a new instance to
 // their directories and, for a pooled session, begins the transaction that
-// close rolls back.
-func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bool) (_ *session, err error) {
-	s := &session{in: in, conn: in.conn, sql: refs.query, tables: len(refs.tables) + len(refs.travels) + len(refs.metas)}
+// close or the next query on in rolls back. w is the write statement
+// whose query part refs.query is, or nil.
+func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bool, w *writeStmt) (_ *session, err error) {
+	s := &session{in: in, conn: in.conn, sql: refs.query, write: w, tables: len(refs.tables) + len(refs.travels) + len(refs.metas)}
 	defer func() {
 		if err != nil {
 			s.scan.release()
@@ -332,6 +341,14 @@ func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bo
 	if in.locked && !subset(dirs, in.dirs) {
 		return nil, errDirsChanged
 	}
+	if in.inTx && (w != nil || in.changes(refs.databases, views)) {
+		// The views change outside the last query's transaction; a
+		// write's query part runs inside another statement.
+		if _, err := in.conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+			return nil, fmt.Errorf("query: rollback: %w", duckError(err))
+		}
+		in.inTx = false
+	}
 	if err := in.apply(ctx, refs.databases, views); err != nil {
 		return nil, err
 	}
@@ -342,9 +359,14 @@ func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bo
 		in.locked, in.dirs = true, dirs
 	}
 	if pooled {
-		if _, err := in.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		if in.inTx {
+			// One call ends the last query's transaction, begins this
+			// one's and runs the query.
+			s.sql = "ROLLBACK; BEGIN TRANSACTION; " + s.sql
+		} else if _, err := in.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 			return nil, fmt.Errorf("query: begin: %w", duckError(err))
 		}
+		in.inTx = true
 		s.pool = &e.pool
 	}
 	return s, nil

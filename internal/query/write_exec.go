@@ -83,7 +83,7 @@ func (e *Engine) write(ctx context.Context, s *session, params []any) (int64, er
 			derr := ic.Iceberg().DropTable(dctx, tbl.Identifier())
 			cancel()
 			if derr != nil {
-				e.log.Warn("query failed CTAS not dropped", "table", target, "err", derr)
+				e.log.Warn("query failed CTAS not dropped", "stage", "query", "table", target, "err", derr)
 			}
 		}
 		var de *duckErr

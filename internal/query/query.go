@@ -59,20 +59,23 @@
 // Each query runs alone on an in-memory DuckDB instance, so an Engine is
 // safe for concurrent use and queries do not see each other's views. An
 // instance is kept after a query (Options.IdleInstances) and reused by a
-// later query on the same tables with the same memory limit when that
-// query only reads (SELECT, WITH, FROM, DESCRIBE, ...): the reused
-// instance keeps its restriction to the tables' directories and its
-// locked settings, has its views replaced when a table has a new snapshot,
-// and runs the query in a transaction that is rolled back, so nothing the
-// query changes reaches the next one. Iceberg scan plans are cached per
-// snapshot and row filter: a snapshot's files never change. A query with
-// a simple range on an Iceberg table's partition source column (WHERE ts
-// >= TIMESTAMPTZ '...' AND ts < ...; see rowFilter) plans only the files
-// that can hold matching rows. A query that only counts an Iceberg
-// table's rows, SELECT count(*) FROM db.t with at most a WHERE clause of
-// partition-column comparisons that select whole partitions, is answered
-// from the manifests' record counts without reading a data file (see
-// countstar.go).
+// later query on the same tables with the same memory limit when that query
+// only reads (SELECT, WITH, FROM, DESCRIBE, ...): the reused instance keeps
+// its restriction to the tables' directories and its locked settings, has
+// its views replaced when a table has a new snapshot, and runs the query in
+// a transaction that is rolled back (at the start of the next query on the
+// instance, in the same DuckDB call; at once if the query failed), so
+// nothing the query changes reaches the next one. Table names resolve
+// against the engine's last listing of the catalog's tables while it holds
+// for the query, with one indexed catalog read per Iceberg table instead of
+// a listing (see names.go). Iceberg scan plans are cached per snapshot and
+// row filter: a snapshot's files never change. A query with a simple range
+// on an Iceberg table's partition source column (WHERE ts >= TIMESTAMPTZ
+// '...' AND ts < ...; see rowFilter) plans only the files that can hold
+// matching rows. A query that only counts an Iceberg table's rows, SELECT
+// count(*) FROM db.t with at most a WHERE clause of partition-column
+// comparisons that select whole partitions, is answered from the manifests'
+// record counts without reading a data file (see countstar.go).
 //
 // A Service (exec.go) runs queries on an Engine as Athena-style executions:
 // ids, states, statistics, workgroups with limits, saved results and a

@@ -110,6 +110,9 @@ func (e *Engine) fromListing(ctx context.Context, l *tableListing, query string,
 			return fmt.Errorf("query: table %s.%s: %w", t.Database, t.Name, err)
 		}
 		tbl, err := e.loadIcebergAt(ctx, t.Database, t.Name, loc)
+		if errors.Is(err, catalog.ErrNoSuchTable) {
+			return errStale // dropped since loc was read
+		}
 		if err != nil {
 			return fmt.Errorf("query: table %s.%s: %w", t.Database, t.Name, err)
 		}

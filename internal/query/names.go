@@ -28,8 +28,12 @@ import (
 //   - no reference in the query may name a table the listing lacks: a
 //     missing table in a known database, a time travel or metadata table
 //     the listing cannot answer, or db.x with db unknown to the listing
-//     where a table can be named (after FROM, JOIN, ..., "," or "(")
-//     unless db is an alias or CTE name the query defines.
+//     where a table can be named: after FROM, JOIN, ...; after ",", "(",
+//     USING, PIVOT or UNPIVOT unless db is an alias or CTE name the query
+//     defines (see qualifiedName.mayBeTable). A column path there whose
+//     first part is not defined in the query (SELECT a, payload.x FROM
+//     ...) lists the catalog for every query, as before the listing was
+//     kept.
 //
 // Otherwise the catalog is listed again, as for the first query, and the
 // new listing replaces the old one. Without the metadataLocator

@@ -141,14 +141,18 @@ type qualifiedName struct {
 	list     bool // after "," or "("
 }
 
-// mayBeTable reports whether q may name a table rather than a column:
-// it follows a keyword after which a table is named, or a "," or "("
-// (FROM a, db.t), and its first part is not a name the query defines.
+// mayBeTable reports whether q may name a table rather than a column: it
+// follows a keyword after which a table is named, or it follows a ","
+// or "(" (FROM a, db.t) or USING, PIVOT, UNPIVOT and its first part is
+// not a name the query defines (SELECT s.a, s.b FROM db.t s).
 func (q qualifiedName) mayBeTable(defined map[string]bool) bool {
-	if q.inner || defined[strings.ToLower(q.db)] {
+	switch {
+	case q.inner:
 		return false
+	case tablePosition[q.prev]:
+		return true
 	}
-	return tablePosition[q.prev] || q.list || q.prev == "using" || q.prev == "pivot" || q.prev == "unpivot"
+	return !defined[strings.ToLower(q.db)] && (q.list || q.prev == "using" || q.prev == "pivot" || q.prev == "unpivot")
 }
 
 // tablePosition are the keywords after which a name can only be a table.

@@ -40,6 +40,7 @@ func TestMayBeTable(t *testing.T) {
 		{`SELECT 1 FROM lake.a x, newdb.t JOIN other.u ON x.a = other.u.a`, `[lake.a newdb.t other.u]`},
 		{`SELECT x.a.b FROM (SELECT 1) x`, `[]`},
 		{`DESCRIBE lake.t; SUMMARIZE raw.u; PIVOT lake.v ON a`, `[lake.t raw.u lake.v]`},
+		{`SELECT 1 FROM lake.t x JOIN x.y ON true`, `[lake.t x.y]`},
 	} {
 		toks := tokens(tc.sql)
 		defined := definedNames(toks)

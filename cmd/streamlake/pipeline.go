@@ -329,6 +329,12 @@ loop:
 			p.crawl(ctx)
 			lastCrawl = time.Now()
 		}
+		// Ingest waiting for the handoff to make room means a backlog the
+		// ETL is the bottleneck of: load again at once rather than pause.
+		wait := interval
+		if err == nil && p.handoff.Waiting() {
+			wait = 0
+		}
 		select {
 		case <-ctx.Done():
 			break loop
@@ -336,7 +342,7 @@ loop:
 			loopErr = err
 			ingDone <- err
 			break loop
-		case <-time.After(interval):
+		case <-time.After(wait):
 		}
 	}
 	// The ETL takes nothing more until ingest has stopped: its last

@@ -53,6 +53,7 @@ type Handoff struct {
 	lastTake time.Time     // when an entry was last taken
 	taken    chan struct{} // closed (and replaced) by every Take and by Close
 	closed   bool          // Close was called: Put no longer waits
+	waiting  int           // Puts waiting for room
 }
 
 type handoffItem struct {
@@ -90,6 +91,7 @@ func (h *Handoff) Put(ctx context.Context, key string, obj []byte, buf *Buffer) 
 			break
 		}
 		taken := h.taken
+		h.waiting++
 		h.mu.Unlock()
 		t := time.NewTimer(wait)
 		select {
@@ -99,6 +101,7 @@ func (h *Handoff) Put(ctx context.Context, key string, obj []byte, buf *Buffer) 
 		}
 		t.Stop()
 		h.mu.Lock()
+		h.waiting--
 		if ctx.Err() != nil {
 			return false
 		}
@@ -120,6 +123,18 @@ func (h *Handoff) Put(ctx context.Context, key string, obj []byte, buf *Buffer) 
 	h.bytes += buf.Len()
 	*buf = Buffer{}
 	return true
+}
+
+// Waiting reports whether a Put is waiting for room: the ETL, not
+// ingest, is what holds the pipeline back, and should load again without
+// pausing.
+func (h *Handoff) Waiting() bool {
+	if h == nil {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.waiting > 0
 }
 
 // Close ends Put's waiting for good, waking any Put that waits: called

@@ -193,6 +193,9 @@ func TestHandoffPutWaitsForTake(t *testing.T) {
 		t.Fatalf("Put returned %v with no room and an ETL taking", ok)
 	case <-time.After(50 * time.Millisecond):
 	}
+	if !h.Waiting() {
+		t.Fatal("Waiting is false while a Put waits")
+	}
 	if b, ok := h.Take("1", []byte("1")); !ok {
 		t.Fatal("Take 1 missed")
 	} else {
@@ -200,6 +203,9 @@ func TestHandoffPutWaitsForTake(t *testing.T) {
 	}
 	if !<-done || h.Bytes() != 60 {
 		t.Fatalf("Put after the Take freed room: holds %d", h.Bytes())
+	}
+	if h.Waiting() {
+		t.Fatal("Waiting is true with no Put waiting")
 	}
 	// A stalled ETL (no Take within the patience): Put gives up.
 	h.patience = 20 * time.Millisecond

@@ -92,7 +92,7 @@ func appendBytesField(dst []byte, textName, b64Name string, b []byte) []byte {
 	if utf8.Valid(b) {
 		dst = append(dst, textName...)
 		dst = append(dst, '"', ':')
-		return appendJSONString(dst, string(b))
+		return appendJSONString(dst, b)
 	}
 	dst = append(dst, b64Name...)
 	dst = append(dst, `":"`...)
@@ -102,10 +102,11 @@ func appendBytesField(dst []byte, textName, b64Name string, b []byte) []byte {
 
 // appendJSONString appends s as a JSON string. s must be valid UTF-8. The
 // common case, nothing to escape, is a scan and a copy.
-func appendJSONString(dst []byte, s string) []byte {
+// It takes bytes as they are (a record's key, without a copy to a string).
+func appendJSONString[T string | []byte](dst []byte, s T) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c == 0xe2 {
-			b, _ := json.Marshal(s) // never fails for a string
+			b, _ := json.Marshal(string(s)) // never fails for a string
 			return append(dst, b...)
 		}
 	}

@@ -316,7 +316,7 @@ loop:
 		}
 		// RunOnce lists staging after the idle check, and without an error
 		// it has committed everything it listed: nothing is left to wait for.
-		_, err := p.etl.RunOnce(ctx)
+		res, err := p.etl.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {
 			p.log.Error("etl run failed", "stage", "etl", "database", p.cfg.ETL.Database, "err", err)
 		}
@@ -330,9 +330,10 @@ loop:
 			lastCrawl = time.Now()
 		}
 		// Ingest waiting for the handoff to make room means a backlog the
-		// ETL is the bottleneck of: load again at once rather than pause.
+		// ETL is the bottleneck of: load again at once rather than pause
+		// (while loads make progress: no listing in a tight loop).
 		wait := interval
-		if err == nil && p.handoff.Waiting() {
+		if err == nil && res.Objects > 0 && p.handoff.Waiting() {
 			wait = 0
 		}
 		select {

@@ -194,11 +194,7 @@ func BenchmarkQueries(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	quoted := make([]string, len(files))
-	for i, f := range files {
-		quoted[i] = "'" + f + "'"
-	}
-	lakeFiles := "read_parquet([" + strings.Join(quoted, ",") + "], hive_partitioning = false)"
+	lakeFiles := readFiles(files)
 	if _, err := db.ExecContext(ctx, fmt.Sprintf(`COPY (SELECT * FROM %s ORDER BY ts) TO '%s' (FORMAT parquet, COMPRESSION zstd)`,
 		lakeFiles, ideal)); err != nil {
 		b.Fatal(err)
@@ -294,4 +290,114 @@ func drain(b *testing.B, r *sql.Rows) string {
 		b.Fatal(err)
 	}
 	return fmt.Sprint(out)
+}
+
+// benchLayouts are rewrites of the lake's day files that
+// BenchmarkQueryLayouts compares: each file's rows in ORDER BY order,
+// written by DuckDB with zstd, the table's field ids and the options.
+var benchLayouts = []struct{ name, orderBy, opts string }{
+	// What compaction writes (compactRowGroup rows per row group).
+	{"compacted", "ts", "ROW_GROUP_SIZE 122880"},
+	// One row group per day file, as Iceberg's default row group size
+	// (write.parquet.row-group-size-bytes, 128 MiB) gives at this size.
+	{"one-group", "ts", "ROW_GROUP_SIZE 100000000"},
+	// Two row groups per day file at 10M rows (333,333 rows a day).
+	{"two-groups", "ts", "ROW_GROUP_SIZE 166667"},
+	// Parquet's v2 pages and encodings (delta for integers, byte stream
+	// split for floats).
+	{"parquet-v2", "ts", "ROW_GROUP_SIZE 122880, PARQUET_VERSION V2"},
+	// Sorted by the columns the filtered full scans filter and group on.
+	{"status-site-ts", "status, site, ts", "ROW_GROUP_SIZE 122880"},
+}
+
+// BenchmarkQueryLayouts times benchQueries with DuckDB over rewrites of
+// the lake's 30 day files (benchLayouts) against the ideal file of
+// BenchmarkQueries, in the same run, rounds interleaved and rotating. It
+// reports per query and layout the ratio of medians layout/ideal: how
+// much of streamlake's gap to the ideal file a file layout leaves or
+// closes, before any engine overhead. Meant for the issue's dataset:
+//
+//	STREAMLAKE_BENCH_ROWS=10000000 go test -run '^$' -bench QueryLayouts -benchtime 12x ./internal/query/
+func BenchmarkQueryLayouts(b *testing.B) {
+	rows := 2_000_000
+	if s := os.Getenv("STREAMLAKE_BENCH_ROWS"); s != "" {
+		var err error
+		if rows, err = strconv.Atoi(s); err != nil {
+			b.Fatalf("STREAMLAKE_BENCH_ROWS: %v", err)
+		}
+	}
+	_, files, _ := benchLake(b, rows)
+	ctx := context.Background()
+	dir := b.TempDir()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	ideal := filepath.Join(dir, "ideal.parquet")
+	if _, err := db.ExecContext(ctx, fmt.Sprintf(`COPY (SELECT * FROM %s ORDER BY ts) TO '%s' (FORMAT parquet, COMPRESSION zstd)`,
+		readFiles(files), ideal)); err != nil {
+		b.Fatal(err)
+	}
+	const ids = "{id: 1, ts: 2, device: 3, site: 4, temperature: 5, humidity: 6, status: 7}"
+	tables := []string{"read_parquet('" + ideal + "')"}
+	for i, l := range benchLayouts {
+		out := make([]string, len(files))
+		for j, f := range files {
+			out[j] = filepath.Join(dir, fmt.Sprintf("%d-%02d.parquet", i, j))
+			if _, err := db.ExecContext(ctx, fmt.Sprintf(`COPY (SELECT * FROM read_parquet('%s') ORDER BY %s) TO '%s' (FORMAT parquet, COMPRESSION zstd, FIELD_IDS %s, %s)`,
+				f, l.orderBy, out[j], ids, l.opts)); err != nil {
+				b.Fatalf("layout %s: %v", l.name, err)
+			}
+		}
+		tables = append(tables, readFiles(out))
+	}
+	for _, set := range []string{"SET TimeZone = 'UTC'", "SET parquet_metadata_cache = true"} {
+		if _, err := db.ExecContext(ctx, set); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, q := range benchQueries {
+		b.Run(q.name, func(b *testing.B) {
+			run := func(k int) string { return duck(b, db, strings.ReplaceAll(q.sql, "{t}", tables[k])) }
+			want := run(0)
+			for k := 1; k < len(tables); k++ {
+				// The window query's ties on ma may come out in another order.
+				if got := run(k); got != want && q.name != "window_one_day" {
+					b.Fatalf("results differ:\n%-14s %s\nideal          %s", benchLayouts[k-1].name, got, want)
+				}
+			}
+			took := make([][]time.Duration, len(tables))
+			for i := range b.N {
+				for j := range tables {
+					k := (i + j) % len(tables) // every side in every position
+					if i%2 == 1 {
+						k = (i + len(tables) - 1 - j) % len(tables)
+					}
+					runtime.GC()
+					t0 := time.Now()
+					run(k)
+					took[k] = append(took[k], time.Since(t0))
+				}
+			}
+			med := func(d []time.Duration) float64 {
+				s := slices.Sorted(slices.Values(d))
+				return float64(s[len(s)/2]+s[(len(s)-1)/2]) / 2
+			}
+			b.ReportMetric(med(took[0])/1e6, "ideal-ms")
+			for k, l := range benchLayouts {
+				b.ReportMetric(med(took[k+1])/med(took[0]), l.name+"/ideal")
+			}
+		})
+	}
+}
+
+// readFiles is DuckDB's read_parquet of files, without hive partitioning.
+func readFiles(files []string) string {
+	quoted := make([]string, len(files))
+	for i, f := range files {
+		quoted[i] = "'" + f + "'"
+	}
+	return "read_parquet([" + strings.Join(quoted, ",") + "], hive_partitioning = false)"
 }

@@ -174,9 +174,8 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	// The ETL takes the lines the ingester just staged from memory instead
 	// of decompressing them again.
 	p.handoff = stage.NewHandoff(0)
-	handoff := p.handoff
 	p.ingester, err = ingest.New(ingest.Config{
-		ClientOpts: clientOpts, Handoff: handoff,
+		ClientOpts: clientOpts, Handoff: p.handoff,
 		Brokers: brokers, Topics: a.cfg.Kafka.Topics, Group: a.cfg.Kafka.Group, Start: a.cfg.Kafka.Start,
 		SessionTimeout: a.cfg.Kafka.SessionTimeout, InstanceID: instanceID(a.cfg),
 		FlushRecords: a.cfg.Ingest.FlushRecords, FlushBytes: a.cfg.Ingest.FlushBytes,
@@ -207,7 +206,7 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	p.crawlMetrics = crawl.NewMetrics(p.reg)
 	p.etl = etl.New(etl.Config{Database: a.cfg.ETL.Database, TimeField: a.cfg.ETL.TimeField, OnTypeMismatch: a.cfg.ETL.OnTypeMismatch,
 		Tables:           a.tables,
-		StagingRetention: a.cfg.Storage.StagingRetention, Handoff: handoff, Logger: a.log, Metrics: p.etlMetrics}, p.staging, p.store.Iceberg())
+		StagingRetention: a.cfg.Storage.StagingRetention, Handoff: p.handoff, Logger: a.log, Metrics: p.etlMetrics}, p.staging, p.store.Iceberg())
 	return p, nil
 }
 

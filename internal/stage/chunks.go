@@ -19,6 +19,7 @@ type chunkPool struct {
 
 var chunks chunkPool
 
+// Get returns a chunk, mapping a new slab when none is free.
 func (p *chunkPool) Get() *[chunkSize]byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -34,16 +35,17 @@ func (p *chunkPool) Get() *[chunkSize]byte {
 	return c
 }
 
+// Put takes c back for reuse; c must not be used after.
+func (p *chunkPool) Put(c *[chunkSize]byte) {
+	p.mu.Lock()
+	p.free = append(p.free, c)
+	p.mu.Unlock()
+}
+
 // ChunkBytes is the memory the buffer pool holds, in use or free: the
 // envelope lines of open batches and of the handoff, outside the Go heap.
 func ChunkBytes() int64 {
 	chunks.mu.Lock()
 	defer chunks.mu.Unlock()
 	return int64(chunks.n) * chunkSize
-}
-
-func (p *chunkPool) Put(c *[chunkSize]byte) {
-	p.mu.Lock()
-	p.free = append(p.free, c)
-	p.mu.Unlock()
 }

@@ -170,35 +170,12 @@ func benchLake(b *testing.B, rows int) (*catalog.Store, []string, etl.MaintainRe
 //
 //	STREAMLAKE_BENCH_ROWS=10000000 go test -run '^$' -bench Queries -benchtime 6x ./internal/query/
 func BenchmarkQueries(b *testing.B) {
-	rows := 2_000_000
-	if s := os.Getenv("STREAMLAKE_BENCH_ROWS"); s != "" {
-		var err error
-		if rows, err = strconv.Atoi(s); err != nil {
-			b.Fatalf("STREAMLAKE_BENCH_ROWS: %v", err)
-		}
-	}
-	store, files, _ := benchLake(b, rows)
+	store, files, _ := benchLake(b, benchRows(b))
 	ctx := context.Background()
 	ideal := filepath.Join(b.TempDir(), "ideal.parquet")
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	// The ideal and files sides run with the engine's settings (see
-	// configure): Parquet footers cached across queries, UTC. One
-	// connection, so that every query has them.
-	db.SetMaxOpenConns(1)
-	for _, set := range []string{"SET TimeZone = 'UTC'", "SET parquet_metadata_cache = true"} {
-		if _, err := db.ExecContext(ctx, set); err != nil {
-			b.Fatal(err)
-		}
-	}
+	db := benchDuckDB(b)
 	lakeFiles := readFiles(files)
-	if _, err := db.ExecContext(ctx, fmt.Sprintf(`COPY (SELECT * FROM %s ORDER BY ts) TO '%s' (FORMAT parquet, COMPRESSION zstd)`,
-		lakeFiles, ideal)); err != nil {
-		b.Fatal(err)
-	}
+	writeIdeal(b, db, files, ideal)
 	e := query.New(store, query.Options{Databases: []string{"lake"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	defer e.Close()
 	for _, q := range benchQueries {
@@ -232,20 +209,12 @@ func BenchmarkQueries(b *testing.B) {
 					sides[k].took = append(sides[k].took, time.Since(t0))
 				}
 			}
-			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
-			median := func(d []time.Duration) float64 {
-				s := slices.Sorted(slices.Values(d))
-				if len(s)%2 == 1 {
-					return ms(s[len(s)/2])
-				}
-				return (ms(s[len(s)/2-1]) + ms(s[len(s)/2])) / 2
-			}
 			sl, id, fl := sides[0].took, sides[1].took, sides[2].took
-			b.ReportMetric(median(sl), "streamlake-ms")
-			b.ReportMetric(median(id), "ideal-ms")
-			b.ReportMetric(median(fl), "files-ms")
-			b.ReportMetric(median(sl)/median(id), "ratio")
-			b.ReportMetric(ms(slices.Min(sl))/ms(slices.Min(id)), "ratio-min")
+			b.ReportMetric(medianMS(sl), "streamlake-ms")
+			b.ReportMetric(medianMS(id), "ideal-ms")
+			b.ReportMetric(medianMS(fl), "files-ms")
+			b.ReportMetric(medianMS(sl)/medianMS(id), "ratio")
+			b.ReportMetric(float64(slices.Min(sl))/float64(slices.Min(id)), "ratio-min")
 		})
 	}
 }
@@ -319,27 +288,12 @@ var benchLayouts = []struct{ name, orderBy, opts string }{
 //
 //	STREAMLAKE_BENCH_ROWS=10000000 go test -run '^$' -bench QueryLayouts -benchtime 12x ./internal/query/
 func BenchmarkQueryLayouts(b *testing.B) {
-	rows := 2_000_000
-	if s := os.Getenv("STREAMLAKE_BENCH_ROWS"); s != "" {
-		var err error
-		if rows, err = strconv.Atoi(s); err != nil {
-			b.Fatalf("STREAMLAKE_BENCH_ROWS: %v", err)
-		}
-	}
-	_, files, _ := benchLake(b, rows)
+	_, files, _ := benchLake(b, benchRows(b))
 	ctx := context.Background()
 	dir := b.TempDir()
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
+	db := benchDuckDB(b)
 	ideal := filepath.Join(dir, "ideal.parquet")
-	if _, err := db.ExecContext(ctx, fmt.Sprintf(`COPY (SELECT * FROM %s ORDER BY ts) TO '%s' (FORMAT parquet, COMPRESSION zstd)`,
-		readFiles(files), ideal)); err != nil {
-		b.Fatal(err)
-	}
+	writeIdeal(b, db, files, ideal)
 	const ids = "{id: 1, ts: 2, device: 3, site: 4, temperature: 5, humidity: 6, status: 7}"
 	tables := []string{"read_parquet('" + ideal + "')"}
 	for i, l := range benchLayouts {
@@ -352,11 +306,6 @@ func BenchmarkQueryLayouts(b *testing.B) {
 			}
 		}
 		tables = append(tables, readFiles(out))
-	}
-	for _, set := range []string{"SET TimeZone = 'UTC'", "SET parquet_metadata_cache = true"} {
-		if _, err := db.ExecContext(ctx, set); err != nil {
-			b.Fatal(err)
-		}
 	}
 	for _, q := range benchQueries {
 		b.Run(q.name, func(b *testing.B) {
@@ -381,16 +330,59 @@ func BenchmarkQueryLayouts(b *testing.B) {
 					took[k] = append(took[k], time.Since(t0))
 				}
 			}
-			med := func(d []time.Duration) float64 {
-				s := slices.Sorted(slices.Values(d))
-				return float64(s[len(s)/2]+s[(len(s)-1)/2]) / 2
-			}
-			b.ReportMetric(med(took[0])/1e6, "ideal-ms")
+			b.ReportMetric(medianMS(took[0]), "ideal-ms")
 			for k, l := range benchLayouts {
-				b.ReportMetric(med(took[k+1])/med(took[0]), l.name+"/ideal")
+				b.ReportMetric(medianMS(took[k+1])/medianMS(took[0]), l.name+"/ideal")
 			}
 		})
 	}
+}
+
+// benchRows is the benchmarks' row count: 2,000,000, or
+// STREAMLAKE_BENCH_ROWS.
+func benchRows(b *testing.B) int {
+	s := os.Getenv("STREAMLAKE_BENCH_ROWS")
+	if s == "" {
+		return 2_000_000
+	}
+	rows, err := strconv.Atoi(s)
+	if err != nil {
+		b.Fatalf("STREAMLAKE_BENCH_ROWS: %v", err)
+	}
+	return rows
+}
+
+// benchDuckDB opens the plain DuckDB the benchmarks compare streamlake
+// with, with the engine's settings (see configure): Parquet footers cached
+// across queries, UTC. One connection, so that every query has them.
+func benchDuckDB(b *testing.B) *sql.DB {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	for _, set := range []string{"SET TimeZone = 'UTC'", "SET parquet_metadata_cache = true"} {
+		if _, err := db.Exec(set); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return db
+}
+
+// writeIdeal writes the rows of files, ordered by ts, as the one ideal
+// Parquet file path.
+func writeIdeal(b *testing.B, db *sql.DB, files []string, path string) {
+	if _, err := db.Exec(fmt.Sprintf(`COPY (SELECT * FROM %s ORDER BY ts) TO '%s' (FORMAT parquet, COMPRESSION zstd)`,
+		readFiles(files), path)); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// medianMS is the median of d in milliseconds.
+func medianMS(d []time.Duration) float64 {
+	s := slices.Sorted(slices.Values(d))
+	return float64(s[len(s)/2]+s[(len(s)-1)/2]) / 2 / 1e6
 }
 
 // readFiles is DuckDB's read_parquet of files, without hive partitioning.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/apache/iceberg-go/table"
 
@@ -50,18 +49,6 @@ type tableListing struct {
 	databases []string                    // sorted catalog spellings
 }
 
-// names holds the engine's last listing. It is safe for concurrent use.
-type names struct {
-	mu sync.Mutex
-	l  *tableListing
-}
-
-func (n *names) last() *tableListing {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.l
-}
-
 // listTables lists the catalog's tables and keeps the listing for later
 // queries if the catalog can check them one by one.
 func (e *Engine) listTables(ctx context.Context) (*tableListing, error) {
@@ -82,9 +69,7 @@ func (e *Engine) listTables(ctx context.Context) (*tableListing, error) {
 	}
 	slices.Sort(l.databases)
 	if _, ok := e.cat.(metadataLocator); ok {
-		e.names.mu.Lock()
-		e.names.l = l
-		e.names.mu.Unlock()
+		e.names.Store(l)
 	}
 	return l, nil
 }

@@ -91,6 +91,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/iceberg-go/table"
@@ -149,7 +150,7 @@ type Engine struct {
 	plans plans
 	count counts
 	meta  tables
-	names names
+	names atomic.Pointer[tableListing] // the last listing (see names.go)
 	pool  pool
 
 	beforeCommit func() // tests: runs before a write commits

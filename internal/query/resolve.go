@@ -44,7 +44,7 @@ func (e *Engine) resolve(ctx context.Context, query string) (refs, error) {
 	}
 	toks := tokens(query)
 	names := qualifiedNamesOf(toks)
-	if l := e.names.last(); l != nil {
+	if l := e.names.Load(); l != nil {
 		r, err := e.fromListing(ctx, l, query, travels, names, definedNames(toks))
 		if err == nil {
 			e.log.Debug("query resolved", "tables", len(r.tables), "snapshots", len(r.travels), "metadata", len(r.metas), "listed", false)

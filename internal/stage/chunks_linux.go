@@ -31,6 +31,6 @@ func newSlab() []byte {
 		off = int(hugePage - r)
 	}
 	slab := m[off : off+slabSize : off+slabSize]
-	_ = syscall.Madvise(slab, 14) // MADV_HUGEPAGE, best effort: an old kernel or THP "never" keeps small pages
+	_ = syscall.Madvise(slab, syscall.MADV_HUGEPAGE) // best effort: an old kernel or THP "never" keeps small pages
 	return slab
 }

@@ -100,9 +100,9 @@ func appendBytesField(dst []byte, textName, b64Name string, b []byte) []byte {
 	return append(dst, '"')
 }
 
-// appendJSONString appends s as a JSON string. s must be valid UTF-8. The
+// appendJSONString appends s, a string or bytes (a record's key, not
+// copied to a string first), as a JSON string. s must be valid UTF-8. The
 // common case, nothing to escape, is a scan and a copy.
-// It takes bytes as they are (a record's key, without a copy to a string).
 func appendJSONString[T string | []byte](dst []byte, s T) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c == 0xe2 {
@@ -132,9 +132,8 @@ func appendCompactJSON(dst, v []byte) []byte {
 // 128 KiB window. On envelope lines of the sensors dataset the small window
 // compresses about 25% faster than the default 4 MiB one (580 against 450
 // MB/s), and a little smaller (9.9x against 9.6x), its tables staying in
-// the CPU's caches;
-// each pooled encoder also holds 128 KiB of history instead of 8 MiB
-// (BenchmarkCompressWindow).
+// the CPU's caches; each pooled encoder also holds 128 KiB of history
+// instead of 8 MiB (BenchmarkCompressWindow).
 var encoderOptions = []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest),
 	zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(128 << 10)}
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -201,5 +202,79 @@ func TestFastHintReserves(t *testing.T) {
 	other.reserve(fastHint{rows: 10, data: []int{1 << 20}})
 	if other.rb.Field(0).(*array.StringBuilder).DataCap() >= 1<<20 || other.rb.Field(0).Cap() < 10 {
 		t.Fatal("a hint for other columns reserved string bytes")
+	}
+}
+
+// plainStringRef is plainString one byte at a time, the definition the
+// word-at-a-time scan must match.
+func plainStringRef(v []byte, p int) int {
+	start := p
+	for ; p < len(v); p++ {
+		switch c := v[p]; {
+		case c == '"':
+			if !utf8.Valid(v[start:p]) {
+				return -1
+			}
+			return p + 1
+		case c == '\\' || c < 0x20:
+			return -1
+		}
+	}
+	return -1
+}
+
+// TestPlainString puts every byte value at every position of a word, and
+// strings of every length around a word's size, through both scans.
+func TestPlainString(t *testing.T) {
+	for n := range 20 {
+		for at := range n + 1 {
+			for c := range 256 {
+				v := append(bytes.Repeat([]byte("a"), n), `"tail`...)
+				if at < n {
+					v[at] = byte(c)
+				}
+				for _, p := range []int{0, 1} {
+					if got, want := plainString(v, p), plainStringRef(v, p); got != want {
+						t.Fatalf("plainString(%q, %d) = %d, want %d", v, p, got, want)
+					}
+				}
+			}
+		}
+	}
+	for _, s := range []string{"héllo\"", "h\xc3\"", "\xe2\x82\xac12345678\"", "12345678\xff\"", "no quote", ""} {
+		if got, want := plainString([]byte(s), 0), plainStringRef([]byte(s), 0); got != want {
+			t.Errorf("plainString(%q) = %d, want %d", s, got, want)
+		}
+	}
+}
+
+func FuzzPlainString(f *testing.F) {
+	for _, s := range []string{`abc"`, `0123456789abcdef"x`, "é\"", `a\"b"`, "a\x1fb\"", "\xff\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		for p := range min(len(v), 9) {
+			if got, want := plainString(v, p), plainStringRef(v, p); got != want {
+				t.Fatalf("plainString(%q, %d) = %d, want %d", v, p, got, want)
+			}
+		}
+	})
+}
+
+func BenchmarkPlainString(b *testing.B) {
+	line := []byte(`{"id":"h76dmml4-000000003","ts":"2026-11-30T12:02:21.733Z","device":"dev-0205","site":"sfo-1","status":"ok"}`)
+	var starts []int
+	for i, c := range line {
+		if c == '"' && (i == 0 || line[i-1] != '\\') {
+			starts = append(starts, i+1)
+		}
+	}
+	b.SetBytes(int64(len(line)))
+	for range b.N {
+		for i := 0; i < len(starts); i += 2 {
+			if plainString(line, starts[i]) < 0 {
+				b.Fatal("not plain")
+			}
+		}
 	}
 }

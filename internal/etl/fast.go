@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -351,14 +352,17 @@ func (f *fastBatch) value(c *fastCol, isTime bool, v []byte, p int) int {
 // check and the byte loop.
 func plainString(v []byte, p int) int {
 	start := p
-	for p+8 <= len(v) {
-		w := binary.LittleEndian.Uint64(v[p:])
-		if special(w) != 0 {
-			break
+	for {
+		if p+8 <= len(v) {
+			m := special(binary.LittleEndian.Uint64(v[p:]))
+			if m == 0 {
+				p += 8
+				continue
+			}
+			p += bits.TrailingZeros64(m) >> 3 // the lowest is a true one
+		} else if p >= len(v) {
+			return -1
 		}
-		p += 8
-	}
-	for p < len(v) {
 		switch c := v[p]; {
 		case c == '"':
 			return p + 1
@@ -367,9 +371,8 @@ func plainString(v []byte, p int) int {
 		case c >= utf8.RuneSelf:
 			return plainUTF8(v, start, p)
 		}
-		p++
+		p++ // in the last seven bytes
 	}
-	return -1
 }
 
 // plainUTF8 is plainString's byte loop for a string with a non-ASCII byte
@@ -395,9 +398,9 @@ const (
 	highs = 0x8080808080808080
 )
 
-// special has a byte's high bit set if some byte of w is a quote, a
-// backslash, below 0x20 or from 0x80 up (exact as to whether any is; not
-// as to which).
+// special has the high bit set of each byte of w that is a quote, a
+// backslash, below 0x20 or from 0x80 up: exactly for the lowest such
+// byte, while bytes above it may be set falsely (a borrow).
 func special(w uint64) uint64 {
 	q := w ^ (ones * '"')
 	b := w ^ (ones * '\\')

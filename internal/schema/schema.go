@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
-	"time"
 )
 
 // Kind is a column type's kind.
@@ -73,20 +72,6 @@ func Of(k Kind) *Type {
 		return tString
 	}
 	return tNull
-}
-
-// ParseTimestamp parses the timestamp forms inference accepts: RFC 3339 with
-// optional fractional seconds.
-func ParseTimestamp(s string) (time.Time, bool) {
-	// Cheap shape check before the parser: 2006-01-02T15:04:05...
-	if len(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') {
-		return time.Time{}, false
-	}
-	if s[10] == ' ' {
-		s = s[:10] + "T" + s[11:]
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	return t, err == nil
 }
 
 // Infer returns the type of a value decoded by Parse (nil, bool,

@@ -1,6 +1,10 @@
 package stage
 
-import "time"
+import (
+	"time"
+
+	"github.com/streamlake/streamlake/internal/schema"
+)
 
 // Head is the envelope of one staged record without its key, headers and
 // value: what the ETL needs to place a record before decoding its value.
@@ -115,15 +119,12 @@ func (s *scanner) millis() (time.Time, bool) {
 	if b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[19] != '.' || b[23] != 'Z' {
 		return time.Time{}, false
 	}
-	if v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 59 {
-		return time.Time{}, false
-	}
-	t := time.Date(v[0], time.Month(v[1]), v[2], v[3], v[4], v[5], v[6]*1e6, time.UTC)
-	if t.Day() != v[2] { // February 30th and the like
+	days, ok := schema.UnixDays(v[0], v[1], v[2]) // no February 30th and the like
+	if !ok || v[3] > 23 || v[4] > 59 || v[5] > 59 {
 		return time.Time{}, false
 	}
 	s.i += len(layout)
-	return t, true
+	return time.UnixMilli((days*86400+int64(v[3]*3600+v[4]*60+v[5]))*1000 + int64(v[6])).UTC(), true
 }
 
 // str skips a JSON string: valid escapes, no control bytes. (Base64

@@ -49,6 +49,24 @@ func TestScanLineReadsWhatEncoderWrites(t *testing.T) {
 	}
 }
 
+// TestScanLineTimestamps: the envelope's timestamp reads back as written on
+// every day of five years (leap days and a century's rule included), and a
+// day that does not exist is refused.
+func TestScanLineTimestamps(t *testing.T) {
+	for d := time.Date(1899, 12, 31, 23, 59, 59, 999_000_000, time.UTC); d.Year() < 1905; d = d.AddDate(0, 0, 1) {
+		r := Record{Topic: "t", Timestamp: d, Value: []byte(`1`)}
+		h, _, ok := ScanLine(bytes.TrimSuffix(AppendEnvelope(nil, &r), []byte("\n")), "t")
+		if !ok || !h.Timestamp.Equal(d) {
+			t.Fatalf("timestamp %v scanned as %v, %v", d, h.Timestamp, ok)
+		}
+	}
+	for _, ts := range []string{"2026-02-29T00:00:00.000Z", "2026-04-31T00:00:00.000Z", "2026-01-01T24:00:00.000Z"} {
+		if _, _, ok := ScanLine([]byte(`{"topic":"t","partition":0,"offset":1,"timestamp":"`+ts+`","value":1}`), "t"); ok {
+			t.Errorf("timestamp %s scanned", ts)
+		}
+	}
+}
+
 // FuzzScanLine: a line ScanLine accepts, with a valid JSON value, is one
 // DecodeLine accepts with the same head and value.
 func FuzzScanLine(f *testing.F) {

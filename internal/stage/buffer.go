@@ -2,10 +2,10 @@ package stage
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
-	"sync"
 
-	"github.com/klauspost/compress/zstd"
+	czstd "github.com/DataDog/zstd"
 )
 
 // chunkSize is the size of the pooled blocks a Buffer is made of: large
@@ -109,26 +109,57 @@ func (b *Buffer) Release() {
 	*b = Buffer{}
 }
 
-var streamEncoders = sync.Pool{New: func() any {
-	e, _ := zstd.NewWriter(nil, append(encoderOptions, zstd.WithZeroFrames(true))...)
-	return e
-}}
-
-// CompressBuffer writes the zstd frame of b's envelope lines to dst; the
-// result decompresses with Decompress like Compress's.
+// CompressBuffer writes b's envelope lines to dst as a zstd stream that
+// Decompress reads like Compress's: a skippable frame holding the lines'
+// size (sizeFrame), then one zstd frame of the lines.
+//
+// The frame is written by the reference C zstd at level 1 (cgo, the
+// DataDog/zstd binding): on sensors envelope lines it compresses about 40%
+// faster than the Go encoder's fastest level (with staging's 128 KiB
+// window) and a little smaller, 9.2x against 8.8x (BenchmarkCompressBuffer),
+// and staging compression was a fifth of `run`'s CPU. The C streaming
+// API cannot be told the size up front, so the frame header does not carry
+// it; the skippable frame before it does, for Decompress to allocate once.
+// zstd decoders skip skippable frames (the format requires it).
 func CompressBuffer(dst *bytes.Buffer, b *Buffer) error {
-	e := streamEncoders.Get().(*zstd.Encoder)
-	defer streamEncoders.Put(e)
-	// The frame header carries the size, so Decompress allocates once
-	// instead of doubling its way up to a 64 MiB object.
-	e.ResetContentSize(dst, int64(b.Len()))
-	if err := b.each(func(p []byte) error { _, err := e.Write(p); return err }); err != nil {
+	dst.Write(sizeFrame(b.Len()))
+	w := czstd.NewWriterLevel(dst, 1)
+	if err := b.each(func(p []byte) error { _, err := w.Write(p); return err }); err != nil {
+		w.Close()
 		return fmt.Errorf("stage: compress: %w", err)
 	}
-	if err := e.Close(); err != nil {
+	if err := w.Close(); err != nil {
 		return fmt.Errorf("stage: compress: %w", err)
 	}
 	return nil
+}
+
+// sizeMagic starts staging's skippable frame (zstd reserves 0x184D2A50
+// to 0x184D2A5F for them); sizeTag marks its payload as the size of the
+// lines that follow.
+const (
+	sizeMagic = 0x184D2A5A
+	sizeTag   = "SLsz"
+)
+
+// sizeFrame is the skippable frame carrying n, the decompressed size of
+// the frame that follows: magic, payload length (12), tag, n (all little
+// endian).
+func sizeFrame(n int) []byte {
+	f := binary.LittleEndian.AppendUint32(nil, sizeMagic)
+	f = binary.LittleEndian.AppendUint32(f, 12)
+	f = append(f, sizeTag...)
+	return binary.LittleEndian.AppendUint64(f, uint64(n))
+}
+
+// frameSize reads the size sizeFrame wrote at the start of obj.
+func frameSize(obj []byte) (int, bool) {
+	if len(obj) < 20 || binary.LittleEndian.Uint32(obj) != sizeMagic ||
+		binary.LittleEndian.Uint32(obj[4:]) != 12 || string(obj[8:12]) != sizeTag {
+		return 0, false
+	}
+	n := binary.LittleEndian.Uint64(obj[12:])
+	return int(min(n, 1<<40)), true
 }
 
 // Lines calls fn for every non-blank line of b, in order, without its

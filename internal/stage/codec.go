@@ -164,7 +164,11 @@ func Decompress(obj []byte) ([]byte, error) {
 	// saves most of the copies of growing from nothing.
 	var dst []byte
 	var h zstd.Header
-	if h.Decode(obj) == nil && !h.HasFCS {
+	if n, ok := frameSize(obj); ok {
+		// CompressBuffer's size frame (a corrupt one only misjudges the
+		// allocation: the lines are whatever the zstd frame holds).
+		dst = make([]byte, 0, min(n, 256<<20))
+	} else if h.Decode(obj) == nil && !h.HasFCS {
 		dst = make([]byte, 0, min(8*len(obj), 256<<20))
 	}
 	out, err := d.DecodeAll(obj, dst)

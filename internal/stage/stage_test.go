@@ -2,8 +2,11 @@ package stage
 
 import (
 	"bytes"
+	"io"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 func TestEnvelopeRoundTrip(t *testing.T) {
@@ -136,6 +139,19 @@ func TestBufferRoundTrip(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("decompressed %d bytes, want %d", len(got), len(want))
+	}
+	if cap(got) != len(want) {
+		t.Errorf("Decompress allocated %d bytes for %d: the size frame was not read", cap(got), len(want))
+	}
+	// A streaming decoder that knows nothing of the size frame skips it.
+	zr, err := zstd.NewReader(bytes.NewReader(out.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamed, err := io.ReadAll(zr)
+	zr.Close()
+	if err != nil || !bytes.Equal(streamed, want) {
+		t.Fatalf("streaming decoder: %d bytes, %v", len(streamed), err)
 	}
 	b.Release()
 	if b.Len() != 0 {

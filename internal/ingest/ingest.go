@@ -485,6 +485,13 @@ func (in *Ingester) upload(ctx context.Context, b *batch) error {
 	}
 	data := out.Bytes()
 	start := time.Now()
+	// The lines go to the handoff before the object is written, so an ETL
+	// that lists the object finds them there. Put may wait for the ETL to
+	// take older entries: that wait is ingest's backpressure, and it comes
+	// before the object exists. Were the object written first, an ETL
+	// could list it while Put still waited for room, miss, and decompress
+	// it from storage, and the lines Put at last would sit unused.
+	in.cfg.Handoff.Put(ctx, name, data, &b.buf) // takes the chunks (flush's Release is then a no-op)
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := in.write(ctx, name, data)
@@ -492,19 +499,20 @@ func (in *Ingester) upload(ctx context.Context, b *batch) error {
 			break
 		}
 		if ctx.Err() != nil {
+			in.cfg.Handoff.Drop(name)
 			return fmt.Errorf("ingest: upload %s: %w", name, ctx.Err())
 		}
 		in.m.uploadRetries.Inc()
 		in.log.Warn("staging upload failed; retrying", "stage", "ingest", "object", name, "attempt", attempt, "err", err)
 		select {
 		case <-ctx.Done():
+			in.cfg.Handoff.Drop(name)
 			return fmt.Errorf("ingest: upload %s: %w", name, ctx.Err())
 		case <-time.After(backoff + rand.N(backoff/2)):
 		}
 		backoff = min(backoff*2, 10*time.Second)
 	}
 	in.lastWrite.Store(time.Now().UnixNano())
-	in.cfg.Handoff.Put(ctx, name, data, &b.buf) // takes the chunks (flush's Release is then a no-op); may wait for the ETL
 	in.m.objects.WithLabelValues(b.first.Topic).Inc()
 	in.m.objectBytes.WithLabelValues(b.first.Topic).Add(float64(len(data)))
 	in.m.flushSeconds.Observe(time.Since(start).Seconds())

@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -277,4 +278,94 @@ func TestMemoryBudgetFlushesEarly(t *testing.T) {
 			t.Fatalf("object %s holds %d bytes, more than the %d-byte budget plus a record", a.Key, len(raw), budget)
 		}
 	}
+}
+
+// TestHandoffBeforeStaging: an object's lines are in the handoff before the
+// object is in staging, so an ETL that lists it finds them. With the
+// handoff full and an ETL taking entries, ingest waits for room before it
+// writes the object; once the ETL takes the entry that filled it, the
+// object is written and its lines are there to take.
+func TestHandoffBeforeStaging(t *testing.T) {
+	ctx := context.Background()
+	br := startBroker(t, 1)
+	produceRecords(t, br.Addr(), "events", 0, 10)
+	b := bucket(t)
+	h := stage.NewHandoff(1 << 20)
+	// Fill the handoff; taking a small entry tells it an ETL is taking.
+	var filler stage.Buffer
+	filler.Write(bytes.Repeat([]byte("x"), 1<<20-10))
+	if !h.Put(ctx, "filler", []byte("f"), &filler) {
+		t.Fatal("handoff refused the filler")
+	}
+	etlTakes := func() {
+		var small stage.Buffer
+		small.Write([]byte("y"))
+		if !h.Put(ctx, "small", []byte("s"), &small) {
+			t.Fatal("handoff refused the small entry")
+		}
+		buf, ok := h.Take("small", []byte("s"))
+		if !ok {
+			t.Fatal("the small entry's take missed")
+		}
+		buf.Release()
+	}
+	etlTakes()
+	in, err := ingest.New(ingest.Config{
+		Brokers: []string{br.Addr()}, Topics: []string{"events"}, Group: "g", Start: "earliest",
+		FlushRecords: 10, FlushBytes: 1 << 20, FlushInterval: 100 * time.Millisecond, Handoff: h,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- in.Run(runCtx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	// Ingest has the batch and waits for room (HandoffPatience is 5 s):
+	// nothing may be in staging yet.
+	for deadline := time.Now().Add(20 * time.Second); !h.Waiting(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("ingest never waited for the full handoff")
+		}
+		etlTakes() // within HandoffPatience, however slow the group join
+	}
+	if _, n := staged(t, b); n != 0 {
+		t.Fatalf("%d objects in staging while their lines wait for the handoff", n)
+	}
+	if buf, ok := h.Take("filler", []byte("f")); ok {
+		buf.Release()
+	}
+	var key string
+	for deadline := time.Now().Add(10 * time.Second); key == ""; time.Sleep(10 * time.Millisecond) {
+		listed, err := sblob.ListAll(ctx, b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range listed {
+			if !strings.HasSuffix(a.Key, ".tmp") {
+				key = a.Key
+			}
+		}
+		if key == "" && time.Now().After(deadline) {
+			t.Fatal("the object was never staged after the handoff made room")
+		}
+	}
+	obj, err := b.ReadAll(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf, ok := h.Take(key, obj)
+	if !ok {
+		t.Fatalf("the lines of %s were not in the handoff when it was listed", key)
+	}
+	if lines, _ := stage.Decompress(obj); !bytes.Equal(buf.Bytes(), lines) {
+		t.Errorf("the handoff's lines differ from the object's")
+	}
+	buf.Release()
 }

@@ -152,6 +152,17 @@ func (h *Handoff) Close() {
 	}
 }
 
+// Drop releases the entry of key, if any: the object Put was given was
+// never stored.
+func (h *Handoff) Drop(key string) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.drop(key)
+}
+
 // drop releases the entry of key, if any; h.mu is held.
 func (h *Handoff) drop(key string) {
 	if it, ok := h.items[key]; ok {

@@ -128,12 +128,12 @@ func appendCompactJSON(dst, v []byte) []byte {
 	return append(dst, buf.Bytes()...)
 }
 
-// encoderOptions are staging's zstd settings: the fastest level with a
-// 128 KiB window. On envelope lines of the sensors dataset the small window
-// compresses about 25% faster than the default 4 MiB one (580 against 450
-// MB/s), and a little smaller (9.9x against 9.6x), its tables staying in
-// the CPU's caches; each pooled encoder also holds 128 KiB of history
-// instead of 8 MiB (BenchmarkCompressWindow).
+// encoderOptions are Compress's zstd settings (the Go encoder): the
+// fastest level with a 128 KiB window, on sensors envelope lines about 25%
+// faster than the default 4 MiB one and a little smaller (9.9x against
+// 9.6x), each pooled encoder holding 128 KiB of history instead of 8 MiB.
+// Ingest's objects are written by CompressBuffer with C zstd, faster still
+// (BenchmarkCompressBuffer compares the three).
 var encoderOptions = []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest),
 	zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(128 << 10)}
 

@@ -506,6 +506,7 @@ func (e *ETL) read(ctx context.Context, o object, targets []*target, limit int) 
 	n, routed := 0, 0
 	var kp int32 = -1 // the partition of k
 	var k string
+	var scan stage.LineScanner
 	err = eachLine(func(line []byte) error {
 		n++
 		if limit > 0 && routed == limit {
@@ -513,7 +514,7 @@ func (e *ETL) read(ctx context.Context, o object, targets []*target, limit int) 
 		}
 		if fast != nil {
 			// The columnar fast path takes a record neither table holds.
-			if h, value, ok := stage.ScanLine(line, o.Topic); ok {
+			if h, value, ok := scan.Scan(line, o.Topic); ok {
 				if h.Partition != kp {
 					kp, k = h.Partition, tpKey(o.Topic, h.Partition)
 				}

@@ -26,7 +26,23 @@ type Head struct {
 // valid envelope and reports the invalid ones. topic must be the object's
 // topic; a line of another topic is not ok either.
 func ScanLine(line []byte, topic string) (h Head, value []byte, ok bool) {
-	s := scanner{b: line}
+	var ls LineScanner
+	return ls.Scan(line, topic)
+}
+
+// LineScanner is ScanLine for the lines of one object in turn: it keeps the
+// last timestamp it read, which the next line nearly always repeats (a
+// producer's batch shares one), and then skips reading it again. The zero
+// value is ready; a LineScanner is not safe for concurrent use.
+type LineScanner struct {
+	ts   [24]byte // the last timestamp's text, when t is set
+	t    time.Time
+	have bool
+}
+
+// Scan is ScanLine.
+func (ls *LineScanner) Scan(line []byte, topic string) (h Head, value []byte, ok bool) {
+	s := scanner{b: line, ls: ls}
 	if !s.lit(`{"topic":"`) || !s.lit(topic) || !s.lit(`","partition":`) {
 		return h, nil, false
 	}
@@ -62,8 +78,9 @@ func ScanLine(line []byte, topic string) (h Head, value []byte, ok bool) {
 }
 
 type scanner struct {
-	b []byte
-	i int
+	b  []byte
+	i  int
+	ls *LineScanner
 }
 
 // lit consumes lit if the input continues with it.
@@ -106,6 +123,10 @@ func (s *scanner) millis() (time.Time, bool) {
 		return time.Time{}, false
 	}
 	b := s.b[s.i : s.i+len(layout)]
+	if s.ls.have && string(b) == string(s.ls.ts[:]) {
+		s.i += len(layout)
+		return s.ls.t, true
+	}
 	var v [7]int // year month day hour min sec ms
 	pos := [7][2]int{{0, 4}, {5, 7}, {8, 10}, {11, 13}, {14, 16}, {17, 19}, {20, 23}}
 	for k, p := range pos {
@@ -124,7 +145,10 @@ func (s *scanner) millis() (time.Time, bool) {
 		return time.Time{}, false
 	}
 	s.i += len(layout)
-	return time.UnixMilli((days*86400+int64(v[3]*3600+v[4]*60+v[5]))*1000 + int64(v[6])).UTC(), true
+	t := time.UnixMilli((days*86400+int64(v[3]*3600+v[4]*60+v[5]))*1000 + int64(v[6])).UTC()
+	copy(s.ls.ts[:], b)
+	s.ls.t, s.ls.have = t, true
+	return t, true
 }
 
 // str skips a JSON string: valid escapes, no control bytes. (Base64

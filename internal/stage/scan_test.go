@@ -53,12 +53,24 @@ func TestScanLineReadsWhatEncoderWrites(t *testing.T) {
 // every day of five years (leap days and a century's rule included), and a
 // day that does not exist is refused.
 func TestScanLineTimestamps(t *testing.T) {
+	var ls LineScanner // one for all lines, as the ETL scans an object's
 	for d := time.Date(1899, 12, 31, 23, 59, 59, 999_000_000, time.UTC); d.Year() < 1905; d = d.AddDate(0, 0, 1) {
 		r := Record{Topic: "t", Timestamp: d, Value: []byte(`1`)}
-		h, _, ok := ScanLine(bytes.TrimSuffix(AppendEnvelope(nil, &r), []byte("\n")), "t")
+		line := bytes.TrimSuffix(AppendEnvelope(nil, &r), []byte("\n"))
+		h, _, ok := ScanLine(line, "t")
 		if !ok || !h.Timestamp.Equal(d) {
 			t.Fatalf("timestamp %v scanned as %v, %v", d, h.Timestamp, ok)
 		}
+		for range 2 { // read, then repeated from the last line's
+			if h, _, ok := ls.Scan(line, "t"); !ok || !h.Timestamp.Equal(d) {
+				t.Fatalf("LineScanner: timestamp %v scanned as %v, %v", d, h.Timestamp, ok)
+			}
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		ScanLine([]byte(`{"topic":"t","partition":0,"offset":1,"timestamp":"2026-11-23T18:04:05.678Z","value":1}`), "t")
+	}); n != 0 {
+		t.Errorf("ScanLine allocates %v times a line", n)
 	}
 	for _, ts := range []string{"2026-02-29T00:00:00.000Z", "2026-04-31T00:00:00.000Z", "2026-01-01T24:00:00.000Z"} {
 		if _, _, ok := ScanLine([]byte(`{"topic":"t","partition":0,"offset":1,"timestamp":"`+ts+`","value":1}`), "t"); ok {

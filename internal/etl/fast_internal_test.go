@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 
 	sblob "github.com/streamlake/streamlake/internal/blob"
@@ -183,9 +185,9 @@ func TestFastHintReserves(t *testing.T) {
 	next := fastBatchFor(spec, fuzzSchema)
 	defer next.release()
 	next.reserve(h)
-	id := next.rb.Field(0).(*array.StringBuilder)
-	if id.Cap() < 5000 || id.DataCap() < h.data[0] || next.rb.Field(2).Cap() < 5000 {
-		t.Fatalf("reserved %d rows, %d id bytes, %d n rows", id.Cap(), id.DataCap(), next.rb.Field(2).Cap())
+	id := next.cols[0].str
+	if cap(id.offsets) < 5001 || cap(id.data) < h.data[0] || next.rb.Field(2).Cap() < 5000 {
+		t.Fatalf("reserved %d id offsets, %d id bytes, %d n rows", cap(id.offsets), cap(id.data), next.rb.Field(2).Cap())
 	}
 	fill(next)
 	got, err := next.record(fuzzSchema)
@@ -276,5 +278,35 @@ func BenchmarkPlainString(b *testing.B) {
 				b.Fatal("not plain")
 			}
 		}
+	}
+}
+
+// TestFastStringsMatchBuilder: a fastStrings column equals what Arrow's
+// string builder makes of the same values and nulls, for null patterns
+// around the bitmap's byte boundaries.
+func TestFastStringsMatchBuilder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 300 {
+		n := rng.IntN(70)
+		var s fastStrings
+		s.init(rng.IntN(n+1), 0)
+		b := array.NewStringBuilder(memory.DefaultAllocator)
+		for i := range n {
+			if rng.IntN(4) == 0 {
+				s.appendNull()
+				b.AppendNull()
+				continue
+			}
+			v := fmt.Sprintf("v%d-%d", round, i)
+			s.append([]byte(v))
+			b.Append(v)
+		}
+		got, want := s.array(), b.NewArray()
+		if !array.Equal(got, want) || got.NullN() != want.NullN() {
+			t.Fatalf("round %d: fastStrings %v, builder %v", round, got, want)
+		}
+		got.Release()
+		want.Release()
+		b.Release()
 	}
 }

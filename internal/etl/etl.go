@@ -507,6 +507,20 @@ func (e *ETL) read(ctx context.Context, o object, targets []*target, limit int) 
 	var kp int32 = -1 // the partition of k
 	var k string
 	var scan stage.LineScanner
+	// The fast path keeps k's bookmarks in locals (two map reads and two
+	// writes per record were 5% of the ETL's read) and stores them before
+	// anything else reads the maps: the general path, a new partition, the
+	// end of the object.
+	var mbm, dbm int64
+	var bmLoaded, bmDirty bool
+	storeBM := func() {
+		if bmDirty {
+			home.mainBM[k], home.dlqBM[k] = mbm, dbm
+			bmDirty = false
+		}
+		bmLoaded = false
+	}
+	defer storeBM()
 	err = eachLine(func(line []byte) error {
 		n++
 		if limit > 0 && routed == limit {
@@ -515,20 +529,22 @@ func (e *ETL) read(ctx context.Context, o object, targets []*target, limit int) 
 		if fast != nil {
 			// The columnar fast path takes a record neither table holds.
 			if h, value, ok := scan.Scan(line, o.Topic); ok {
-				if h.Partition != kp {
+				if h.Partition != kp || !bmLoaded {
+					storeBM()
 					kp, k = h.Partition, tpKey(o.Topic, h.Partition)
+					mbm, dbm, bmLoaded = home.mainBM[k], home.dlqBM[k], true
 				}
-				mbm, dbm := home.mainBM[k], home.dlqBM[k]
 				if h.Offset < mbm && h.Offset < dbm {
 					return nil // loaded already
 				}
 				if h.Offset >= mbm && h.Offset >= dbm && fast.add(value, h.Timestamp, now) {
-					home.mainBM[k], home.dlqBM[k] = h.Offset+1, h.Offset+1
+					mbm, dbm, bmDirty = h.Offset+1, h.Offset+1, true
 					routed++
 					return nil
 				}
 			}
 		}
+		storeBM() // the general path reads and moves the maps
 		if !owned {
 			line = bytes.Clone(line)
 		}

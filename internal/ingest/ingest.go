@@ -279,17 +279,27 @@ func (in *Ingester) process(ctx context.Context, fetches kgo.Fetches) error {
 	for _, b := range in.batches {
 		open += b.buf.Len()
 	}
+	// cur is the open batch of the partition being read, looked up once per
+	// partition rather than per record, and again after anything that may
+	// have sealed it.
+	var cur *batch
+	curOK := false
 	seal := func(k tp, b *batch) {
 		due = append(due, b)
 		delete(in.batches, k)
 		open -= b.buf.Len()
 		sealed += b.buf.Len()
+		curOK = false
 	}
 	for _, fp := range parts {
 		var size, n int
+		k := tp{fp.Topic, fp.Partition}
+		curOK = false
 		for _, r := range fp.Records {
-			k := tp{r.Topic, r.Partition}
-			b := in.batches[k]
+			if !curOK {
+				cur, curOK = in.batches[k], true
+			}
+			b := cur
 			if r.Attrs.IsControl() {
 				// Not data: an open batch's commit covers it; with no open
 				// batch everything before it is durable or flushed below.
@@ -305,6 +315,7 @@ func (in *Ingester) process(ctx context.Context, fetches kgo.Fetches) error {
 			if b == nil {
 				b = &batch{first: r, startedAt: time.Now()}
 				in.batches[k] = b
+				cur = b
 			}
 			b.last = r
 			b.records++
@@ -326,6 +337,7 @@ func (in *Ingester) process(ctx context.Context, fetches kgo.Fetches) error {
 				in.mu.Unlock()
 				err := in.flush(ctx, due, markers)
 				in.mu.Lock()
+				curOK = false // other goroutines may have sealed it meanwhile
 				if err != nil {
 					in.mu.Unlock()
 					return err

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -207,23 +206,10 @@ func TestFastHintReserves(t *testing.T) {
 	}
 }
 
-// plainStringRef is plainString one byte at a time, the definition the
-// word-at-a-time scan must match.
-func plainStringRef(v []byte, p int) int {
-	start := p
-	for ; p < len(v); p++ {
-		switch c := v[p]; {
-		case c == '"':
-			if !utf8.Valid(v[start:p]) {
-				return -1
-			}
-			return p + 1
-		case c == '\\' || c < 0x20:
-			return -1
-		}
-	}
-	return -1
-}
+// plainStringRef is plainString one byte at a time (its loop for
+// non-ASCII strings, from the start), the definition the word-at-a-time
+// scan must match.
+func plainStringRef(v []byte, p int) int { return plainUTF8(v, p, p) }
 
 // TestPlainString puts every byte value at every position of a word, and
 // strings of every length around a word's size, through both scans.

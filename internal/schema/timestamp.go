@@ -8,6 +8,11 @@ func ParseTimestamp(s string) (time.Time, bool) {
 	if t, ok := parseUTC(s); ok {
 		return t, true
 	}
+	return parseRFC3339(s)
+}
+
+// parseRFC3339 is ParseTimestamp by time.Parse, for every form.
+func parseRFC3339(s string) (time.Time, bool) {
 	// Cheap shape check before the parser: 2006-01-02T15:04:05...
 	if len(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') {
 		return time.Time{}, false

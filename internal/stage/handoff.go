@@ -72,9 +72,10 @@ func NewHandoff(maxBytes int) *Handoff {
 		items: map[string]handoffItem{}, taken: make(chan struct{})}
 }
 
-// Put offers the lines of the object stored under key as the compressed
-// bytes obj, waiting for room while an ETL is taking entries (see Handoff)
-// or until ctx is done. On success it takes buf's chunks (buf is left
+// Put offers the lines of the object to be stored under key as the
+// compressed bytes obj (before it is stored: see Ingester.upload), waiting
+// for room while an ETL is taking entries (see Handoff) or until ctx is
+// done. On success it takes buf's chunks (buf is left
 // empty, and Release on it is a no-op); when the lines do not fit, buf is
 // left as it was and Put reports false.
 func (h *Handoff) Put(ctx context.Context, key string, obj []byte, buf *Buffer) bool {

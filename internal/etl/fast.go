@@ -504,13 +504,14 @@ func (f *fastBatch) reserve(h fastHint) {
 	if f == nil || h.rows == 0 {
 		return
 	}
-	f.rb.Reserve(h.rows)
-	if len(h.data) != len(f.cols) {
-		return
-	}
 	for i, c := range f.cols {
-		if c.str != nil {
+		switch {
+		case c.str == nil:
+			c.b.Reserve(h.rows)
+		case len(h.data) == len(f.cols):
 			c.str.init(h.rows, h.data[i])
+		default:
+			c.str.init(h.rows, 0)
 		}
 	}
 }

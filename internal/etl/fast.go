@@ -163,11 +163,6 @@ func (f *fastBatch) add(value []byte, kafkaTS, now time.Time) bool {
 		return false
 	}
 	for i := range f.cols {
-		if c := &f.cols[i]; c.str != nil && c.stamp == f.row && len(c.str.data)+len(c.s) > math.MaxInt32 {
-			return false // past Arrow's 32-bit offsets: the general path fails it with a reason
-		}
-	}
-	for i := range f.cols {
 		c := &f.cols[i]
 		if i == f.timeCol {
 			c.b.(*array.TimestampBuilder).Append(arrow.Timestamp(ts.UnixMicro()))
@@ -304,6 +299,9 @@ func (f *fastBatch) value(c *fastCol, isTime bool, v []byte, p int) int {
 		case isTime:
 			c.s, c.i = s, 0
 		case c.kind == kString:
+			if len(c.str.data)+len(s) > math.MaxInt32 {
+				return -1 // past Arrow's 32-bit offsets: the general path fails it with a reason
+			}
 			c.s = s
 		case c.kind == kTimestamp:
 			ts, ok := schema.ParseTimestamp(unsafeString(s))

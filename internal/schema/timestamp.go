@@ -5,7 +5,7 @@ import "time"
 // ParseTimestamp parses the timestamp forms inference accepts: RFC 3339 with
 // optional fractional seconds.
 func ParseTimestamp(s string) (time.Time, bool) {
-	if t, ok := parseUTC(s); ok {
+	if t, ok := ParseUTC(s); ok {
 		return t, true
 	}
 	return parseRFC3339(s)
@@ -24,12 +24,13 @@ func parseRFC3339(s string) (time.Time, bool) {
 	return t, err == nil
 }
 
-// parseUTC is ParseTimestamp's fast path for the common form, UTC with up
+// ParseUTC is ParseTimestamp's fast path for the common form, UTC with up
 // to nine fractional digits ("2006-01-02T15:04:05.999999999Z"), read by
-// arithmetic instead of time.Parse: the ETL reads an event time per record.
-// It reports false for any other form, which time.Parse then reads, so
+// arithmetic instead of time.Parse: the ETL reads an event time per record,
+// and the staging envelope's Kafka timestamp is this form too. It reports
+// false for any other form, which ParseTimestamp leaves to time.Parse, so
 // the two agree on everything (FuzzParseTimestamp).
-func parseUTC(s string) (time.Time, bool) {
+func ParseUTC(s string) (time.Time, bool) {
 	n := len(s)
 	if n < 20 || s[n-1] != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
@@ -52,7 +53,7 @@ func parseUTC(s string) (time.Time, bool) {
 		}
 		nsec = f * pow10[9-len(frac)]
 	}
-	days, ok := UnixDays(year, month, day)
+	days, ok := unixDays(year, month, day)
 	if !ok {
 		return time.Time{}, false
 	}
@@ -74,11 +75,11 @@ func digits(s string) (int, bool) {
 	return v, true
 }
 
-// UnixDays returns the days from 1970-01-01 to the proleptic Gregorian
+// unixDays returns the days from 1970-01-01 to the proleptic Gregorian
 // date year-month-day, and whether that date exists (month 1-12, day
 // within the month). It is time.Date's arithmetic without its
 // normalisation, for parsers that read many timestamps.
-func UnixDays(year, month, day int) (int64, bool) {
+func unixDays(year, month, day int) (int64, bool) {
 	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) {
 		return 0, false
 	}

@@ -28,11 +28,11 @@ func TestParseTimestampFastPath(t *testing.T) {
 	// Every day of four years, leap years and century rules included.
 	for d := time.Date(1899, 12, 1, 0, 0, 0, 0, time.UTC); d.Year() < 1904; d = d.AddDate(0, 0, 1) {
 		s := d.Format("2006-01-02T15:04:05Z")
-		if got, ok := parseUTC(s); !ok || !got.Equal(d) {
-			t.Fatalf("parseUTC(%q) = %v, %v", s, got, ok)
+		if got, ok := ParseUTC(s); !ok || !got.Equal(d) {
+			t.Fatalf("ParseUTC(%q) = %v, %v", s, got, ok)
 		}
 	}
-	if _, ok := parseUTC("2026-11-30T12:02:21.733Z"); !ok {
+	if _, ok := ParseUTC("2026-11-30T12:02:21.733Z"); !ok {
 		t.Error("the common form missed the fast path")
 	}
 }

@@ -2,6 +2,7 @@ package stage
 
 import (
 	"time"
+	"unsafe"
 
 	"github.com/streamlake/streamlake/internal/schema"
 )
@@ -127,25 +128,16 @@ func (s *scanner) millis() (time.Time, bool) {
 		s.i += len(layout)
 		return s.ls.t, true
 	}
-	var v [7]int // year month day hour min sec ms
-	pos := [7][2]int{{0, 4}, {5, 7}, {8, 10}, {11, 13}, {14, 16}, {17, 19}, {20, 23}}
-	for k, p := range pos {
-		for _, c := range b[p[0]:p[1]] {
-			if c < '0' || c > '9' {
-				return time.Time{}, false
-			}
-			v[k] = v[k]*10 + int(c-'0')
-		}
-	}
-	if b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[19] != '.' || b[23] != 'Z' {
+	// The layout is schema.ParseUTC's common form with three fractional
+	// digits; it checks the digits and the date.
+	if b[19] != '.' {
 		return time.Time{}, false
 	}
-	days, ok := schema.UnixDays(v[0], v[1], v[2]) // no February 30th and the like
-	if !ok || v[3] > 23 || v[4] > 59 || v[5] > 59 {
+	t, ok := schema.ParseUTC(unsafe.String(unsafe.SliceData(b), len(b)))
+	if !ok {
 		return time.Time{}, false
 	}
 	s.i += len(layout)
-	t := time.UnixMilli((days*86400+int64(v[3]*3600+v[4]*60+v[5]))*1000 + int64(v[6])).UTC()
 	copy(s.ls.ts[:], b)
 	s.ls.t, s.ls.have = t, true
 	return t, true

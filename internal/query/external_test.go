@@ -1,7 +1,10 @@
 package query_test
 
 import (
+	"bytes"
 	"database/sql"
+	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -129,6 +132,98 @@ func TestExternalJSON(t *testing.T) {
 	if len(res.Rows) != 1 || res.Rows[0][0] != true {
 		t.Errorf("non-object value: rows = %v", res.Rows)
 	}
+}
+
+// TestExternalIngestFrames reads a staging object written as ingest writes
+// it (stage.CompressBuffer: a skippable size frame, then one zstd frame
+// per 256 KiB chunk) through DuckDB's own zstd reader: every line of
+// every frame is a row.
+func TestExternalIngestFrames(t *testing.T) {
+	ctx := t.Context()
+	store, dir := openCatalog(t)
+	day := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	const n = 20_000 // ~2 MiB of lines: several frames
+	var b stage.Buffer
+	defer b.Release()
+	var line []byte
+	for i := range n {
+		line = stage.AppendEnvelope(line[:0], &stage.Record{Topic: "orders", Partition: 0, Offset: int64(i), Timestamp: day,
+			Value: fmt.Appendf(nil, `{"id": %d, "amount": 1.5, "customer": {"name": "customer %d"}}`, i, i%97)})
+		b.Write(line)
+	}
+	var obj bytes.Buffer
+	if err := stage.CompressBuffer(&obj, &b); err != nil {
+		t.Fatal(err)
+	}
+	if frames := countFrames(t, obj.Bytes()); frames < 4 {
+		t.Fatalf("object has %d zstd frames, want several", frames)
+	}
+	path := filepath.Join(dir, "staging", filepath.FromSlash(stage.ObjectName("orders", 0, 0, day)))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, obj.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutTable(ctx, stagingTable("orders", filepath.Join(dir, "staging", "orders"))); err != nil {
+		t.Fatal(err)
+	}
+	res, err := newEngine(t, store).Query(ctx, `SELECT count(*), count(DISTINCT value.id), max("offset") FROM raw.orders`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := res.Rows[0], []any{int64(n), int64(n), int64(n - 1)}; !slices.Equal(got, want) {
+		t.Errorf("count, distinct ids, max offset = %v, want %v", got, want)
+	}
+}
+
+// countFrames walks obj's zstd frames (skippable ones included) by their
+// headers and block headers, as the format defines them.
+func countFrames(t *testing.T, obj []byte) int {
+	t.Helper()
+	frames := 0
+	for len(obj) > 0 {
+		if len(obj) < 8 {
+			t.Fatalf("%d trailing bytes", len(obj))
+		}
+		magic := binary.LittleEndian.Uint32(obj)
+		if magic&0xFFFFFFF0 == 0x184D2A50 { // skippable: magic, size, payload
+			obj = obj[8+int(binary.LittleEndian.Uint32(obj[4:])):]
+			frames++
+			continue
+		}
+		if magic != 0xFD2FB528 {
+			t.Fatalf("frame %d: magic %#x", frames, magic)
+		}
+		fhd := obj[4]
+		did := []int{0, 1, 2, 4}[fhd&3]
+		fcs := []int{0, 2, 4, 8}[fhd>>6]
+		single := fhd>>5&1 == 1
+		if fhd>>6 == 0 && single {
+			fcs = 1
+		}
+		pos := 5 + did + fcs
+		if !single {
+			pos++ // window descriptor
+		}
+		for {
+			bh := uint32(obj[pos]) | uint32(obj[pos+1])<<8 | uint32(obj[pos+2])<<16
+			last, typ, size := bh&1 == 1, bh>>1&3, int(bh>>3)
+			if typ == 1 { // RLE: one byte
+				size = 1
+			}
+			pos += 3 + size
+			if last {
+				break
+			}
+		}
+		if fhd>>2&1 == 1 {
+			pos += 4 // content checksum
+		}
+		obj = obj[pos:]
+		frames++
+	}
+	return frames
 }
 
 func TestExternalEmpty(t *testing.T) {

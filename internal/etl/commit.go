@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,26 @@ var tableProps = iceberg.Properties{
 	table.CommitNumRetriesKey:        "0",
 	"format-version":                 "2",
 	"created-by":                     "streamlake",
+}
+
+// createProps are tableProps with dictionary encoding off for the
+// event-time column when it is a top-level timestamp: its values are
+// nearly all distinct, so a dictionary only costs hashing until it gives
+// up. (The per-column key is one Iceberg's Java writer reads too.)
+// dictColumnKey is iceberg-go's per-column dictionary property
+// (write.parquet.dict-encoding-enabled.column.<col>), which its table
+// package does not export.
+const dictColumnKey = "write.parquet.dict-encoding-enabled.column."
+
+func createProps(sc *iceberg.Schema, timeField string) iceberg.Properties {
+	props := maps.Clone(tableProps)
+	if f, ok := sc.FindFieldByName(timeField); ok && !strings.Contains(timeField, ".") {
+		switch f.Type.(type) {
+		case iceberg.TimestampType, iceberg.TimestampTzType:
+			props[dictColumnKey+timeField] = "false"
+		}
+	}
+	return props
 }
 
 // commit writes the batch: dead letters first, then rows, each commit with
@@ -315,7 +336,7 @@ func (e *ETL) create(ctx context.Context, name string, spec *tables.Table, t *sc
 	}
 	g := &idGen{}
 	sc := iceberg.NewSchema(0, structFields(t, g)...)
-	opts := []icecat.CreateTableOpt{icecat.WithProperties(tableProps)}
+	opts := []icecat.CreateTableOpt{icecat.WithProperties(createProps(sc, spec.Spec().TimeField))}
 	ps, err := spec.IcebergSpec(sc)
 	if err != nil {
 		e.log.Warn("creating the table unpartitioned", "stage", "etl", "table", name, "err", err)

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/iceberg-go/table"
@@ -139,11 +141,56 @@ func TestLoadsRowsAndDeadLetters(t *testing.T) {
 	if cc.Compression() != compress.Codecs.Zstd {
 		t.Fatalf("%s compressed with %v, want zstd", files[0], cc.Compression())
 	}
-
 	// A fresh ETL (as after a restart) adds nothing.
 	res, err = e.etl().RunOnce(ctx)
 	if err != nil || res.Rows != 0 || res.DeadLetters != 0 || res.Objects != 0 {
 		t.Fatalf("second run %+v, %v; want nothing", res, err)
+	}
+}
+
+// TestEventTimeWithoutDictionary checks that the ETL's tables write the
+// event time without a dictionary (its values are nearly all distinct, so
+// one only costs hashing until it is given up) and keep dictionaries for
+// the other columns. The event times here repeat, so that a dictionary
+// would be kept for them too were it not off.
+func TestEventTimeWithoutDictionary(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.put(t, "sensors", 0, 0, 3000, func(i int64) []byte {
+		return fmt.Appendf(nil, `{"ts":"%s","device":"d%d","n":%d}`,
+			base.Add(time.Duration(i%4)*time.Second).Format(time.RFC3339), i%5, i%7)
+	})
+	if res, err := e.etl().RunOnce(ctx); err != nil || res.Rows != 3000 {
+		t.Fatalf("RunOnce: %+v, %v", res, err)
+	}
+	tbl, err := e.store.LoadIceberg(ctx, "lake", "sensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tbl.Properties()["write.parquet.dict-encoding-enabled.column.ts"]; got != "false" {
+		t.Errorf("table property for ts's dictionary = %q, want false", got)
+	}
+	files, _ := filepath.Glob(filepath.Join(e.dir, "lake", "lake.db", "sensors", "data", "ts_day=*", "*.parquet"))
+	if len(files) == 0 {
+		t.Fatal("no data files")
+	}
+	for _, f := range files {
+		pf, err := file.OpenParquetFile(f, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := pf.MetaData().Schema
+		for i := range sc.NumColumns() {
+			cc, err := pf.MetaData().RowGroup(0).ColumnChunk(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := sc.Column(i).Name()
+			if want := name != "ts"; dictEncoded(cc.Encodings()) != want {
+				t.Errorf("%s: column %s has encodings %v; dictionary wanted: %v", filepath.Base(f), name, cc.Encodings(), want)
+			}
+		}
+		pf.Close()
 	}
 }
 
@@ -359,4 +406,12 @@ func counter(t *testing.T, reg *prometheus.Registry, name, tableName string) flo
 		}
 	}
 	return 0
+}
+
+// dictEncoded says whether a column chunk's encodings include a
+// dictionary's.
+func dictEncoded(encs []parquet.Encoding) bool {
+	return slices.ContainsFunc(encs, func(e parquet.Encoding) bool {
+		return e == parquet.Encodings.RLEDict || e == parquet.Encodings.PlainDict
+	})
 }

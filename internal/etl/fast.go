@@ -337,7 +337,10 @@ func (f *fastBatch) value(c *fastCol, isTime bool, v []byte, p int) int {
 		case c.kind == kInt64:
 			c.i, err = strconv.ParseInt(s, 10, 64)
 		case c.kind == kFloat64:
-			c.f, err = strconv.ParseFloat(s, 64)
+			var ok bool
+			if c.f, ok = decimalFloat(s); !ok {
+				c.f, err = strconv.ParseFloat(s, 64)
+			}
 		case c.kind == kFloat32:
 			if _, err = strconv.ParseFloat(s, 64); err == nil {
 				c.f, _ = strconv.ParseFloat(s, 32) // as appendValue: out of range is ±Inf
@@ -352,6 +355,59 @@ func (f *fastBatch) value(c *fastCol, isTime bool, v []byte, p int) int {
 	}
 	return -1 // an object or array: not a flat column value
 }
+
+// decimalFloat reads a JSON number without an exponent, with at most 16
+// significant digits and 22 after the point (nearly every reading: 21.5,
+// -3.75, 1013.2), as strconv would, in a third of its time
+// (BenchmarkDecimalFloat). Its digits as an integer m are at most 2^53 and
+// the divisor 10^k (k <= 22) is a power of ten a float64 holds exactly, so
+// m / 10^k is one correctly rounded division of two exact values: the
+// exact decimal rounded once, as strconv.ParseFloat rounds it. (This is
+// Clinger's fast path, which strconv takes for the same numbers after a
+// slower scan.) Anything else returns false, for strconv.
+func decimalFloat(s string) (float64, bool) {
+	i := 0
+	neg := len(s) > 0 && s[0] == '-'
+	if neg {
+		i = 1
+	}
+	var m uint64
+	digits, sig, frac, dot := 0, 0, 0, false
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if m != 0 || c != '0' {
+				sig++
+			}
+			if sig > 16 {
+				return 0, false // m might overflow
+			}
+			m = m*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return 0, false // an exponent (or not a number)
+		}
+	}
+	if digits == 0 || m > 1<<53 || frac >= len(pow10) {
+		return 0, false
+	}
+	f := float64(m) / pow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+// pow10 are the powers of ten decimalFloat divides by, all exact in a
+// float64.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // plainString returns the position after the closing quote of a string
 // whose content starts at v[p]: no escapes, no control bytes, valid UTF-8

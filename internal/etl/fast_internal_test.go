@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -295,4 +298,79 @@ func TestFastStringsMatchBuilder(t *testing.T) {
 		want.Release()
 		b.Release()
 	}
+}
+
+// TestDecimalFloat checks decimalFloat against strconv on the numbers it
+// takes and that it leaves the others to strconv.
+func TestDecimalFloat(t *testing.T) {
+	for _, s := range []string{"0", "-0", "-0.0", "21.5", "-3.75", "1013.2", "0.1", "0.3", "9007199254740992",
+		"999999999999999", "123456789.012345", "0.000000000000001", "0.0000000000000000000001", "00.5", "1234567890123456", "-0.1234567890123456"} {
+		if _, ok := decimalFloat(s); !ok {
+			t.Errorf("decimalFloat(%q) left it to strconv", s)
+		}
+		checkDecimalFloat(t, s)
+	}
+	for _, s := range []string{"0.30000000000000004", "9007199254740993", "1.7976931348623157",
+		"0.00000000000000000000001", "1e5", "1.5E-3", "12345678901234567", "0.12345678901234567", "", "-", "1.2.3", "1-2"} {
+		if _, ok := decimalFloat(s); ok {
+			t.Errorf("decimalFloat(%q) took it; strconv should", s)
+		}
+	}
+}
+
+func checkDecimalFloat(t *testing.T, s string) {
+	t.Helper()
+	got, ok := decimalFloat(s)
+	if !ok {
+		return
+	}
+	want, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatalf("decimalFloat(%q) = %v, but strconv fails it: %v", s, got, err)
+	}
+	if math.Float64bits(got) != math.Float64bits(want) {
+		t.Fatalf("decimalFloat(%q) = %v (%#x), strconv %v (%#x)", s, got, math.Float64bits(got), want, math.Float64bits(want))
+	}
+}
+
+// FuzzDecimalFloat compares decimalFloat with strconv on the fuzzed text
+// and on a decimal built from the fuzzed digits: m with a point k digits
+// from its right (random text is rarely a number).
+func FuzzDecimalFloat(f *testing.F) {
+	f.Add("21.5", uint64(215), uint8(1), false)
+	f.Add("-3.75", uint64(9007199254740993), uint8(7), true)
+	f.Add("0.000000000000001", uint64(1), uint8(22), false)
+	f.Fuzz(func(t *testing.T, s string, m uint64, k uint8, neg bool) {
+		checkDecimalFloat(t, s)
+		d := strconv.FormatUint(m, 10)
+		if n := int(k % 25); n > 0 {
+			if n >= len(d) {
+				d = strings.Repeat("0", n-len(d)+1) + d
+			}
+			d = d[:len(d)-n] + "." + d[len(d)-n:]
+		}
+		if neg {
+			d = "-" + d
+		}
+		checkDecimalFloat(t, d)
+	})
+}
+
+// BenchmarkDecimalFloat compares decimalFloat with strconv on readings.
+func BenchmarkDecimalFloat(b *testing.B) {
+	in := []string{"21.5", "-3.75", "1013.2", "48.8", "17.43", "0.125"}
+	b.Run("decimalFloat", func(b *testing.B) {
+		for i := range b.N {
+			if _, ok := decimalFloat(in[i%len(in)]); !ok {
+				b.Fatal("not taken")
+			}
+		}
+	})
+	b.Run("strconv", func(b *testing.B) {
+		for i := range b.N {
+			if _, err := strconv.ParseFloat(in[i%len(in)], 64); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

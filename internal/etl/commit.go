@@ -56,15 +56,15 @@ var tableProps = iceberg.Properties{
 	"created-by":                     "streamlake",
 }
 
-// createProps are tableProps with dictionary encoding off for the
-// event-time column when it is a top-level timestamp: its values are
-// nearly all distinct, so a dictionary only costs hashing until it gives
-// up. (The per-column key is one Iceberg's Java writer reads too.)
 // dictColumnKey is iceberg-go's per-column dictionary property
 // (write.parquet.dict-encoding-enabled.column.<col>), which its table
-// package does not export.
+// package does not export; Iceberg's Java writer reads the same key.
 const dictColumnKey = "write.parquet.dict-encoding-enabled.column."
 
+// createProps are tableProps with dictionary encoding off for the
+// event-time column when it is a top-level timestamp: its values are
+// nearly all distinct, so arrow-go hashed every one into a dictionary and
+// then gave the dictionary up.
 func createProps(sc *iceberg.Schema, timeField string) iceberg.Properties {
 	props := maps.Clone(tableProps)
 	if f, ok := sc.FindFieldByName(timeField); ok && !strings.Contains(timeField, ".") {

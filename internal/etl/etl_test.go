@@ -141,6 +141,7 @@ func TestLoadsRowsAndDeadLetters(t *testing.T) {
 	if cc.Compression() != compress.Codecs.Zstd {
 		t.Fatalf("%s compressed with %v, want zstd", files[0], cc.Compression())
 	}
+
 	// A fresh ETL (as after a restart) adds nothing.
 	res, err = e.etl().RunOnce(ctx)
 	if err != nil || res.Rows != 0 || res.DeadLetters != 0 || res.Objects != 0 {

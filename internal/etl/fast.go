@@ -553,10 +553,10 @@ func (f *fastBatch) hint() fastHint {
 }
 
 // reserve makes room for a batch a quarter larger than h (columns that no
-// longer line up, after a schema change, reserve rows only). A backlog's
-// batches differ by an object's records or so around MaxCommitRecords:
-// reserving h exactly, about every other batch outgrew it by a little and
-// then doubled its columns, copying them.
+// longer line up, after a schema change, reserve rows only). A run's
+// batches vary (238k, 298k, 120k and 261k rows in turn over a 1M
+// backlog): reserving h exactly, a batch even a little larger than the
+// last doubled its columns, copying them.
 func (f *fastBatch) reserve(h fastHint) {
 	if f == nil || h.rows == 0 {
 		return

@@ -65,20 +65,25 @@ soak: build
 	scripts/soak.sh 20 2000
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecodeLine -fuzztime 30s ./internal/stage/
-	$(GO) test -run '^$$' -fuzz FuzzScanLine -fuzztime 30s ./internal/stage/
-	$(GO) test -run '^$$' -fuzz FuzzFastRow -fuzztime 30s ./internal/etl/
-	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 30s ./internal/config/
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/schema/
-	$(GO) test -run '^$$' -fuzz FuzzFits -fuzztime 30s ./internal/schema/
-	$(GO) test -run '^$$' -fuzz FuzzInfer -fuzztime 30s ./internal/schema/
-	$(GO) test -run '^$$' -fuzz FuzzSniffCSV -fuzztime 30s ./internal/crawl/classify/
-	$(GO) test -run '^$$' -fuzz FuzzJSONRecords -fuzztime 30s ./internal/crawl/classify/
-	$(GO) test -run '^$$' -fuzz FuzzCompileGlob -fuzztime 30s ./internal/crawl/layout/
-	$(GO) test -run '^$$' -fuzz FuzzParseFilter -fuzztime 30s ./internal/catalog/
-	$(GO) test -run '^$$' -fuzz FuzzExpr -fuzztime 30s ./internal/etl/tables/
-	$(GO) test -run '^$$' -fuzz FuzzScrub -fuzztime 30s ./internal/etl/tables/
-	$(GO) test -run '^$$' -fuzz FuzzParsers -fuzztime 30s ./internal/query/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeLine$$' -fuzztime 30s ./internal/stage/
+	$(GO) test -run '^$$' -fuzz '^FuzzScanLine$$' -fuzztime 30s ./internal/stage/
+	$(GO) test -run '^$$' -fuzz '^FuzzFastRow$$' -fuzztime 30s ./internal/etl/
+	$(GO) test -run '^$$' -fuzz '^FuzzPlainString$$' -fuzztime 30s ./internal/etl/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecimalFloat$$' -fuzztime 30s ./internal/etl/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 30s ./internal/config/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./internal/schema/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTimestamp$$' -fuzztime 30s ./internal/schema/
+	$(GO) test -run '^$$' -fuzz '^FuzzFits$$' -fuzztime 30s ./internal/schema/
+	$(GO) test -run '^$$' -fuzz '^FuzzInfer$$' -fuzztime 30s ./internal/schema/
+	$(GO) test -run '^$$' -fuzz '^FuzzSniffCSV$$' -fuzztime 30s ./internal/crawl/classify/
+	$(GO) test -run '^$$' -fuzz '^FuzzJSONRecords$$' -fuzztime 30s ./internal/crawl/classify/
+	$(GO) test -run '^$$' -fuzz '^FuzzCompileGlob$$' -fuzztime 30s ./internal/crawl/layout/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseFilter$$' -fuzztime 30s ./internal/catalog/
+	$(GO) test -run '^$$' -fuzz '^FuzzExpr$$' -fuzztime 30s ./internal/etl/tables/
+	$(GO) test -run '^$$' -fuzz '^FuzzScrub$$' -fuzztime 30s ./internal/etl/tables/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsers$$' -fuzztime 30s ./internal/query/
+	$(GO) test -run '^$$' -fuzz '^FuzzArrowType$$' -fuzztime 30s ./internal/query/
+	$(GO) test -run '^$$' -fuzz '^FuzzAvroConversion$$' -fuzztime 30s ./internal/query/
 
 clean:
 	rm -rf bin streamlake-data

@@ -165,7 +165,7 @@ const (
 )
 
 // sizeFrame is the skippable frame carrying n, the decompressed size of
-// the frame that follows: magic, payload length (12), tag, n (all little
+// the frames that follow: magic, payload length (12), tag, n (all little
 // endian).
 func sizeFrame(n int) []byte {
 	f := binary.LittleEndian.AppendUint32(nil, sizeMagic)

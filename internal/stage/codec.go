@@ -166,7 +166,7 @@ func Decompress(obj []byte) ([]byte, error) {
 	var h zstd.Header
 	if n, ok := frameSize(obj); ok {
 		// CompressBuffer's size frame (a corrupt one only misjudges the
-		// allocation: the lines are whatever the zstd frame holds).
+		// allocation: the lines are whatever the zstd frames hold).
 		dst = make([]byte, 0, min(n, 256<<20))
 	} else if h.Decode(obj) == nil && !h.HasFCS {
 		dst = make([]byte, 0, min(8*len(obj), 256<<20))

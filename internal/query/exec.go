@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -84,6 +85,9 @@ type Execution struct {
 	StateReason string `json:"state_reason,omitempty"`
 	// Output is the saved CSV of a SUCCEEDED execution.
 	Output string `json:"output,omitempty"`
+	// Heartbeat is when the process running a QUEUED or RUNNING execution
+	// last saved that it still does (every ServiceConfig.HeartbeatInterval).
+	Heartbeat time.Time `json:"heartbeat,omitzero"`
 }
 
 // StartInput is a query to start.
@@ -117,7 +121,17 @@ type ServiceConfig struct {
 	Registerer prometheus.Registerer
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// HeartbeatInterval is how often the service saves a heartbeat of its
+	// QUEUED and RUNNING executions; 0 is 10 s. An unfinished execution
+	// with no sign of life for staleBeats intervals was left by a process
+	// that stopped (killed, crashed): Get, Wait and List report it FAILED
+	// (SYSTEM) and save it so.
+	HeartbeatInterval time.Duration
 }
+
+// staleBeats is how many heartbeat intervals an unfinished execution may
+// go without one before it counts as abandoned.
+const staleBeats = 6
 
 // Service runs queries as executions, Athena-style: Start returns an id at
 // once and the query runs in the background, at most Concurrency at a time
@@ -140,9 +154,10 @@ type Service struct {
 	wgs     map[string]*workgroup
 	metrics *execMetrics
 
-	base context.Context
-	stop context.CancelCauseFunc
-	wg   sync.WaitGroup
+	base      context.Context
+	stop      context.CancelCauseFunc
+	wg        sync.WaitGroup
+	heartbeat time.Duration
 
 	mu     sync.Mutex
 	closed bool
@@ -159,6 +174,11 @@ type active struct {
 	exec   Execution // guarded by Service.mu
 	cancel context.CancelCauseFunc
 	done   chan struct{}
+	// saveMu orders the saves of the execution once it is active: a
+	// state is published (update) before it is saved, and a heartbeat,
+	// saved under saveMu, skips an execution published as finished, so
+	// it never overwrites a later state.
+	saveMu sync.Mutex
 }
 
 var (
@@ -187,7 +207,7 @@ func NewService(e *Engine, h History, cfg ServiceConfig) (*Service, error) {
 		return nil, fmt.Errorf("query service: %w", err)
 	}
 	s := &Service{engine: e, hist: h, log: cfg.Logger, now: cfg.Now,
-		wgs: map[string]*workgroup{}, active: map[string]*active{}}
+		wgs: map[string]*workgroup{}, active: map[string]*active{}, heartbeat: cmp.Or(cfg.HeartbeatInterval, 10*time.Second)}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -207,7 +227,76 @@ func NewService(e *Engine, h History, cfg ServiceConfig) (*Service, error) {
 	}
 	s.metrics = m
 	s.base, s.stop = context.WithCancelCause(context.Background())
+	go s.heartbeats()
 	return s, nil
+}
+
+// heartbeats saves a heartbeat of every unfinished execution of this
+// process each interval, until the service is closed.
+func (s *Service) heartbeats() {
+	t := time.NewTicker(s.heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.base.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		as := make([]*active, 0, len(s.active))
+		for _, a := range s.active {
+			as = append(as, a)
+		}
+		s.mu.Unlock()
+		for _, a := range as {
+			s.beat(a)
+		}
+	}
+}
+
+// beat saves a's execution with a fresh heartbeat, unless it finished.
+func (s *Service) beat(a *active) {
+	a.saveMu.Lock()
+	defer a.saveMu.Unlock()
+	s.mu.Lock()
+	x := a.exec
+	s.mu.Unlock()
+	if x.State.Terminal() {
+		return
+	}
+	x.Heartbeat = s.now().UTC()
+	ctx, cancel := context.WithTimeout(context.Background(), s.heartbeat)
+	defer cancel()
+	if err := s.save(ctx, x); err != nil {
+		s.log.Warn("query heartbeat", "stage", "query", "id", x.ID, "err", err)
+	}
+}
+
+// abandoned returns x as FAILED if it is unfinished and has shown no sign
+// of life (submitted, started, heartbeat) for staleBeats heartbeat
+// intervals: the process running it stopped. The new state is saved (a
+// failed save is logged; the next read tries again).
+func (s *Service) abandoned(ctx context.Context, x Execution) Execution {
+	if x.State.Terminal() {
+		return x
+	}
+	last := x.Submitted
+	for _, t := range []time.Time{x.Started, x.Heartbeat} {
+		if t.After(last) {
+			last = t
+		}
+	}
+	now := s.now().UTC()
+	if now.Sub(last) <= staleBeats*s.heartbeat {
+		return x
+	}
+	x.State, x.Finished, x.Output = Failed, now, ""
+	x.Error = &ExecError{Category: CategorySystem,
+		Message: fmt.Sprintf("query: the process running it stopped (no sign of life since %s)", last.Format(time.RFC3339))}
+	if err := s.save(ctx, x); err != nil {
+		s.log.Warn("query history", "stage", "query", "id", x.ID, "err", err)
+	}
+	return x
 }
 
 func hasWorkgroup(wgs []Workgroup, name string) bool {
@@ -282,7 +371,11 @@ func (s *Service) Get(ctx context.Context, id string) (Execution, error) {
 	if err != nil {
 		return Execution{}, fmt.Errorf("query: execution %s: %w", id, err)
 	}
-	return decodeExecution(rec)
+	x, err = decodeExecution(rec)
+	if err != nil {
+		return Execution{}, err
+	}
+	return s.abandoned(ctx, x), nil
 }
 
 // Wait waits until the execution is in a final state (or ctx is done) and
@@ -324,7 +417,9 @@ type ListFilter struct {
 	Limit int
 }
 
-// List returns executions from the history, newest first.
+// List returns executions from the history, newest first. An abandoned
+// one (see ServiceConfig.HeartbeatInterval) is FAILED, and left out when
+// f selects another state.
 func (s *Service) List(ctx context.Context, f ListFilter) ([]Execution, error) {
 	if f.Limit < 0 {
 		return nil, fmt.Errorf("query: %w: limit %d is negative", ErrInvalidRequest, f.Limit)
@@ -341,6 +436,15 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Execution, error) {
 		x, err := decodeExecution(rec)
 		if err != nil {
 			return nil, err
+		}
+		s.mu.Lock()
+		_, mine := s.active[x.ID]
+		s.mu.Unlock()
+		if !mine {
+			x = s.abandoned(ctx, x)
+		}
+		if f.State != "" && x.State != f.State {
+			continue
 		}
 		out = append(out, x)
 	}

@@ -52,8 +52,11 @@ func (s *Service) execute(ctx context.Context, a *active, wg *workgroup, params 
 	x.Statistics.BytesScanned = sess.scan.bytes
 	x.Statistics.FilesScanned = int64(sess.scan.files)
 	s.update(a, x)
-	if err := s.save(ctx, x); err != nil {
-		s.log.Warn("query history", "stage", "query", "id", x.ID, "err", err)
+	a.saveMu.Lock()
+	serr := s.save(ctx, x)
+	a.saveMu.Unlock()
+	if serr != nil {
+		s.log.Warn("query history", "stage", "query", "id", x.ID, "err", serr)
 	}
 	s.log.Info("query running", "id", x.ID, "workgroup", wg.Name, "bytes_scanned", sess.scan.bytes, "files", sess.scan.files)
 
@@ -113,9 +116,12 @@ func (s *Service) finish(ctx context.Context, a *active, x Execution, err error,
 	// The final state is saved even when ctx is done.
 	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := s.save(saveCtx, x); err != nil {
+	a.saveMu.Lock()
+	serr := s.save(saveCtx, x)
+	a.saveMu.Unlock()
+	if serr != nil {
 		// Keep it in memory so Get still finds it.
-		s.log.Error("query history", "stage", "query", "id", x.ID, "err", err)
+		s.log.Error("query history", "stage", "query", "id", x.ID, "err", serr)
 	} else {
 		s.mu.Lock()
 		delete(s.active, x.ID)

@@ -663,3 +663,93 @@ func TestExternalBytesScanned(t *testing.T) {
 		t.Errorf("count = %v, %v", page, err)
 	}
 }
+
+// putExecution writes x to the history as the process running it would
+// have left it.
+func putExecution(t *testing.T, store *catalog.Store, x query.Execution) {
+	t.Helper()
+	doc, err := json.Marshal(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutExecution(t.Context(), catalog.Execution{ID: x.ID, Workgroup: x.Workgroup, State: string(x.State),
+		Submitted: x.Submitted, Document: doc}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAbandonedExecutionFails: executions a stopped process left QUEUED
+// or RUNNING in the history read as FAILED (SYSTEM) once they have shown
+// no sign of life for six heartbeat intervals, and are saved so; a recent
+// one of another process stays as it is.
+func TestAbandonedExecutionFails(t *testing.T) {
+	store, _ := openCatalog(t)
+	ctx := t.Context()
+	now := time.Now().UTC()
+	long := now.Add(-10 * time.Minute)
+	putExecution(t, store, query.Execution{ID: "left-running", SQL: slowSQL, Workgroup: query.PrimaryWorkgroup,
+		State: query.Running, Submitted: long, Started: long, Heartbeat: long.Add(time.Minute)})
+	putExecution(t, store, query.Execution{ID: "left-queued", SQL: "SELECT 1", Workgroup: query.PrimaryWorkgroup,
+		State: query.Queued, Submitted: long})
+	putExecution(t, store, query.Execution{ID: "elsewhere", SQL: slowSQL, Workgroup: query.PrimaryWorkgroup,
+		State: query.Running, Submitted: now, Started: now})
+	s := newService(t, store, nil, query.ServiceConfig{})
+
+	running, err := s.List(ctx, query.ListFilter{State: query.Running})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(running) != 1 || running[0].ID != "elsewhere" {
+		t.Fatalf("RUNNING executions: %+v, want only the recent one", running)
+	}
+	x, err := s.Get(ctx, "left-running")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.State != query.Failed || x.Error == nil || x.Error.Category != query.CategorySystem ||
+		!strings.Contains(x.Error.Message, "process running it stopped") || x.Finished.IsZero() {
+		t.Fatalf("abandoned RUNNING execution: %+v (%+v)", x, x.Error)
+	}
+	if rec, err := store.Execution(ctx, "left-running"); err != nil || rec.State != string(query.Failed) {
+		t.Fatalf("history: %+v, %v; want it saved FAILED", rec, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if x, err := s.Wait(wctx, "left-queued"); err != nil || x.State != query.Failed {
+		t.Fatalf("waiting for an abandoned QUEUED execution: %+v, %v", x, err)
+	}
+	if x, err := s.Get(ctx, "elsewhere"); err != nil || x.State != query.Running {
+		t.Fatalf("a recent execution of another process: %+v, %v; want RUNNING", x, err)
+	}
+}
+
+// TestHeartbeatKeepsExecutionAlive: a long query's heartbeats keep it
+// RUNNING for another process reading the history long past six
+// intervals since it started; cancelled, it reads CANCELLED there.
+func TestHeartbeatKeepsExecutionAlive(t *testing.T) {
+	store, _ := openCatalog(t)
+	cfg := query.ServiceConfig{HeartbeatInterval: 200 * time.Millisecond} // stale after 1.2 s
+	runner := newService(t, store, nil, cfg)
+	other := newService(t, store, nil, cfg) // another process on the same history
+	id, err := runner.Start(t.Context(), query.StartInput{SQL: slowSQL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := waitState(t, runner, id, query.Running)
+	for time.Since(x.Started) < 3*time.Second { // 15 intervals
+		got, err := other.Get(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != query.Running {
+			t.Fatalf("another process reads %s (%+v) while it runs", got.State, got.Error)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := runner.Cancel(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := other.Get(t.Context(), id); err != nil || got.State != query.Cancelled {
+		t.Fatalf("after cancel another process reads %+v, %v", got, err)
+	}
+}

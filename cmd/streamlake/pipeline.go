@@ -133,7 +133,7 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	}()
 	p.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "streamlake_buffer_pool_bytes",
-			Help: "Memory of the pool of envelope-line buffers (open ingest batches and the in-process handoff), outside the Go heap."},
+			Help: "Memory of the pool of envelope-line buffers (open ingest batches and the in-process handoff), outside the Go heap; chunks left unused for a minute are given back."},
 			func() float64 { return float64(stage.ChunkBytes()) }))
 	// A soft memory limit keeps the heap near what ingest and the ETL hold
 	// rather than twice it; GOMEMLIMIT, when set, wins. (The buffered lines
@@ -299,6 +299,20 @@ func (p *pipeline) run(ctx context.Context, exitWhenIdle bool) error {
 	defer p.startCrawlers(ingCtx)()
 	go p.maintainLoop(ingCtx, etl.New(etl.Config{Database: p.cfg.ETL.Database, TimeField: p.cfg.ETL.TimeField,
 		Logger: p.log, Metrics: p.etlMetrics}, nil, p.store.Iceberg()))
+	// The buffer pool gives back what a minute of load left unused: after
+	// a backlog, most of the handoff's chunks.
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ingCtx.Done():
+				return
+			case <-t.C:
+				stage.TrimChunks()
+			}
+		}
+	}()
 
 	interval := p.cfg.ETL.Interval
 	if exitWhenIdle {

@@ -8,13 +8,21 @@ import "sync"
 // ingester buffers and hands off are most of a pipeline's live memory, and
 // kept on the heap they would double the collector's heap goal and be
 // freed and faulted in again as sync.Pool drops them at every cycle. A
-// chunk is never freed, only reused, so the pool holds the most chunks
+// chunk is never unmapped, only reused, so the pool maps the most chunks
 // ever in use at once: the ingest memory budget plus the handoff bound,
-// for a pipeline.
+// for a pipeline. Trim gives the memory of chunks that stay free back to
+// the operating system (where the platform maps them), so a process that
+// caught up on a backlog does not keep its peak.
 type chunkPool struct {
 	mu   sync.Mutex
-	free []*[chunkSize]byte
-	n    int // chunks ever made
+	free []*[chunkSize]byte // a stack: Get takes the top, so the bottom is what stays unused
+	n    int                // chunks ever made
+	// free[:released] have had their memory given back; the first touch
+	// of one faults in zeroed pages.
+	released int
+	// minFree is the fewest chunks free since the last Trim: the bottom
+	// minFree were not taken in between.
+	minFree int
 }
 
 var chunks chunkPool
@@ -32,6 +40,8 @@ func (p *chunkPool) Get() *[chunkSize]byte {
 	}
 	c := p.free[len(p.free)-1]
 	p.free = p.free[:len(p.free)-1]
+	p.released = min(p.released, len(p.free))
+	p.minFree = min(p.minFree, len(p.free))
 	return c
 }
 
@@ -42,10 +52,29 @@ func (p *chunkPool) Put(c *[chunkSize]byte) {
 	p.mu.Unlock()
 }
 
-// ChunkBytes is the memory the buffer pool holds, in use or free: the
-// envelope lines of open batches and of the handoff, outside the Go heap.
+// Trim gives back the memory of the chunks that no Get took since the last
+// Trim (the first call only starts counting). Call it every so often:
+// chunks free for a whole period are the ones a steady load does not need.
+func (p *chunkPool) Trim() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	idle := min(p.minFree, len(p.free))
+	for _, c := range p.free[min(p.released, idle):idle] {
+		releaseChunk(c)
+	}
+	p.released = max(p.released, idle)
+	p.minFree = len(p.free)
+}
+
+// TrimChunks trims the buffer pool (see chunkPool.Trim); `run` calls it
+// every minute.
+func TrimChunks() { chunks.Trim() }
+
+// ChunkBytes is the memory the buffer pool holds, in use or free and not
+// given back by Trim: the envelope lines of open batches and of the
+// handoff, outside the Go heap.
 func ChunkBytes() int64 {
 	chunks.mu.Lock()
 	defer chunks.mu.Unlock()
-	return int64(chunks.n) * chunkSize
+	return int64(chunks.n-chunks.released) * chunkSize
 }

@@ -1,6 +1,9 @@
 package stage
 
-import "syscall"
+import (
+	"syscall"
+	"unsafe"
+)
 
 // slabSize is what one mapping adds to the pool: 32 chunks.
 const slabSize = 8 << 20
@@ -19,4 +22,12 @@ func newSlab() []byte {
 		return make([]byte, slabSize)
 	}
 	return m
+}
+
+// releaseChunk gives c's memory back (MADV_DONTNEED): the mapping stays,
+// and the next touch of a page faults in a zeroed one. On a chunk from the
+// heap (a failed mapping) that is harmless too: its pages are the pool's
+// alone, and a free chunk's contents are not needed.
+func releaseChunk(c *[chunkSize]byte) {
+	_ = syscall.Madvise(unsafe.Slice(&c[0], chunkSize), syscall.MADV_DONTNEED)
 }

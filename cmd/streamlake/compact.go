@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -106,16 +105,9 @@ func (p *pipeline) maintainLoop(ctx context.Context, e *etl.ETL) {
 	if every <= 0 {
 		return
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	tick(ctx, every, func() {
 		if _, err := maintainTables(ctx, e, p.store, p.cfg.ETL.Database, maintainConfig(p.cfg.ETL.Maintenance), nil); err != nil && ctx.Err() == nil {
 			p.log.Error("table maintenance failed", "stage", "etl", "database", p.cfg.ETL.Database, "err", fmt.Sprint(err))
 		}
-	}
+	})
 }

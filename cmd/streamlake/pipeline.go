@@ -301,18 +301,7 @@ func (p *pipeline) run(ctx context.Context, exitWhenIdle bool) error {
 		Logger: p.log, Metrics: p.etlMetrics}, nil, p.store.Iceberg()))
 	// The buffer pool gives back what a minute of load left unused: after
 	// a backlog, most of the handoff's chunks.
-	go func() {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ingCtx.Done():
-				return
-			case <-t.C:
-				stage.TrimChunks()
-			}
-		}
-	}()
+	go tick(ingCtx, time.Minute, stage.TrimChunks)
 
 	interval := p.cfg.ETL.Interval
 	if exitWhenIdle {
@@ -379,6 +368,20 @@ loop:
 		return fmt.Errorf("run: %w", loopErr)
 	}
 	return nil
+}
+
+// tick calls fn every d until ctx is done.
+func tick(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fn()
+	}
 }
 
 func (p *pipeline) crawl(ctx context.Context) {

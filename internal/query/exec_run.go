@@ -52,11 +52,8 @@ func (s *Service) execute(ctx context.Context, a *active, wg *workgroup, params 
 	x.Statistics.BytesScanned = sess.scan.bytes
 	x.Statistics.FilesScanned = int64(sess.scan.files)
 	s.update(a, x)
-	a.saveMu.Lock()
-	serr := s.save(ctx, x)
-	a.saveMu.Unlock()
-	if serr != nil {
-		s.log.Warn("query history", "stage", "query", "id", x.ID, "err", serr)
+	if err := s.saveActive(ctx, a, x); err != nil {
+		s.log.Warn("query history", "stage", "query", "id", x.ID, "err", err)
 	}
 	s.log.Info("query running", "id", x.ID, "workgroup", wg.Name, "bytes_scanned", sess.scan.bytes, "files", sess.scan.files)
 
@@ -116,12 +113,9 @@ func (s *Service) finish(ctx context.Context, a *active, x Execution, err error,
 	// The final state is saved even when ctx is done.
 	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	a.saveMu.Lock()
-	serr := s.save(saveCtx, x)
-	a.saveMu.Unlock()
-	if serr != nil {
+	if err := s.saveActive(saveCtx, a, x); err != nil {
 		// Keep it in memory so Get still finds it.
-		s.log.Error("query history", "stage", "query", "id", x.ID, "err", serr)
+		s.log.Error("query history", "stage", "query", "id", x.ID, "err", err)
 	} else {
 		s.mu.Lock()
 		delete(s.active, x.ID)
@@ -141,6 +135,14 @@ func causeMessage(cause error) string {
 		return te.Error()
 	}
 	return fmt.Sprintf("query: %v", cause)
+}
+
+// saveActive saves x, a's state just published by update, in the
+// history, in turn with a's heartbeats (see active.saveMu).
+func (s *Service) saveActive(ctx context.Context, a *active, x Execution) error {
+	a.saveMu.Lock()
+	defer a.saveMu.Unlock()
+	return s.save(ctx, x)
 }
 
 // update publishes x as the execution's current state.

@@ -1,9 +1,6 @@
 package stage
 
-import (
-	"syscall"
-	"unsafe"
-)
+import "syscall"
 
 // slabSize is what one mapping adds to the pool: 32 chunks.
 const slabSize = 8 << 20
@@ -29,5 +26,5 @@ func newSlab() []byte {
 // heap (a failed mapping) that is harmless too: its pages are the pool's
 // alone, and a free chunk's contents are not needed.
 func releaseChunk(c *[chunkSize]byte) {
-	_ = syscall.Madvise(unsafe.Slice(&c[0], chunkSize), syscall.MADV_DONTNEED)
+	_ = syscall.Madvise(c[:], syscall.MADV_DONTNEED)
 }

@@ -27,8 +27,15 @@ type chunkPool struct {
 
 var chunks chunkPool
 
-// Get returns a chunk, mapping a new slab when none is free.
+// Get returns a chunk, mapping a new slab when none is free. The chunk's
+// pages are made resident in one call (see prefault) before it is returned.
 func (p *chunkPool) Get() *[chunkSize]byte {
+	c := p.get()
+	prefault(c)
+	return c
+}
+
+func (p *chunkPool) get() *[chunkSize]byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.free) == 0 {

@@ -1,6 +1,9 @@
 package stage
 
-import "syscall"
+import (
+	"sync/atomic"
+	"syscall"
+)
 
 // slabSize is what one mapping adds to the pool: 32 chunks.
 const slabSize = 8 << 20
@@ -27,4 +30,26 @@ func newSlab() []byte {
 // alone, and a free chunk's contents are not needed.
 func releaseChunk(c *[chunkSize]byte) {
 	_ = syscall.Madvise(c[:], syscall.MADV_DONTNEED)
+}
+
+// madvPopulateWrite is MADV_POPULATE_WRITE (Linux 5.14).
+const madvPopulateWrite = 23
+
+// populateUnsupported is set once the kernel refuses MADV_POPULATE_WRITE.
+var populateUnsupported atomic.Bool
+
+// prefault makes c's pages resident and writable in one call
+// (MADV_POPULATE_WRITE) instead of one page fault per 4 KiB page as the
+// lines are appended; on a chunk already resident it only walks the page
+// table. On the development VM a page fault cost 10-15 µs: a fresh chunk
+// took 660 µs faulted in and 300 µs populated (BenchmarkChunkFirstTouch),
+// and a fresh 1M-record run 6% less CPU (five alternating pairs, 21.6 vs
+// 20.3 CPU-s). Older kernels refuse it: the pages then fault in as before.
+func prefault(c *[chunkSize]byte) {
+	if populateUnsupported.Load() {
+		return
+	}
+	if err := syscall.Madvise(c[:], madvPopulateWrite); err == syscall.EINVAL {
+		populateUnsupported.Store(true)
+	}
 }

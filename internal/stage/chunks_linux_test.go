@@ -78,3 +78,62 @@ func TestChunkPoolTrim(t *testing.T) {
 		t.Fatalf("%d chunks still counted released after all were taken", p.released)
 	}
 }
+
+// TestChunkPrefault checks that Get hands out a chunk whose pages are
+// already resident, both from a new slab and after Trim gave its memory
+// back.
+func TestChunkPrefault(t *testing.T) {
+	var p chunkPool
+	c := p.Get()
+	if populateUnsupported.Load() {
+		// A kernel before 5.14: the pages fault in as they are written.
+		c[0], c[chunkSize-1] = 1, 2
+		if c[0] != 1 || c[chunkSize-1] != 2 {
+			t.Fatal("a chunk does not keep what is written")
+		}
+		t.Log("MADV_POPULATE_WRITE is not supported: chunks fault in page by page")
+		return
+	}
+	if r := resident(t, c); r != chunkSize/4096 {
+		t.Fatalf("a new chunk has %d of %d pages resident before any write", r, chunkSize/4096)
+	}
+	p.Put(c)
+	p.Trim()
+	p.Trim() // c was not taken for a whole period: given back
+	if r := resident(t, c); r != 0 || p.released == 0 {
+		t.Fatalf("after the trims %d pages resident, %d chunks released", r, p.released)
+	}
+	for len(p.free) > 0 {
+		if c := p.Get(); resident(t, c) != chunkSize/4096 {
+			t.Fatal("a released chunk taken again is not resident")
+		}
+	}
+}
+
+// BenchmarkChunkFirstTouch compares the first use of a chunk's fresh
+// pages: faulted in one by one as they are written, or made resident by
+// prefault first.
+func BenchmarkChunkFirstTouch(b *testing.B) {
+	for _, populate := range []bool{false, true} {
+		name := map[bool]string{false: "fault", true: "prefault"}[populate]
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(chunkSize)
+			for b.Loop() {
+				m, err := syscall.Mmap(-1, 0, chunkSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c := (*[chunkSize]byte)(m)
+				if populate {
+					prefault(c)
+				}
+				for i := 0; i < chunkSize; i += 4096 {
+					c[i] = 1
+				}
+				if err := syscall.Munmap(m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

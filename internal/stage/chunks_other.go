@@ -10,3 +10,6 @@ func newSlab() []byte { return make([]byte, slabSize) }
 
 // releaseChunk does nothing where chunks live on the heap.
 func releaseChunk(*[chunkSize]byte) {}
+
+// prefault does nothing where chunks live on the heap.
+func prefault(*[chunkSize]byte) {}

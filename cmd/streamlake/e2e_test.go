@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/streamlake/streamlake/internal/broker"
+	"github.com/streamlake/streamlake/internal/etl"
 	"github.com/streamlake/streamlake/internal/produce"
 )
 
@@ -115,6 +119,7 @@ func TestEndToEndInProcess(t *testing.T) {
 	if got := q("SELECT count(*) FROM raw.orders_v1"); !strings.HasSuffix(got, "\n3030") {
 		t.Fatalf("raw staging records:\n%s", got)
 	}
+	checkLakeStatus(t, common, q("SELECT epoch_us(max(ts)) FROM lake.orders_v1"))
 
 	// Running again adds nothing.
 	mustCLI(t, run...)
@@ -261,5 +266,37 @@ func TestErrorsAreOneLine(t *testing.T) {
 				t.Fatalf("stderr %q does not say %q", msg, c.want)
 			}
 		})
+	}
+}
+
+// checkLakeStatus checks what `streamlake status` shows of lake.orders_v1
+// with no run answering: the catalog's view, against what the queries of
+// TestEndToEndInProcess found (newestCSV: the newest ts in microseconds,
+// under a CSV header).
+func checkLakeStatus(t *testing.T, common []string, newestCSV string) {
+	t.Helper()
+	// No process listens on a fresh port: the status is the offline one.
+	args := append([]string{"status", "--format", "json", "--metrics-listen", freePort(t)}, common...)
+	out, err := cli(t, args...)
+	if err != nil && !strings.Contains(err.Error(), "in ALARM") {
+		t.Fatalf("streamlake status: %v", err)
+	}
+	var st struct {
+		Topics []json.RawMessage
+		Tables []etl.TableState
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("status output: %v\n%s", err, out)
+	}
+	if len(st.Topics) != 0 || len(st.Tables) != 1 {
+		t.Fatalf("offline status: %d topics (want none: no run answers), tables %+v (want lake.orders_v1)", len(st.Topics), st.Tables)
+	}
+	tb := st.Tables[0]
+	newest, _ := strconv.ParseInt(newestCSV[strings.LastIndexByte(newestCSV, '\n')+1:], 10, 64)
+	if tb.Table != "lake.orders_v1" || !slices.Equal(tb.Topics, []string{"orders.v1"}) || tb.Rows != 3000 ||
+		tb.DeadLetters != 30 || tb.DataFiles < 1 || tb.Bytes < 1 || time.Since(tb.LastCommit) > 2*time.Minute ||
+		!tb.NewestEvent.Equal(time.UnixMicro(newest)) {
+		t.Fatalf("lake table status %+v; want 3000 rows, 30 dead letters, topic orders.v1, newest event %v",
+			tb, time.UnixMicro(newest).UTC())
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamlake/streamlake/internal/catalog"
+	"github.com/streamlake/streamlake/internal/etl"
 	"github.com/streamlake/streamlake/internal/monitor"
 	"github.com/streamlake/streamlake/internal/query"
 )
@@ -55,7 +56,7 @@ func (a *app) statusSource(ctx context.Context) (*statusSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.log.Warn("no streamlake run answers; showing the alarm states it last saved", "stage", "monitor", "metrics_listen", a.cfg.Metrics.Listen)
+	a.log.Warn("no streamlake run answers; showing the lake tables and the alarm states it last saved", "stage", "monitor", "metrics_listen", a.cfg.Metrics.Listen)
 	s.offline = e
 	return s, nil
 }
@@ -103,9 +104,13 @@ topic and lake table: consumer lag in records and seconds, ingest rate over the
 last minute, records consumed and rows committed, newest event time and newest
 Kafka timestamp committed, mean produce-to-queryable latency, dead letters, the last
 staging crawl, and the alarms in
-ALARM that name the topic or table; then every alarm's state. Without a running
-process it shows the alarm states last saved in the data directory. The exit
-status is 1 when any alarm is in ALARM, for scripts and health checks.`,
+ALARM that name the topic or table. Then, from the catalog, whether or not a
+process runs, every lake table as all processes loading it committed it: its
+topics, rows, data files, bytes, last commit, newest event time (the data
+files' upper bound of the event-time column) and dead letters. Then every
+alarm's state. Without a running process the topics are left out and the
+alarm states are those last saved in the data directory. The exit status is 1
+when any alarm is in ALARM, for scripts and health checks.`,
 		Example: `  streamlake status
   streamlake status --format json`,
 		Args: cobra.NoArgs,
@@ -118,19 +123,32 @@ status is 1 when any alarm is in ALARM, for scripts and health checks.`,
 			if err != nil {
 				return err
 			}
+			lake, err := a.lakeStatus(cmd.Context())
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
 			if format == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
-				if err := enc.Encode(st); err != nil {
+				out := struct {
+					monitor.Status
+					Tables []etl.TableState `json:"tables"`
+				}{st, lake}
+				if err := enc.Encode(out); err != nil {
 					return err
 				}
 			} else {
-				if err := query.Write(cmd.OutOrStdout(), topicsResult(st), format); err != nil {
+				if err := query.Write(w, topicsResult(st), format); err != nil {
 					return err
 				}
 				if format == "table" {
-					fmt.Fprintln(cmd.OutOrStdout())
-					if err := query.Write(cmd.OutOrStdout(), alarmsResult(st.Alarms), format); err != nil {
+					fmt.Fprintln(w)
+					if err := query.Write(w, tablesResult(lake), format); err != nil {
+						return err
+					}
+					fmt.Fprintln(w)
+					if err := query.Write(w, alarmsResult(st.Alarms), format); err != nil {
 						return err
 					}
 				}
@@ -223,6 +241,33 @@ func topicsResult(st monitor.Status) *query.Result {
 		out.Rows = append(out.Rows, []any{t.Topic, t.Table, int64(t.LagRecords), round(t.LagSeconds), round(t.IngestRate),
 			int64(t.RecordsConsumed), int64(t.RowsCommitted), timeOrNil(t.NewestEvent), timeOrNil(t.NewestCommitted),
 			round(t.Freshness), int64(t.DeadLetters), timeOrNil(t.LastCrawl), alarmNames(t.Alarms)})
+	}
+	return out
+}
+
+// lakeStatus reads the state of the lake's tables from the catalog.
+func (a *app) lakeStatus(ctx context.Context) ([]etl.TableState, error) {
+	store, err := a.openCatalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	tables, err := etl.LakeStatus(ctx, store.Iceberg(), a.cfg.ETL.Database)
+	if tables == nil {
+		tables = []etl.TableState{}
+	}
+	return tables, err
+}
+
+func tablesResult(tables []etl.TableState) *query.Result {
+	out := &query.Result{
+		Columns: []string{"table", "topics", "rows", "data_files", "bytes", "last_commit", "newest_event", "dead_letters"},
+		Types:   []string{"VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "BIGINT", "TIMESTAMPTZ", "TIMESTAMPTZ", "BIGINT"},
+		Rows:    [][]any{},
+	}
+	for _, t := range tables {
+		out.Rows = append(out.Rows, []any{t.Table, strings.Join(t.Topics, " "), t.Rows, t.DataFiles, t.Bytes,
+			timeOrNil(t.LastCommit), timeOrNil(t.NewestEvent), t.DeadLetters})
 	}
 	return out
 }

@@ -1,0 +1,139 @@
+package etl
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/iceberg-go"
+	icecat "github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
+)
+
+// TableState is a lake table as its catalog shows it: what every process
+// loading it has committed so far, whether one runs now or not.
+type TableState struct {
+	Table string `json:"table"`
+	// Topics are the Kafka topics whose offsets the table's bookmark holds.
+	Topics []string `json:"topics"`
+	// Rows, DataFiles and Bytes are the current snapshot's totals.
+	Rows      int64 `json:"rows"`
+	DataFiles int64 `json:"data_files"`
+	Bytes     int64 `json:"bytes"`
+	// LastCommit is when the current snapshot was committed.
+	LastCommit time.Time `json:"last_commit"`
+	// NewestEvent is the newest event time in the table, from its data
+	// files' upper bounds of the column its partition spec takes a time
+	// transform of (zero when the spec has none).
+	NewestEvent time.Time `json:"newest_event"`
+	// DeadLetters is the row count of the table's dead-letter table.
+	DeadLetters int64 `json:"dead_letters"`
+}
+
+// LakeStatus returns the state of every table in database (dead-letter
+// tables are counted in their table's DeadLetters), sorted by name.
+func LakeStatus(ctx context.Context, cat icecat.Catalog, database string) ([]TableState, error) {
+	var names []string
+	for id, err := range cat.ListTables(ctx, table.Identifier{database}) {
+		if errors.Is(err, icecat.ErrNoSuchNamespace) {
+			return nil, nil // nothing loaded yet
+		}
+		if err != nil {
+			return nil, fmt.Errorf("etl: list tables of %s: %w", database, err)
+		}
+		names = append(names, id[len(id)-1])
+	}
+	slices.Sort(names)
+	var out []TableState
+	for _, name := range names {
+		if base, ok := strings.CutSuffix(name, "_dlq"); ok && slices.Contains(names, base) {
+			continue
+		}
+		tbl, err := cat.LoadTable(ctx, table.Identifier{database, name})
+		if err != nil {
+			return nil, fmt.Errorf("etl: load table %s.%s: %w", database, name, err)
+		}
+		st, err := tableState(ctx, tbl)
+		if err != nil {
+			return nil, fmt.Errorf("etl: table %s.%s: %w", database, name, err)
+		}
+		st.Table = database + "." + name
+		if slices.Contains(names, name+"_dlq") {
+			dlq, err := cat.LoadTable(ctx, table.Identifier{database, name + "_dlq"})
+			if err != nil {
+				return nil, fmt.Errorf("etl: load table %s.%s_dlq: %w", database, name, err)
+			}
+			st.DeadLetters = summaryInt(dlq.CurrentSnapshot(), "total-records")
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func tableState(ctx context.Context, tbl *table.Table) (TableState, error) {
+	st := TableState{Topics: []string{}}
+	for k := range bookmark(tbl) {
+		if i := strings.LastIndexByte(k, '/'); i > 0 && !slices.Contains(st.Topics, k[:i]) {
+			st.Topics = append(st.Topics, k[:i])
+		}
+	}
+	slices.Sort(st.Topics)
+	snap := tbl.CurrentSnapshot()
+	if snap == nil {
+		return st, nil
+	}
+	st.LastCommit = time.UnixMilli(snap.TimestampMs).UTC()
+	st.Rows = summaryInt(snap, "total-records")
+	st.DataFiles = summaryInt(snap, "total-data-files")
+	st.Bytes = summaryInt(snap, "total-files-size")
+	id, ok := eventTimeField(tbl)
+	if !ok {
+		return st, nil
+	}
+	tasks, err := tbl.Scan().PlanFiles(ctx)
+	if err != nil {
+		return st, err
+	}
+	for _, t := range tasks {
+		if b, ok := t.File.UpperBoundValues()[id]; ok && len(b) == 8 {
+			// Timestamps are microseconds since the epoch, 8 bytes little-endian.
+			if ts := time.UnixMicro(int64(binary.LittleEndian.Uint64(b))).UTC(); ts.After(st.NewestEvent) {
+				st.NewestEvent = ts
+			}
+		}
+	}
+	return st, nil
+}
+
+// eventTimeField is the timestamp column the table's partition spec takes
+// a time transform (hour, day, month, year) of.
+func eventTimeField(tbl *table.Table) (int, bool) {
+	spec := tbl.Spec()
+	for _, f := range spec.Fields() {
+		if _, ok := f.Transform.(iceberg.TimeTransform); !ok {
+			continue
+		}
+		fld, ok := tbl.Schema().FindFieldByID(f.SourceID())
+		if !ok {
+			continue
+		}
+		switch fld.Type.(type) {
+		case iceberg.TimestampType, iceberg.TimestampTzType:
+			return f.SourceID(), true
+		}
+	}
+	return 0, false
+}
+
+func summaryInt(s *table.Snapshot, key string) int64 {
+	if s == nil || s.Summary == nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(s.Summary.Properties[key], 10, 64)
+	return n
+}

@@ -300,3 +300,20 @@ func checkLakeStatus(t *testing.T, common []string, newestCSV string) {
 			tb, time.UnixMicro(newest).UTC())
 	}
 }
+
+// TestStatusWithoutCatalog: status in a data directory nothing has run in
+// yet shows no lake tables and creates no catalog.
+func TestStatusWithoutCatalog(t *testing.T) {
+	dir := t.TempDir()
+	out, err := cli(t, "status", "--format", "json", "--metrics-listen", freePort(t), "--data-dir", dir, "--log-level", "error")
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	var st struct{ Tables []etl.TableState }
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.Tables == nil || len(st.Tables) != 0 {
+		t.Fatalf("status tables %+v (%v), want an empty list:\n%s", st.Tables, err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "catalog.db")); !os.IsNotExist(err) {
+		t.Fatalf("status created a catalog: %v", err)
+	}
+}

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -123,10 +126,7 @@ when any alarm is in ALARM, for scripts and health checks.`,
 			if err != nil {
 				return err
 			}
-			lake, err := a.lakeStatus(cmd.Context())
-			if err != nil {
-				return err
-			}
+			lake := a.lakeStatus(cmd.Context())
 			w := cmd.OutOrStdout()
 			if format == "json" {
 				enc := json.NewEncoder(w)
@@ -245,18 +245,29 @@ func topicsResult(st monitor.Status) *query.Result {
 	return out
 }
 
-// lakeStatus reads the state of the lake's tables from the catalog.
-func (a *app) lakeStatus(ctx context.Context) ([]etl.TableState, error) {
+// lakeStatus reads the state of the lake's tables from the catalog. A
+// catalog that cannot be read leaves them out with a warning, so that
+// status still shows the topics and alarms; a data directory without a
+// catalog yet has no tables (and gets no catalog file).
+func (a *app) lakeStatus(ctx context.Context) []etl.TableState {
+	tables := []etl.TableState{}
+	if a.cfg.Catalog.URI == "" {
+		if _, err := os.Stat(a.cfg.Paths().CatalogDB); errors.Is(err, fs.ErrNotExist) {
+			return tables
+		}
+	}
 	store, err := a.openCatalog(ctx)
+	if err == nil {
+		defer store.Close()
+		var got []etl.TableState
+		if got, err = etl.LakeStatus(ctx, store.Iceberg(), a.cfg.ETL.Database); err == nil && got != nil {
+			tables = got
+		}
+	}
 	if err != nil {
-		return nil, err
+		a.log.Warn("lake tables left out of the status", "stage", "catalog", "error", err)
 	}
-	defer store.Close()
-	tables, err := etl.LakeStatus(ctx, store.Iceberg(), a.cfg.ETL.Database)
-	if tables == nil {
-		tables = []etl.TableState{}
-	}
-	return tables, err
+	return tables
 }
 
 func tablesResult(tables []etl.TableState) *query.Result {

@@ -35,10 +35,12 @@ type TableState struct {
 	DeadLetters int64 `json:"dead_letters"`
 }
 
-// LakeStatus returns the state of every table in database (dead-letter
-// tables are counted in their table's DeadLetters), sorted by name.
+// LakeStatus returns the state of every table in database, sorted by
+// name. A dead-letter table is counted in its table's DeadLetters; one
+// whose table does not exist (every record so far was a dead letter)
+// shows as that table, with no rows.
 func LakeStatus(ctx context.Context, cat icecat.Catalog, database string) ([]TableState, error) {
-	var names []string
+	names := map[string]bool{}
 	for id, err := range cat.ListTables(ctx, table.Identifier{database}) {
 		if errors.Is(err, icecat.ErrNoSuchNamespace) {
 			return nil, nil // nothing loaded yet
@@ -46,43 +48,66 @@ func LakeStatus(ctx context.Context, cat icecat.Catalog, database string) ([]Tab
 		if err != nil {
 			return nil, fmt.Errorf("etl: list tables of %s: %w", database, err)
 		}
-		names = append(names, id[len(id)-1])
+		names[id[len(id)-1]] = true
 	}
-	slices.Sort(names)
-	var out []TableState
-	for _, name := range names {
-		if base, ok := strings.CutSuffix(name, "_dlq"); ok && slices.Contains(names, base) {
-			continue
+	var bases []string
+	for name := range names {
+		if base, ok := strings.CutSuffix(name, "_dlq"); !ok {
+			bases = append(bases, name)
+		} else if !names[base] {
+			bases = append(bases, base)
 		}
+	}
+	slices.Sort(bases)
+	load := func(name string) (*table.Table, error) {
 		tbl, err := cat.LoadTable(ctx, table.Identifier{database, name})
 		if err != nil {
 			return nil, fmt.Errorf("etl: load table %s.%s: %w", database, name, err)
 		}
-		st, err := tableState(ctx, tbl)
-		if err != nil {
-			return nil, fmt.Errorf("etl: table %s.%s: %w", database, name, err)
-		}
-		st.Table = database + "." + name
-		if slices.Contains(names, name+"_dlq") {
-			dlq, err := cat.LoadTable(ctx, table.Identifier{database, name + "_dlq"})
+		return tbl, nil
+	}
+	var out []TableState
+	for _, name := range bases {
+		st := TableState{Topics: []string{}}
+		if names[name] {
+			tbl, err := load(name)
 			if err != nil {
-				return nil, fmt.Errorf("etl: load table %s.%s_dlq: %w", database, name, err)
+				return nil, err
+			}
+			if st, err = tableState(ctx, tbl); err != nil {
+				return nil, fmt.Errorf("etl: table %s.%s: %w", database, name, err)
+			}
+		}
+		if names[name+"_dlq"] {
+			dlq, err := load(name + "_dlq")
+			if err != nil {
+				return nil, err
 			}
 			st.DeadLetters = summaryInt(dlq.CurrentSnapshot(), "total-records")
+			if !names[name] {
+				st.Topics = topics(dlq)
+			}
 		}
+		st.Table = database + "." + name
 		out = append(out, st)
 	}
 	return out, nil
 }
 
-func tableState(ctx context.Context, tbl *table.Table) (TableState, error) {
-	st := TableState{Topics: []string{}}
+// topics are the Kafka topics whose offsets tbl's bookmark holds.
+func topics(tbl *table.Table) []string {
+	out := []string{}
 	for k := range bookmark(tbl) {
-		if i := strings.LastIndexByte(k, '/'); i > 0 && !slices.Contains(st.Topics, k[:i]) {
-			st.Topics = append(st.Topics, k[:i])
+		if i := strings.LastIndexByte(k, '/'); i > 0 && !slices.Contains(out, k[:i]) {
+			out = append(out, k[:i])
 		}
 	}
-	slices.Sort(st.Topics)
+	slices.Sort(out)
+	return out
+}
+
+func tableState(ctx context.Context, tbl *table.Table) (TableState, error) {
+	st := TableState{Topics: topics(tbl)}
 	snap := tbl.CurrentSnapshot()
 	if snap == nil {
 		return st, nil

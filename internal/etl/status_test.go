@@ -30,6 +30,8 @@ func TestLakeStatus(t *testing.T) {
 			return sensor(int64(p)*100 + i) // event times p*100+i hours after base
 		})
 	}
+	// A topic whose every record is a dead letter: only junk_dlq exists.
+	e.put(t, "junk", 0, 0, 5, func(i int64) []byte { return []byte("not json") })
 	etlr := e.etl()
 	if _, err := etlr.RunOnce(ctx); err != nil {
 		t.Fatal(err)
@@ -51,13 +53,16 @@ func TestLakeStatus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(st) != 2 || st[0].Table != "lake.other" || st[1].Table != "lake.sensors" {
-			t.Fatalf("%s: tables %+v, want lake.other and lake.sensors (the dead letters counted in it)", when, st)
+		if len(st) != 3 || st[0].Table != "lake.junk" || st[1].Table != "lake.other" || st[2].Table != "lake.sensors" {
+			t.Fatalf("%s: tables %+v, want lake.junk, lake.other and lake.sensors (dead letters counted in their tables)", when, st)
 		}
-		if o := st[0]; o.Rows != 0 || len(o.Topics) != 0 || !o.NewestEvent.IsZero() || !o.LastCommit.IsZero() {
+		if j := st[0]; j.Rows != 0 || j.DeadLetters != 5 || !slices.Equal(j.Topics, []string{"junk"}) {
+			t.Errorf("%s: lake.junk %+v, want no rows, 5 dead letters, topic junk", when, j)
+		}
+		if o := st[1]; o.Rows != 0 || len(o.Topics) != 0 || !o.NewestEvent.IsZero() || !o.LastCommit.IsZero() {
 			t.Errorf("%s: lake.other %+v, want nothing committed", when, o)
 		}
-		s := st[1]
+		s := st[2]
 		if s.Rows != 3*38+20 || s.DeadLetters != 6 || !slices.Equal(s.Topics, []string{"sensors"}) ||
 			!s.NewestEvent.Equal(newest) || !files(s.DataFiles) || s.Bytes <= 0 || time.Since(s.LastCommit) > time.Minute {
 			t.Errorf("%s: lake.sensors %+v; want %d rows, 6 dead letters, topic sensors, newest event %v",

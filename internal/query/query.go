@@ -392,6 +392,9 @@ func (e *Engine) configure(ctx context.Context, conn *sql.Conn, memoryLimit stri
 			return fmt.Errorf("query: configure duckdb: %s: %w", s, duckError(err))
 		}
 	}
+	if _, err := conn.ExecContext(ctx, athenaSQL); err != nil {
+		return fmt.Errorf("query: configure duckdb: Athena's functions: %w", duckError(err))
+	}
 	return nil
 }
 

@@ -62,7 +62,8 @@ func category(err error) string {
 	var nf *NotFoundError
 	var de *duckdb.Error
 	switch {
-	case errors.As(err, &nf), errors.Is(err, catalog.ErrNoSuchTable), errors.Is(err, ErrBytesScannedLimit), errors.Is(err, ErrNotAllowed),
+	case errors.As(err, &nf), errors.Is(err, catalog.ErrNoSuchTable), errors.Is(err, catalog.ErrNoSuchDatabase),
+		errors.Is(err, ErrBytesScannedLimit), errors.Is(err, ErrNotAllowed),
 		errors.Is(err, ErrNoSuchSnapshot), errors.Is(err, ErrUnsupported), errors.Is(err, catalog.ErrAlreadyExists),
 		errors.Is(err, context.DeadlineExceeded):
 		return CategoryUser

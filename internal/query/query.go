@@ -277,6 +277,11 @@ func subset(dirs, of []string) bool {
 // an idle one prepared for the same tables if the pool has one and query
 // only reads (see readOnly), else a new one.
 func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session, error) {
+	if answer, ok, err := e.showQuery(ctx, query); err != nil {
+		return nil, err
+	} else if ok {
+		query = answer // SHOW ...: the catalog's answer, as a VALUES table
+	}
 	if !e.opts.AllowFileAccess {
 		if err := refuseStatements(query); err != nil {
 			return nil, err

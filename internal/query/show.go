@@ -1,0 +1,354 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/streamlake/streamlake/internal/catalog"
+	"github.com/streamlake/streamlake/internal/schema"
+)
+
+// Athena's SHOW statements, answered from the catalog (DuckDB's own SHOW
+// would list the query instance's in-memory views):
+//
+//	SHOW DATABASES | SCHEMAS [[LIKE] 'pattern']           -> database_name
+//	SHOW TABLES [IN | FROM db] [[LIKE] 'pattern']         -> tab_name (database_name, tab_name without IN)
+//	SHOW COLUMNS IN | FROM db.table                       -> field
+//	SHOW COLUMNS IN | FROM table IN | FROM db             -> field
+//	SHOW PARTITIONS db.table                              -> partition ('k=v/k2=v2')
+//
+// A pattern after LIKE is SQL's (% and _); a bare one is Athena's (* for
+// any characters, | between alternatives). Names match case-insensitively.
+// showQuery returns the SQL of a VALUES table holding the answer, which
+// the query runs in the statement's place: it is an execution like any
+// other, with saved results. ok is false for any other statement.
+func (e *Engine) showQuery(ctx context.Context, query string) (sql string, ok bool, err error) {
+	toks := tokens(query)
+	for len(toks) > 0 && toks[len(toks)-1].kind == tokOther && toks[len(toks)-1].text == ";" {
+		toks = toks[:len(toks)-1]
+	}
+	kw := func(i int, words ...string) bool {
+		return i < len(toks) && toks[i].kind == tokIdent && !toks[i].quoted && slices.Contains(words, strings.ToLower(toks[i].text))
+	}
+	if !kw(0, "show") || len(toks) < 2 {
+		return "", false, nil
+	}
+	// pattern reads an optional [LIKE] 'pattern' at i, which must end the statement.
+	pattern := func(i int) (func(string) bool, bool) {
+		like := kw(i, "like")
+		if like {
+			i++
+		}
+		switch {
+		case i == len(toks) && !like:
+			return func(string) bool { return true }, true
+		case i != len(toks)-1 || toks[i].kind != tokString:
+			return nil, false
+		case like:
+			return likeMatcher(toks[i].text), true
+		}
+		return hiveMatcher(toks[i].text), true
+	}
+	// name reads an identifier at i.
+	name := func(i int) (string, bool) {
+		if i < len(toks) && toks[i].kind == tokIdent {
+			return toks[i].text, true
+		}
+		return "", false
+	}
+	switch {
+	case kw(1, "databases", "schemas"):
+		match, ok := pattern(2)
+		if !ok {
+			return "", false, nil
+		}
+		dbs, err := e.databases(ctx)
+		if err != nil {
+			return "", true, err
+		}
+		var rows [][]string
+		for _, d := range dbs {
+			if match(d) {
+				rows = append(rows, []string{d})
+			}
+		}
+		return valuesSQL([]string{"database_name"}, rows), true, nil
+
+	case kw(1, "tables"):
+		db, i := "", 2
+		if kw(2, "in", "from") {
+			var ok bool
+			if db, ok = name(3); !ok {
+				return "", false, nil
+			}
+			i = 4
+		}
+		match, ok := pattern(i)
+		if !ok {
+			return "", false, nil
+		}
+		if db != "" {
+			if db, err = e.database(ctx, db); err != nil {
+				return "", true, err
+			}
+		}
+		tables, err := e.cat.Tables(ctx, db)
+		if err != nil {
+			return "", true, err
+		}
+		var rows [][]string
+		for _, t := range tables {
+			if match(t.Name) {
+				rows = append(rows, []string{t.Database, t.Name})
+			}
+		}
+		if db != "" {
+			for i := range rows {
+				rows[i] = rows[i][1:]
+			}
+			return valuesSQL([]string{"tab_name"}, rows), true, nil
+		}
+		return valuesSQL([]string{"database_name", "tab_name"}, rows), true, nil
+
+	case kw(1, "columns") && kw(2, "in", "from"):
+		var db, tbl string
+		a, ok1 := name(3)
+		switch {
+		case len(toks) == 6 && toks[4].kind == tokDot:
+			b, ok2 := name(5)
+			if !ok1 || !ok2 {
+				return "", false, nil
+			}
+			db, tbl = a, b
+		case len(toks) == 6 && kw(4, "in", "from"):
+			b, ok2 := name(5)
+			if !ok1 || !ok2 {
+				return "", false, nil
+			}
+			db, tbl = b, a
+		default:
+			return "", false, nil
+		}
+		t, err := e.table(ctx, db, tbl)
+		if err != nil {
+			return "", true, err
+		}
+		// An external table's partition keys are columns too; an Iceberg
+		// table's partition fields are not.
+		cols := slices.Clone(t.Columns)
+		if t.Type != catalog.Iceberg {
+			cols = append(cols, t.PartitionKeys...)
+		}
+		var rows [][]string
+		for _, c := range cols {
+			rows = append(rows, []string{c.Name})
+		}
+		return valuesSQL([]string{"field"}, rows), true, nil
+
+	case kw(1, "partitions"):
+		db, ok1 := name(2)
+		tbl, ok2 := name(4)
+		if !ok1 || !ok2 || len(toks) != 5 || toks[3].kind != tokDot {
+			return "", false, nil
+		}
+		t, err := e.table(ctx, db, tbl)
+		if err != nil {
+			return "", true, err
+		}
+		parts, err := e.partitions(ctx, t)
+		if err != nil {
+			return "", true, err
+		}
+		rows := make([][]string, len(parts))
+		for i, p := range parts {
+			rows[i] = []string{p}
+		}
+		return valuesSQL([]string{"partition"}, rows), true, nil
+	}
+	return "", false, nil
+}
+
+// databasesLister is the catalog's list of databases, empty ones included.
+type databasesLister interface {
+	Databases(ctx context.Context) ([]catalog.Database, error)
+}
+
+// databases lists the catalog's databases, sorted: those it lists, the
+// engine's known ones and those of its tables.
+func (e *Engine) databases(ctx context.Context) ([]string, error) {
+	names := slices.Clone(e.opts.Databases)
+	if l, ok := e.cat.(databasesLister); ok {
+		dbs, err := l.Databases(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range dbs {
+			names = append(names, d.Name)
+		}
+	}
+	tables, err := e.cat.Tables(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tables {
+		names = append(names, t.Database)
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// database returns the catalog's name of database db (matched
+// case-insensitively), or an error wrapping catalog.ErrNoSuchDatabase.
+func (e *Engine) database(ctx context.Context, db string) (string, error) {
+	dbs, err := e.databases(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, d := range dbs {
+		if strings.EqualFold(d, db) {
+			return d, nil
+		}
+	}
+	return "", fmt.Errorf("query: database %s: %w", db, catalog.ErrNoSuchDatabase)
+}
+
+// table returns catalog table db.name, or a *NotFoundError.
+func (e *Engine) table(ctx context.Context, db, name string) (catalog.Table, error) {
+	db, err := e.database(ctx, db)
+	if err != nil {
+		return catalog.Table{}, err
+	}
+	t, err := e.cat.Table(ctx, db, name)
+	if errors.Is(err, catalog.ErrNoSuchTable) {
+		return t, &NotFoundError{Database: db, Table: name}
+	}
+	return t, err
+}
+
+// partitionsLister lists an external table's partitions.
+type partitionsLister interface {
+	GetPartitions(ctx context.Context, database, table, filter string) ([]catalog.Partition, error)
+}
+
+// partitions returns the partitions of t as 'k=v/...' paths, sorted: an
+// external table's from the catalog, an Iceberg table's from the data
+// files of its current snapshot (under the spec each file was written
+// with).
+func (e *Engine) partitions(ctx context.Context, t catalog.Table) ([]string, error) {
+	var out []string
+	if t.Type != catalog.Iceberg {
+		l, ok := e.cat.(partitionsLister)
+		if !ok || len(t.PartitionKeys) == 0 {
+			return nil, nil
+		}
+		ps, err := l.GetPartitions(ctx, t.Database, t.Name, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			kv := make([]string, len(p.Values))
+			for i, v := range p.Values {
+				kv[i] = t.PartitionKeys[i].Name + "=" + v
+			}
+			out = append(out, path.Join(kv...))
+		}
+		slices.Sort(out)
+		return out, nil
+	}
+	tbl, err := e.loadIceberg(ctx, t.Database, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	if tbl.CurrentSnapshot() == nil {
+		return nil, nil
+	}
+	tasks, err := tbl.Scan().PlanFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("query: table %s.%s: plan files: %w", t.Database, t.Name, err)
+	}
+	meta := tbl.Metadata()
+	for _, task := range tasks {
+		spec := meta.PartitionSpecByID(int(task.File.SpecID()))
+		if spec == nil || spec.NumFields() == 0 {
+			continue
+		}
+		values := task.File.Partition()
+		row := make(partitionRow, 0, spec.NumFields())
+		for _, f := range spec.Fields() {
+			row = append(row, values[f.FieldID])
+		}
+		out = append(out, spec.PartitionToPath(row, tbl.Schema()))
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// partitionRow is a data file's partition values in its spec's order.
+type partitionRow []any
+
+func (r partitionRow) Size() int        { return len(r) }
+func (r partitionRow) Get(i int) any    { return r[i] }
+func (r partitionRow) Set(i int, v any) { r[i] = v }
+
+// valuesSQL is a query returning rows (strings) under cols, in order.
+func valuesSQL(cols []string, rows [][]string) string {
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = schema.QuoteIdent(c)
+	}
+	if len(rows) == 0 {
+		nulls := make([]string, len(cols))
+		for i, c := range quoted {
+			nulls[i] = "CAST(NULL AS VARCHAR) AS " + c
+		}
+		return "SELECT " + strings.Join(nulls, ", ") + " WHERE false"
+	}
+	var b strings.Builder
+	b.WriteString("SELECT * FROM (VALUES ")
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		vals := make([]string, len(r))
+		for j, v := range r {
+			vals[j] = schema.QuoteString(v)
+		}
+		b.WriteString("(" + strings.Join(vals, ", ") + ")")
+	}
+	b.WriteString(") AS t(" + strings.Join(quoted, ", ") + ")")
+	return b.String()
+}
+
+// likeMatcher matches SQL's LIKE pattern p (% any run, _ one character),
+// case-insensitively.
+func likeMatcher(p string) func(string) bool {
+	var re strings.Builder
+	re.WriteString("(?is)^")
+	for _, c := range p {
+		switch c {
+		case '%':
+			re.WriteString(".*")
+		case '_':
+			re.WriteString(".")
+		default:
+			re.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	re.WriteString("$")
+	return regexp.MustCompile(re.String()).MatchString
+}
+
+// hiveMatcher matches Athena's SHOW pattern p (* any run, | between
+// alternatives), case-insensitively.
+func hiveMatcher(p string) func(string) bool {
+	alts := strings.Split(p, "|")
+	for i, a := range alts {
+		alts[i] = strings.ReplaceAll(regexp.QuoteMeta(strings.TrimSpace(a)), `\*`, ".*")
+	}
+	return regexp.MustCompile("(?is)^(?:" + strings.Join(alts, "|") + ")$").MatchString
+}

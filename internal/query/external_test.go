@@ -297,3 +297,45 @@ func TestExternalParquet(t *testing.T) {
 		t.Errorf("dt = %v", res.Rows[0][3])
 	}
 }
+
+// TestShowExternal: SHOW PARTITIONS and SHOW COLUMNS of an external table
+// come from the catalog: its registered partitions, its partition keys
+// after its columns.
+func TestShowExternal(t *testing.T) {
+	ctx := t.Context()
+	store, dir := openCatalog(t)
+	loc := filepath.Join(dir, "files")
+	err := store.PutTable(ctx, catalog.Table{
+		Database: "ext", Name: "files", Format: "parquet", Location: "file://" + loc,
+		Columns:       []catalog.Column{{Name: "a", Type: "bigint"}, {Name: "b", Type: "string"}},
+		PartitionKeys: []catalog.Column{{Name: "dt", Type: "string"}, {Name: "region", Type: "string"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []catalog.Partition
+	for _, v := range [][]string{{"2026-11-22", "eu"}, {"2026-11-21", "us"}, {"2026-11-21", "eu"}} {
+		parts = append(parts, catalog.Partition{Values: v, Location: "file://" + filepath.Join(loc, "dt="+v[0], "region="+v[1])})
+	}
+	if err := store.BatchCreatePartitions(ctx, "ext", "files", parts); err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine(t, store)
+	for q, want := range map[string][]string{
+		"SHOW PARTITIONS ext.files":      {"dt=2026-11-21/region=eu", "dt=2026-11-21/region=us", "dt=2026-11-22/region=eu"},
+		"SHOW COLUMNS IN files FROM ext": {"a", "b", "dt", "region"},
+		"SHOW TABLES IN EXT":             {"files"},
+	} {
+		res, err := e.Query(ctx, q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		var got []string
+		for _, r := range res.Rows {
+			got = append(got, r[0].(string))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s = %v, want %v", q, got, want)
+		}
+	}
+}

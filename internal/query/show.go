@@ -251,9 +251,11 @@ func (e *Engine) partitions(ctx context.Context, t catalog.Table) ([]string, err
 			return nil, err
 		}
 		for _, p := range ps {
-			kv := make([]string, len(p.Values))
+			kv := make([]string, 0, len(p.Values))
 			for i, v := range p.Values {
-				kv[i] = t.PartitionKeys[i].Name + "=" + v
+				if i < len(t.PartitionKeys) {
+					kv = append(kv, t.PartitionKeys[i].Name+"="+v)
+				}
 			}
 			out = append(out, path.Join(kv...))
 		}

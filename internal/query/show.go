@@ -103,14 +103,15 @@ func (e *Engine) showQuery(ctx context.Context, query string) (sql string, ok bo
 		}
 		var rows [][]string
 		for _, t := range tables {
-			if match(t.Name) {
+			switch {
+			case !match(t.Name):
+			case db != "":
+				rows = append(rows, []string{t.Name})
+			default:
 				rows = append(rows, []string{t.Database, t.Name})
 			}
 		}
 		if db != "" {
-			for i := range rows {
-				rows[i] = rows[i][1:]
-			}
 			return valuesSQL([]string{"tab_name"}, rows), true, nil
 		}
 		return valuesSQL([]string{"database_name", "tab_name"}, rows), true, nil

@@ -42,10 +42,11 @@ func engineOptions(cfg config.Config, log *slog.Logger, reg prometheus.Registere
 func newQueryService(cfg config.Config, store *catalog.Store, log *slog.Logger, reg prometheus.Registerer) (*query.Service, error) {
 	log = log.With("stage", "query")
 	return query.NewService(query.New(store, engineOptions(cfg, log, reg)), store, query.ServiceConfig{
-		Workgroups: workgroups(cfg),
-		ResultsDir: cfg.Paths().Results,
-		Logger:     log,
-		Registerer: reg,
+		Workgroups:        workgroups(cfg),
+		ResultsDir:        cfg.Paths().Results,
+		Logger:            log,
+		Registerer:        reg,
+		HeartbeatInterval: cfg.Query.HeartbeatInterval,
 	})
 }
 

@@ -70,6 +70,10 @@ type Query struct {
 	// CacheSize bounds the cache in bytes; least recently used files are
 	// evicted past it (files a running query reads stay).
 	CacheSize int64 `yaml:"cache_size"`
+	// HeartbeatInterval is how often a process saves a sign of life of
+	// its queued and running executions; one silent for six intervals is
+	// FAILED as abandoned (its process stopped).
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
 }
 
 // Log configures log/slog output.
@@ -203,7 +207,7 @@ func Default() Config {
 		Crawl:   Crawl{Interval: 30 * time.Second, Database: "raw", SampleSize: 1000},
 		Metrics: Metrics{Listen: "127.0.0.1:9464"},
 		Monitor: monitor.Default(),
-		Query:   Query{CacheSize: 10 << 30},
+		Query:   Query{CacheSize: 10 << 30, HeartbeatInterval: 10 * time.Second},
 	}
 }
 
@@ -433,6 +437,8 @@ func (c *Config) Validate() error {
 		return bad("crawl.sample_size", "%d must be at least 1", c.Crawl.SampleSize)
 	case c.Query.CacheSize < 1<<20:
 		return bad("query.cache_size", "%d must be at least 1048576 (1 MiB)", c.Query.CacheSize)
+	case c.Query.HeartbeatInterval < time.Second || c.Query.HeartbeatInterval > time.Hour:
+		return bad("query.heartbeat_interval", "%s must be between 1s and 1h", c.Query.HeartbeatInterval)
 	}
 	for _, b := range c.Kafka.Brokers {
 		if !hostPort.MatchString(b) {

@@ -19,6 +19,7 @@ func TestBadConfigs(t *testing.T) {
 		"bad_broker.bad.yml":     `kafka.brokers: "no-port" is not host:port`,
 		"bad_database.bad.yml":   `etl.database: "Lake-1" must match`,
 		"bad_cache_size.bad.yml": `query.cache_size: 1000 must be at least 1048576 (1 MiB)`,
+		"bad_heartbeat.bad.yml":  `query.heartbeat_interval: 100ms must be between 1s and 1h`,
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")
 	if len(files) != len(want) {
@@ -44,7 +45,8 @@ func TestBadConfigs(t *testing.T) {
 }
 
 func TestPrecedence(t *testing.T) {
-	c, err := Load("testdata/good.yml", []string{"STREAMLAKE_KAFKA_TOPICS=a,b", "STREAMLAKE_ETL_INTERVAL=3s", "HOME=/x"})
+	c, err := Load("testdata/good.yml", []string{"STREAMLAKE_KAFKA_TOPICS=a,b", "STREAMLAKE_ETL_INTERVAL=3s",
+		"STREAMLAKE_QUERY_HEARTBEAT_INTERVAL=2s", "HOME=/x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +61,12 @@ func TestPrecedence(t *testing.T) {
 	}
 	if c.Kafka.Group != "streamlake" {
 		t.Fatalf("default group lost: %q", c.Kafka.Group)
+	}
+	if c.Query.HeartbeatInterval != 2*time.Second {
+		t.Fatalf("query.heartbeat_interval %s, want the environment's 2s", c.Query.HeartbeatInterval)
+	}
+	if d, _ := Load("", nil); d.Query.HeartbeatInterval != 10*time.Second {
+		t.Fatalf("default query.heartbeat_interval %s, want 10s", d.Query.HeartbeatInterval)
 	}
 	if err := c.Set("kafka.brokers", "h1:1, h2:2"); err != nil || len(c.Kafka.Brokers) != 2 {
 		t.Fatalf("Set: %v %v", err, c.Kafka.Brokers)

@@ -190,6 +190,12 @@ func TestQueryCLI(t *testing.T) {
 	if len(recent) != 3 || recent[0].SQL != "SELECT 2 AS two" || recent[1].SQL != "SELECT 'a;b' AS s" || !strings.HasPrefix(recent[2].SQL, "SELECT site,\n") {
 		t.Fatalf("the history does not hold sql's three statements: %+v", recent)
 	}
+	// \l, \dt and \d stand for SHOW DATABASES, SHOW TABLES and DESCRIBE.
+	want = l.ok("", "query", "--format", "csv", "SHOW DATABASES") + l.ok("", "query", "--format", "csv", "SHOW TABLES IN lake") +
+		l.ok("", "query", "--format", "csv", "DESCRIBE lake.sensors")
+	if got := l.ok("\\l\n\\dt lake\n\\d lake.sensors\n", "sql", "--format", "csv"); got != want || !strings.Contains(got, "tab_name\nsensors\n") {
+		t.Fatalf("sql \\l, \\dt, \\d printed\n%s\nwant\n%s", got, want)
+	}
 	// A failing statement does not stop the others; the exit status says so.
 	out, stderr, err = l.sl("SELECT nope;\nSELECT 3 AS three;\n", "sql", "--format", "csv")
 	if err == nil || out != "three\n3\n" || !strings.Contains(stderr, "FAILED (USER)") || !strings.Contains(stderr, "1 of 2 statements failed") {

@@ -34,6 +34,9 @@ On a terminal: line editing, history (Up/Down, Ctrl-R; kept in
 the running query, Ctrl-D or \q quits. Meta commands, alone on a line:
   \format table|csv|json   output format
   \workgroup NAME          workgroup of the next statements
+  \l                       databases (SHOW DATABASES)
+  \dt [DB]                 tables (SHOW TABLES [IN DB])
+  \d DB.TABLE              a table's columns (DESCRIBE DB.TABLE)
   \q, exit, quit           quit
   \?                       help
 
@@ -101,8 +104,14 @@ func (sh *shell) script(ctx context.Context, in io.Reader) error {
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.TrimSpace(pending) == "" && isMeta(line) {
-			if sh.meta(line) {
+			quit, stmt := sh.meta(line)
+			if quit {
 				break
+			}
+			if stmt != "" {
+				if err := run([]string{stmt}); err != nil {
+					return err
+				}
 			}
 			continue
 		}
@@ -183,8 +192,12 @@ func (sh *shell) interactive(ctx context.Context, historyPath string) error {
 			return fmt.Errorf("sql: %w", err)
 		}
 		if strings.TrimSpace(pending) == "" && isMeta(line) {
-			if sh.meta(line) {
+			quit, stmt := sh.meta(line)
+			if quit {
 				return nil
+			}
+			if stmt != "" {
+				sh.runInterruptible(session, stmt)
 			}
 			continue
 		}
@@ -257,24 +270,34 @@ func isMeta(line string) bool {
 	return strings.HasPrefix(l, `\`) || strings.EqualFold(l, "exit") || strings.EqualFold(l, "quit")
 }
 
-// meta runs a meta command and reports whether the shell should quit.
-func (sh *shell) meta(line string) (quit bool) {
+// meta runs a meta command and reports whether the shell should quit, or
+// returns the statement a listing command (\l, \dt, \d) stands for.
+func (sh *shell) meta(line string) (quit bool, stmt string) {
 	fields := strings.Fields(strings.TrimSuffix(strings.TrimSpace(line), ";"))
 	switch cmd := strings.ToLower(fields[0]); {
 	case cmd == `\q` || cmd == "exit" || cmd == "quit":
-		return true
+		return true, ""
+	case cmd == `\l` && len(fields) == 1:
+		return false, "SHOW DATABASES"
+	case cmd == `\dt` && len(fields) <= 2:
+		if len(fields) == 2 {
+			return false, "SHOW TABLES IN " + fields[1]
+		}
+		return false, "SHOW TABLES"
+	case cmd == `\d` && len(fields) == 2:
+		return false, "DESCRIBE " + fields[1]
 	case cmd == `\format` && len(fields) == 2:
 		f, err := query.ParseFormat(fields[1])
 		if err != nil {
 			fmt.Fprintln(sh.errw, strings.TrimPrefix(err.Error(), "--format: "))
-			return false
+			return false, ""
 		}
 		sh.format = f
 		fmt.Fprintf(sh.errw, "output format is %s\n", f)
 	case cmd == `\workgroup` && len(fields) == 2:
 		if _, ok := sh.svc.Workgroup(fields[1]); !ok {
 			fmt.Fprintf(sh.errw, "workgroup %q does not exist\n", fields[1])
-			return false
+			return false, ""
 		}
 		sh.workgroup = fields[1]
 		fmt.Fprintf(sh.errw, "workgroup is %s\n", sh.workgroup)
@@ -282,11 +305,14 @@ func (sh *shell) meta(line string) (quit bool) {
 		fmt.Fprintln(sh.errw, `statements end with ';' and may span lines
   \format table|csv|json   output format (now `+sh.format+`)
   \workgroup NAME          workgroup (now `+sh.workgroup+`)
+  \l                       databases (SHOW DATABASES)
+  \dt [DB]                 tables (SHOW TABLES [IN DB])
+  \d DB.TABLE              a table's columns (DESCRIBE DB.TABLE)
   \q, exit, quit, Ctrl-D   quit`)
 	default:
 		fmt.Fprintf(sh.errw, "unknown command %q (\\? for help)\n", strings.Join(fields, " "))
 	}
-	return false
+	return false, ""
 }
 
 // splitStatements returns the complete statements of text (those ended by

@@ -113,6 +113,13 @@ type batch struct {
 // allTopics subscribes to every topic not starting with "_" (internal topics).
 const allTopics = `^[^_].*`
 
+// newTopicDiscovery is how often a consumer of every topic (no topics
+// configured) refreshes the cluster's metadata, where it finds topics
+// created after it started. kgo's default, like Kafka's
+// metadata.max.age.ms, is five minutes: a new topic's records waited that
+// long before they were consumed (TestNewTopicIsConsumed).
+const newTopicDiscovery = 5 * time.Second
+
 // New connects a consumer-group client. It does not consume until Run.
 func New(cfg Config, bucket *blob.Bucket) (*Ingester, error) {
 	if cfg.Logger == nil {
@@ -151,6 +158,9 @@ func New(cfg Config, bucket *blob.Bucket) (*Ingester, error) {
 	}
 	if cfg.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
+	}
+	if len(cfg.Topics) == 0 {
+		opts = append(opts, kgo.MetadataMaxAge(newTopicDiscovery))
 	}
 	opts = append(opts, cfg.ClientOpts...)
 	if len(cfg.Topics) == 0 {

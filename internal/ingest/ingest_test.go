@@ -369,3 +369,44 @@ func TestHandoffBeforeStaging(t *testing.T) {
 	}
 	buf.Release()
 }
+
+// TestNewTopicIsConsumed: an ingester of every topic (no topics
+// configured) consumes a topic created after it started within seconds,
+// not at its next scheduled metadata refresh minutes later.
+func TestNewTopicIsConsumed(t *testing.T) {
+	br := startBroker(t, 2)
+	b := bucket(t)
+	in, err := ingest.New(ingest.Config{
+		Brokers: []string{br.Addr()}, Group: "g", Start: "earliest",
+		FlushRecords: 100, FlushBytes: 1 << 20, FlushInterval: 100 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	waitStaged := func(id string, within time.Duration) {
+		t.Helper()
+		for deadline := time.Now().Add(within); ; time.Sleep(200 * time.Millisecond) {
+			if recs, _ := staged(t, b); recs[`{"id":"`+id+`"}`] == 1 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("record %s not staged within %s", id, within)
+			}
+		}
+	}
+	// The group is up and consuming once a first topic's record is staged.
+	produceRecords(t, br.Addr(), "early", 0, 10)
+	waitStaged("9", 30*time.Second)
+	produceRecords(t, br.Addr(), "late", 1000, 10)
+	waitStaged("1009", 20*time.Second)
+}

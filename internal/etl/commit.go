@@ -97,11 +97,11 @@ func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
 	if len(b.dead) > 0 {
 		if *dlq == nil {
 			var err error
-			if *dlq, err = e.createDLQ(ctx, name+"_dlq"); err != nil {
+			if *dlq, err = e.createDLQ(ctx, name+dlqSuffix); err != nil {
 				return res, err
 			}
 		}
-		t, err := e.append(ctx, name+"_dlq", (*dlq).NewTransaction(), dlqBM, objList, deadLetterRecord(b.dead))
+		t, err := e.append(ctx, name+dlqSuffix, (*dlq).NewTransaction(), dlqBM, objList, deadLetterRecord(b.dead))
 		if err != nil {
 			return res, err
 		}

@@ -50,6 +50,9 @@ const (
 	SummaryObjects = "streamlake.staging-objects" // ["<key>:<size>", ...]
 )
 
+// dlqSuffix names a table's dead-letter table: lake.<table>_dlq.
+const dlqSuffix = "_dlq"
+
 // Config configures an ETL.
 type Config struct {
 	Database  string // Iceberg namespace, e.g. "lake"
@@ -387,7 +390,7 @@ func (e *ETL) loadTopic(ctx context.Context, topic string, objs []object) (Resul
 		if tg.main, err = e.load(ctx, t.Name()); err != nil {
 			return res, err
 		}
-		if tg.dlq, err = e.load(ctx, t.Name()+"_dlq"); err != nil {
+		if tg.dlq, err = e.load(ctx, t.Name()+dlqSuffix); err != nil {
 			return res, err
 		}
 		tg.mainBM, tg.dlqBM = bookmark(tg.main), bookmark(tg.dlq)

@@ -2,7 +2,6 @@ package etl
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -52,7 +51,7 @@ func LakeStatus(ctx context.Context, cat icecat.Catalog, database string) ([]Tab
 	}
 	var bases []string
 	for name := range names {
-		if base, ok := strings.CutSuffix(name, "_dlq"); !ok {
+		if base, ok := strings.CutSuffix(name, dlqSuffix); !ok {
 			bases = append(bases, name)
 		} else if !names[base] {
 			bases = append(bases, base)
@@ -78,8 +77,8 @@ func LakeStatus(ctx context.Context, cat icecat.Catalog, database string) ([]Tab
 				return nil, fmt.Errorf("etl: table %s.%s: %w", database, name, err)
 			}
 		}
-		if names[name+"_dlq"] {
-			dlq, err := load(name + "_dlq")
+		if names[name+dlqSuffix] {
+			dlq, err := load(name + dlqSuffix)
 			if err != nil {
 				return nil, err
 			}
@@ -116,7 +115,7 @@ func tableState(ctx context.Context, tbl *table.Table) (TableState, error) {
 	st.Rows = summaryInt(snap, "total-records")
 	st.DataFiles = summaryInt(snap, "total-data-files")
 	st.Bytes = summaryInt(snap, "total-files-size")
-	id, ok := eventTimeField(tbl)
+	fld, ok := eventTimeField(tbl)
 	if !ok {
 		return st, nil
 	}
@@ -125,11 +124,9 @@ func tableState(ctx context.Context, tbl *table.Table) (TableState, error) {
 		return st, err
 	}
 	for _, t := range tasks {
-		if b, ok := t.File.UpperBoundValues()[id]; ok && len(b) == 8 {
-			// Timestamps are microseconds since the epoch, 8 bytes little-endian.
-			if ts := time.UnixMicro(int64(binary.LittleEndian.Uint64(b))).UTC(); ts.After(st.NewestEvent) {
-				st.NewestEvent = ts
-			}
+		lit, err := iceberg.LiteralFromBytes(fld.Type, t.File.UpperBoundValues()[fld.ID])
+		if ts, ok := lit.(iceberg.TimestampLiteral); err == nil && ok && ts.Value().ToTime().After(st.NewestEvent) {
+			st.NewestEvent = ts.Value().ToTime()
 		}
 	}
 	return st, nil
@@ -137,7 +134,7 @@ func tableState(ctx context.Context, tbl *table.Table) (TableState, error) {
 
 // eventTimeField is the timestamp column the table's partition spec takes
 // a time transform (hour, day, month, year) of.
-func eventTimeField(tbl *table.Table) (int, bool) {
+func eventTimeField(tbl *table.Table) (iceberg.NestedField, bool) {
 	spec := tbl.Spec()
 	for _, f := range spec.Fields() {
 		if _, ok := f.Transform.(iceberg.TimeTransform); !ok {
@@ -149,10 +146,10 @@ func eventTimeField(tbl *table.Table) (int, bool) {
 		}
 		switch fld.Type.(type) {
 		case iceberg.TimestampType, iceberg.TimestampTzType:
-			return f.SourceID(), true
+			return fld, true
 		}
 	}
-	return 0, false
+	return iceberg.NestedField{}, false
 }
 
 func summaryInt(s *table.Snapshot, key string) int64 {

@@ -73,8 +73,14 @@ func bucket(t testing.TB) *blob.Bucket {
 
 func newIngester(t *testing.T, addr string, b *blob.Bucket, flushRecords int) *ingest.Ingester {
 	t.Helper()
+	return newIngesterOf(t, addr, b, flushRecords, "events")
+}
+
+// newIngesterOf is newIngester consuming topics (none: every topic).
+func newIngesterOf(t *testing.T, addr string, b *blob.Bucket, flushRecords int, topics ...string) *ingest.Ingester {
+	t.Helper()
 	in, err := ingest.New(ingest.Config{
-		Brokers: []string{addr}, Topics: []string{"events"}, Group: "g", Start: "earliest",
+		Brokers: []string{addr}, Topics: topics, Group: "g", Start: "earliest",
 		FlushRecords: flushRecords, FlushBytes: 1 << 20, FlushInterval: 100 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}, b)
@@ -82,6 +88,20 @@ func newIngester(t *testing.T, addr string, b *blob.Bucket, flushRecords int) *i
 		t.Fatal(err)
 	}
 	return in
+}
+
+// runInBackground runs in until the test ends, then checks that it
+// stopped cleanly.
+func runInBackground(t *testing.T, in *ingest.Ingester) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
 }
 
 // runUntilIdle runs the ingester until lag is zero and nothing is buffered.
@@ -318,15 +338,7 @@ func TestHandoffBeforeStaging(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- in.Run(runCtx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	runInBackground(t, in)
 	// Ingest has the batch and waits for room (HandoffPatience is 5 s):
 	// nothing may be in staging yet.
 	for deadline := time.Now().Add(20 * time.Second); !h.Waiting(); time.Sleep(10 * time.Millisecond) {
@@ -376,23 +388,7 @@ func TestHandoffBeforeStaging(t *testing.T) {
 func TestNewTopicIsConsumed(t *testing.T) {
 	br := startBroker(t, 2)
 	b := bucket(t)
-	in, err := ingest.New(ingest.Config{
-		Brokers: []string{br.Addr()}, Group: "g", Start: "earliest",
-		FlushRecords: 100, FlushBytes: 1 << 20, FlushInterval: 100 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- in.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	runInBackground(t, newIngesterOf(t, br.Addr(), b, 100))
 	waitStaged := func(id string, within time.Duration) {
 		t.Helper()
 		for deadline := time.Now().Add(within); ; time.Sleep(200 * time.Millisecond) {

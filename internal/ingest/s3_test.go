@@ -2,8 +2,6 @@ package ingest_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +10,6 @@ import (
 
 	sblob "github.com/streamlake/streamlake/internal/blob"
 	"github.com/streamlake/streamlake/internal/blob/blobtest"
-	"github.com/streamlake/streamlake/internal/ingest"
 	"github.com/streamlake/streamlake/internal/stage"
 )
 
@@ -28,14 +25,7 @@ func TestS3StagingSurvivesAnOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	in, err := ingest.New(ingest.Config{
-		Brokers: []string{br.Addr()}, Topics: []string{"events"}, Group: "g", Start: "earliest",
-		FlushRecords: 500, FlushBytes: 1 << 20, FlushInterval: 100 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := newIngester(t, br.Addr(), b, 500)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- in.Run(ctx) }()

@@ -67,7 +67,11 @@ func (e *Engine) showQuery(ctx context.Context, query string) (sql string, ok bo
 		if !ok {
 			return "", false, nil
 		}
-		dbs, err := e.databases(ctx)
+		l, err := e.listTables(ctx)
+		if err != nil {
+			return "", true, err
+		}
+		dbs, err := e.databases(ctx, l)
 		if err != nil {
 			return "", true, err
 		}
@@ -92,25 +96,26 @@ func (e *Engine) showQuery(ctx context.Context, query string) (sql string, ok bo
 		if !ok {
 			return "", false, nil
 		}
-		if db != "" {
-			if db, err = e.database(ctx, db); err != nil {
-				return "", true, err
-			}
-		}
-		tables, err := e.cat.Tables(ctx, db)
+		l, err := e.listTables(ctx)
 		if err != nil {
 			return "", true, err
 		}
-		var rows [][]string
-		for _, t := range tables {
-			switch {
-			case !match(t.Name):
-			case db != "":
-				rows = append(rows, []string{t.Name})
-			default:
-				rows = append(rows, []string{t.Database, t.Name})
+		if db != "" {
+			if db, err = e.database(ctx, l, db); err != nil {
+				return "", true, err
 			}
 		}
+		var rows [][]string
+		for _, t := range l.byName {
+			switch {
+			case !match(t.Name):
+			case db == "":
+				rows = append(rows, []string{t.Database, t.Name})
+			case t.Database == db:
+				rows = append(rows, []string{t.Name})
+			}
+		}
+		slices.SortFunc(rows, slices.Compare)
 		if db != "" {
 			return valuesSQL([]string{"tab_name"}, rows), true, nil
 		}
@@ -179,34 +184,33 @@ type databasesLister interface {
 	Databases(ctx context.Context) ([]catalog.Database, error)
 }
 
-// databases lists the catalog's databases, sorted: those it lists, the
-// engine's known ones and those of its tables.
-func (e *Engine) databases(ctx context.Context) ([]string, error) {
-	names := slices.Clone(e.opts.Databases)
-	if l, ok := e.cat.(databasesLister); ok {
-		dbs, err := l.Databases(ctx)
+// databases lists the databases of the engine's listing l (its known
+// ones and those holding tables) and, where the catalog lists them, the
+// empty ones too, sorted.
+func (e *Engine) databases(ctx context.Context, l *tableListing) ([]string, error) {
+	names := slices.Clone(l.databases)
+	if dl, ok := e.cat.(databasesLister); ok {
+		dbs, err := dl.Databases(ctx)
 		if err != nil {
 			return nil, err
 		}
 		for _, d := range dbs {
 			names = append(names, d.Name)
 		}
+		slices.Sort(names)
 	}
-	tables, err := e.cat.Tables(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range tables {
-		names = append(names, t.Database)
-	}
-	slices.Sort(names)
 	return slices.Compact(names), nil
 }
 
-// database returns the catalog's name of database db (matched
-// case-insensitively), or an error wrapping catalog.ErrNoSuchDatabase.
-func (e *Engine) database(ctx context.Context, db string) (string, error) {
-	dbs, err := e.databases(ctx)
+// database returns the catalog's spelling of database db (matched
+// case-insensitively): from l, else from the catalog's list of databases
+// (one with no table yet), else an error wrapping
+// catalog.ErrNoSuchDatabase.
+func (e *Engine) database(ctx context.Context, l *tableListing, db string) (string, error) {
+	if d, ok := l.dbs[strings.ToLower(db)]; ok {
+		return d, nil
+	}
+	dbs, err := e.databases(ctx, l)
 	if err != nil {
 		return "", err
 	}
@@ -218,13 +222,23 @@ func (e *Engine) database(ctx context.Context, db string) (string, error) {
 	return "", fmt.Errorf("query: database %s: %w", db, catalog.ErrNoSuchDatabase)
 }
 
-// table returns catalog table db.name, or a *NotFoundError.
+// table returns the full definition of catalog table db.name (names
+// matched case-insensitively, as queries name tables), or a
+// *NotFoundError.
 func (e *Engine) table(ctx context.Context, db, name string) (catalog.Table, error) {
-	db, err := e.database(ctx, db)
+	l, err := e.listTables(ctx)
 	if err != nil {
 		return catalog.Table{}, err
 	}
-	t, err := e.cat.Table(ctx, db, name)
+	if db, err = e.database(ctx, l, db); err != nil {
+		return catalog.Table{}, err
+	}
+	t, ok := l.byName[[2]string{strings.ToLower(db), strings.ToLower(name)}]
+	if !ok {
+		return catalog.Table{}, &NotFoundError{Database: db, Table: name}
+	}
+	// The listing holds an Iceberg table's identity only: read it whole.
+	t, err = e.cat.Table(ctx, t.Database, t.Name)
 	if errors.Is(err, catalog.ErrNoSuchTable) {
 		return t, &NotFoundError{Database: db, Table: name}
 	}
@@ -300,16 +314,16 @@ func (r partitionRow) Set(i int, v any) { r[i] = v }
 
 // valuesSQL is a query returning rows (strings) under cols, in order.
 func valuesSQL(cols []string, rows [][]string) string {
+	if len(rows) == 0 {
+		empty := make([]column, len(cols))
+		for i, c := range cols {
+			empty[i] = column{name: c, duck: "VARCHAR"}
+		}
+		return emptyView(empty)
+	}
 	quoted := make([]string, len(cols))
 	for i, c := range cols {
 		quoted[i] = schema.QuoteIdent(c)
-	}
-	if len(rows) == 0 {
-		nulls := make([]string, len(cols))
-		for i, c := range quoted {
-			nulls[i] = "CAST(NULL AS VARCHAR) AS " + c
-		}
-		return "SELECT " + strings.Join(nulls, ", ") + " WHERE false"
 	}
 	var b strings.Builder
 	b.WriteString("SELECT * FROM (VALUES ")

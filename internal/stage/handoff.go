@@ -33,8 +33,11 @@ const HandoffPatience = 5 * time.Second
 // its next Take frees: an ingester catching up on a backlog then runs at
 // most the Handoff's size ahead of the lake, as the ETL gates freshness
 // anyway, instead of leaving the ETL to decompress every object past the
-// bound (a fifth of the pipeline's CPU over a long backlog). With no ETL
-// taking, or one stalled for HandoffPatience, ingest does not wait:
+// bound (a fifth of the pipeline's CPU over a long backlog). A new Handoff
+// counts as just taken from: it is made for an ETL, which then has
+// HandoffPatience for its first Take (a process starting on a backlog
+// fills the Handoff before its ETL's first load). With no ETL taking, or
+// one stalled for HandoffPatience, ingest does not wait:
 // entries older than HandoffMaxAge (objects no ETL here reads) are
 // dropped, and if the object still does not fit it is refused, rather than
 // the oldest dropped: an ETL that lags reads the oldest next, so dropping
@@ -63,13 +66,13 @@ type handoffItem struct {
 }
 
 // NewHandoff returns a Handoff holding at most maxBytes of lines
-// (0: DefaultHandoffBytes).
+// (0: DefaultHandoffBytes), counted as taken from now.
 func NewHandoff(maxBytes int) *Handoff {
 	if maxBytes <= 0 {
 		maxBytes = DefaultHandoffBytes
 	}
 	return &Handoff{seed: maphash.MakeSeed(), now: time.Now, patience: HandoffPatience, max: maxBytes,
-		items: map[string]handoffItem{}, taken: make(chan struct{})}
+		items: map[string]handoffItem{}, taken: make(chan struct{}), lastTake: time.Now()}
 }
 
 // Put offers the lines of the object to be stored under key as the

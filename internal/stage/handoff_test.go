@@ -167,30 +167,21 @@ func TestHandoffOrderStaysBounded(t *testing.T) {
 }
 
 // TestHandoffPutWaitsForTake: a full Handoff's Put waits for the room a
-// Take frees while an ETL is taking entries, and does not wait when none
-// has taken one yet, when the last Take is older than the patience, or
-// past its context.
+// Take frees while an ETL is taking entries, counting a new Handoff as
+// taken from (its ETL's first load comes after ingest has filled it), and
+// does not wait when the last Take is older than the patience, or past its
+// context.
 func TestHandoffPutWaitsForTake(t *testing.T) {
 	ctx := context.Background()
 	h := NewHandoff(100)
 	h.Put(ctx, "1", []byte("1"), buffer(strings.Repeat("1", 60)))
-	// No Take yet: no ETL is known to be reading, so no wait.
 	two := buffer(strings.Repeat("2", 60))
-	if h.Put(ctx, "2", []byte("2"), two) || two.Len() != 60 {
-		t.Fatal("Put past the bound took the entry before any Take")
-	}
-	// After a Take, Put waits for the next one to free room.
-	h.Put(ctx, "0", []byte("0"), buffer(strings.Repeat("0", 30)))
-	if b, ok := h.Take("0", []byte("0")); !ok {
-		t.Fatal("Take 0 missed")
-	} else {
-		b.Release()
-	}
+	// No Take yet, but the Handoff is new: Put waits for the first one.
 	done := make(chan bool)
 	go func() { done <- h.Put(ctx, "2", []byte("2"), two) }()
 	select {
 	case ok := <-done:
-		t.Fatalf("Put returned %v with no room and an ETL taking", ok)
+		t.Fatalf("Put returned %v with no room, before a new Handoff's first Take", ok)
 	case <-time.After(50 * time.Millisecond):
 	}
 	if !h.Waiting() {
@@ -207,6 +198,21 @@ func TestHandoffPutWaitsForTake(t *testing.T) {
 	if h.Waiting() {
 		t.Fatal("Waiting is true with no Put waiting")
 	}
+	// Later Takes wake a waiting Put the same way.
+	go func() { done <- h.Put(ctx, "1", []byte("1"), buffer(strings.Repeat("1", 60))) }()
+	select {
+	case ok := <-done:
+		t.Fatalf("Put returned %v with no room and an ETL taking", ok)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if b, ok := h.Take("2", []byte("2")); !ok {
+		t.Fatal("Take 2 missed")
+	} else {
+		b.Release()
+	}
+	if !<-done || h.Bytes() != 60 {
+		t.Fatalf("Put after the second Take freed room: holds %d", h.Bytes())
+	}
 	// A stalled ETL (no Take within the patience): Put gives up.
 	h.patience = 20 * time.Millisecond
 	three := buffer(strings.Repeat("3", 60))
@@ -219,8 +225,8 @@ func TestHandoffPutWaitsForTake(t *testing.T) {
 	}
 	// A cancelled context ends the wait.
 	h.patience = time.Hour
-	if b, ok := h.Take("2", []byte("2")); !ok {
-		t.Fatal("Take 2 missed")
+	if b, ok := h.Take("1", []byte("1")); !ok {
+		t.Fatal("Take 1 missed")
 	} else {
 		b.Release()
 	}

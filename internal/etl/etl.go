@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"log/slog"
 	"maps"
@@ -95,6 +96,10 @@ type ETL struct {
 	seeded   map[string]bool          // topics whose committed objects are in done
 	defaults map[string]*tables.Table // compiled default tables, by topic
 	hints    map[string]fastHint      // the last fast batch's size, by table
+	// partial holds the lines of the object the commit that creates a
+	// table read in part, for the next pass, which reads it again (the
+	// handoff gives lines up on the first read).
+	partial partialLines
 }
 
 // New returns an ETL reading staging and writing tables through cat.
@@ -383,6 +388,7 @@ type target struct {
 
 func (e *ETL) loadTopic(ctx context.Context, topic string, objs []object) (Result, error) {
 	var res Result
+	defer e.partial.release()
 	var targets []*target
 	for _, t := range e.targets(topic) {
 		tg := &target{spec: t}
@@ -485,15 +491,28 @@ func (e *ETL) read(ctx context.Context, o object, targets []*target, limit int) 
 	// object.
 	var eachLine func(func([]byte) error) error
 	owned := true // lines outlive read: the general path may keep them
-	if buf, ok := e.cfg.Handoff.Take(o.Key, data); ok {
-		defer buf.Release()
+	complete := true
+	buf, ok := e.partial.take(o.Key, data)
+	if !ok {
+		if buf, ok = e.cfg.Handoff.Take(o.Key, data); ok {
+			e.m.handoffObjects.Inc()
+		}
+	}
+	if ok {
+		defer func() {
+			if complete {
+				buf.Release()
+			} else {
+				e.partial.keep(o.Key, data, buf)
+			}
+		}()
 		eachLine, owned = buf.Lines, false
-		e.m.handoffObjects.Inc()
 	} else {
 		lines, err := stage.Decompress(data)
 		if err != nil {
 			return 0, false, fmt.Errorf("etl: staging object %s: %w", o.Key, err)
 		}
+		e.m.decompressedObjects.Inc()
 		eachLine = func(fn func([]byte) error) error { return stage.Lines(lines, fn) }
 	}
 	specs := make([]*tables.Table, len(targets))
@@ -572,12 +591,51 @@ func (e *ETL) read(ctx context.Context, o object, targets []*target, limit int) 
 		return nil
 	})
 	if errors.Is(err, errEnough) {
+		complete = false
 		return n - 1, false, nil
 	}
 	if err != nil {
 		return n, false, fmt.Errorf("etl: staging object %s: %w", o.Key, err)
 	}
 	return n, true, nil
+}
+
+// partialLines keeps the lines of one object read in part, while the
+// stored bytes are the ones they were taken for.
+type partialLines struct {
+	key string
+	sum uint64 // maphash of the compressed object
+	buf stage.Buffer
+}
+
+var partialSeed = maphash.MakeSeed()
+
+// keep holds buf, the lines of obj stored under key, releasing any lines
+// held before.
+func (p *partialLines) keep(key string, obj []byte, buf stage.Buffer) {
+	p.release()
+	p.key, p.sum, p.buf = key, maphash.Bytes(partialSeed, obj), buf
+}
+
+// take returns the lines held if they are those of obj stored under key;
+// any other lines held are released.
+func (p *partialLines) take(key string, obj []byte) (stage.Buffer, bool) {
+	if p.key == "" {
+		return stage.Buffer{}, false
+	}
+	if p.key != key || maphash.Bytes(partialSeed, obj) != p.sum {
+		p.release()
+		return stage.Buffer{}, false
+	}
+	buf := p.buf
+	*p = partialLines{}
+	return buf, true
+}
+
+// release gives the lines held, if any, back to the buffer pool.
+func (p *partialLines) release() {
+	p.buf.Release()
+	*p = partialLines{}
 }
 
 // objectBufs recycles the buffers compressed staging objects are read

@@ -138,3 +138,45 @@ func TestCreatingCommitHoldsFewRecords(t *testing.T) {
 		t.Fatalf("a fresh ETL loaded %+v, %v; want nothing", res, err)
 	}
 }
+
+// TestCreatingCommitKeepsHandedLines: the commit that creates a table
+// reads the first object in part and the next pass reads it again; the
+// lines taken from the handoff serve both reads, so nothing is
+// decompressed.
+func TestCreatingCommitKeepsHandedLines(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	reg := prometheus.NewRegistry()
+	h := stage.NewHandoff(0)
+	x := etl.New(etl.Config{Database: "lake", TimeField: "ts", Handoff: h, Metrics: etl.NewMetrics(reg)},
+		e.staging, e.store.Iceberg())
+	var lines []byte
+	for i := range int64(5000) {
+		lines = stage.AppendEnvelope(lines, &stage.Record{Topic: "t", Offset: i, Timestamp: base, Value: sensor(i)})
+	}
+	name := stage.ObjectName("t", 0, 0, base)
+	obj := stage.Compress(nil, lines)
+	var buf stage.Buffer
+	buf.Write(lines)
+	if !h.Put(ctx, name, obj, &buf) {
+		t.Fatal("handoff refused the object")
+	}
+	if err := e.staging.WriteAll(ctx, name, obj, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := x.RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 5000 || res.Objects != 1 || etl.FastRows(x) != 4000 {
+		t.Fatalf("result %+v, %d rows through the fast path; want 5000 rows, 1 object, 4000 fast", res, etl.FastRows(x))
+	}
+	if n := count(t, e.store, "t"); n != 5000 {
+		t.Fatalf("lake.t has %d rows, want 5000", n)
+	}
+	for metric, want := range map[string]float64{"streamlake_etl_handoff_objects_total": 1, "streamlake_etl_staging_decompressed_objects_total": 0} {
+		if got := gauge(t, reg, metric); got != want {
+			t.Errorf("%s = %v, want %v", metric, got, want)
+		}
+	}
+}

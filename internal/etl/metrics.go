@@ -15,6 +15,7 @@ type Metrics struct {
 	tableBytes                  *prometheus.GaugeVec
 	objects, conflicts, expired prometheus.Counter
 	handoffObjects              prometheus.Counter
+	decompressedObjects         prometheus.Counter
 	commitSeconds               prometheus.Histogram
 	newestEvent, newestKafka    *prometheus.GaugeVec
 	freshness                   *prometheus.HistogramVec
@@ -47,6 +48,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		handoffObjects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "streamlake_etl_handoff_objects_total", Help: "Staging objects whose lines were taken from the ingester in this process instead of being decompressed.",
 		}),
+		decompressedObjects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamlake_etl_staging_decompressed_objects_total", Help: "Staging objects read from storage and decompressed (in run: the ones the ingester's handoff did not hold).",
+		}),
 		objects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "streamlake_etl_staging_objects_total", Help: "Staging objects covered by lake commits.",
 		}),
@@ -72,7 +76,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"table"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.rows, m.deadLetters, m.maintenance, m.compactedFiles, m.schemaChanges, m.deadByStage, m.tableBytes, m.objects, m.handoffObjects, m.conflicts, m.expired, m.commitSeconds, m.newestKafka, m.newestEvent, m.freshness)
+		reg.MustRegister(m.rows, m.deadLetters, m.maintenance, m.compactedFiles, m.schemaChanges, m.deadByStage, m.tableBytes, m.objects, m.handoffObjects, m.decompressedObjects, m.conflicts, m.expired, m.commitSeconds, m.newestKafka, m.newestEvent, m.freshness)
 	}
 	return m
 }

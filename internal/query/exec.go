@@ -175,9 +175,10 @@ type active struct {
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 	// saveMu orders the saves of the execution once it is active: a
-	// state is published (update) before it is saved, and a heartbeat,
-	// saved under saveMu, skips an execution published as finished, so
-	// it never overwrites a later state.
+	// state is saved and then published under it (publish), and a
+	// heartbeat, saved under it, saves the state published last and skips
+	// an execution published as finished, so it never overwrites a later
+	// state.
 	saveMu sync.Mutex
 }
 

@@ -15,7 +15,7 @@ func (s *Service) execute(ctx context.Context, a *active, wg *workgroup, params 
 	defer s.wg.Done()
 	defer close(a.done)
 	defer a.cancel(nil)
-	x := a.exec // owned by this goroutine; published with update
+	x := a.exec // owned by this goroutine; published with publish
 
 	select {
 	case wg.slots <- struct{}{}:
@@ -51,8 +51,7 @@ func (s *Service) execute(ctx context.Context, a *active, wg *workgroup, params 
 	x.Started = s.now().UTC()
 	x.Statistics.BytesScanned = sess.scan.bytes
 	x.Statistics.FilesScanned = int64(sess.scan.files)
-	s.update(a, x)
-	if err := s.saveActive(ctx, a, x); err != nil {
+	if err := s.publish(ctx, a, x); err != nil {
 		s.log.Warn("query history", "stage", "query", "id", x.ID, "err", err)
 	}
 	s.log.Info("query running", "id", x.ID, "workgroup", wg.Name, "bytes_scanned", sess.scan.bytes, "files", sess.scan.files)
@@ -108,12 +107,11 @@ func (s *Service) finish(ctx context.Context, a *active, x Execution, err error,
 	if merr := saveMetadata(wg.ResultsLocation, x, cols); merr != nil {
 		s.log.Warn("query metadata", "stage", "query", "id", x.ID, "err", merr)
 	}
-	s.update(a, x)
 	s.metrics.observe(x)
 	// The final state is saved even when ctx is done.
 	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := s.saveActive(saveCtx, a, x); err != nil {
+	if err := s.publish(saveCtx, a, x); err != nil {
 		// Keep it in memory so Get still finds it.
 		s.log.Error("query history", "stage", "query", "id", x.ID, "err", err)
 	} else {
@@ -137,19 +135,19 @@ func causeMessage(cause error) string {
 	return fmt.Sprintf("query: %v", cause)
 }
 
-// saveActive saves x, a's state just published by update, in the
-// history, in turn with a's heartbeats (see active.saveMu).
-func (s *Service) saveActive(ctx context.Context, a *active, x Execution) error {
+// publish saves x, a's new state, in the history, then makes it the state
+// this process reports (even when the save failed), in turn with a's
+// heartbeats (see active.saveMu). Saving first means no process reads
+// the history behind what this one has reported: a client told RUNNING
+// by this process and asking another must not read QUEUED.
+func (s *Service) publish(ctx context.Context, a *active, x Execution) error {
 	a.saveMu.Lock()
 	defer a.saveMu.Unlock()
-	return s.save(ctx, x)
-}
-
-// update publishes x as the execution's current state.
-func (s *Service) update(a *active, x Execution) {
+	err := s.save(ctx, x)
 	s.mu.Lock()
 	a.exec = x
 	s.mu.Unlock()
+	return err
 }
 
 type execMetrics struct {

@@ -723,6 +723,49 @@ func TestAbandonedExecutionFails(t *testing.T) {
 	}
 }
 
+// slowHistory is the real catalog history whose saves of one state take
+// a while, as a PostgreSQL catalog under load may.
+type slowHistory struct {
+	query.History
+	state string
+	delay time.Duration
+}
+
+func (h slowHistory) PutExecution(ctx context.Context, e catalog.Execution) error {
+	if e.State == h.state {
+		time.Sleep(h.delay)
+	}
+	return h.History.PutExecution(ctx, e)
+}
+
+// TestStateSavedBeforeReported: a process reports a new state only once
+// the history has it, so a client told RUNNING (or SUCCEEDED) by the
+// runner never reads an older state from another process, however slow
+// the save.
+func TestStateSavedBeforeReported(t *testing.T) {
+	store, _ := openCatalog(t)
+	for _, tc := range []struct {
+		state query.State
+		sql   string
+	}{{query.Running, slowSQL}, {query.Succeeded, "SELECT 42"}} {
+		runner := newService(t, store, slowHistory{History: store, state: string(tc.state), delay: 300 * time.Millisecond}, query.ServiceConfig{})
+		other := newService(t, store, nil, query.ServiceConfig{})
+		id, err := runner.Start(t.Context(), query.StartInput{SQL: tc.sql})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, runner, id, tc.state)
+		if got, err := other.Get(t.Context(), id); err != nil || got.State != tc.state {
+			t.Fatalf("the runner reports %s; another process reads %s (%v)", tc.state, got.State, err)
+		}
+		if tc.state == query.Running {
+			if err := runner.Cancel(t.Context(), id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 // TestHeartbeatKeepsExecutionAlive: a long query's heartbeats keep it
 // RUNNING for another process reading the history long past six
 // intervals since it started; cancelled, it reads CANCELLED there.

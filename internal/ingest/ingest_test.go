@@ -311,7 +311,8 @@ func TestHandoffBeforeStaging(t *testing.T) {
 	produceRecords(t, br.Addr(), "events", 0, 10)
 	b := bucket(t)
 	h := stage.NewHandoff(1 << 20)
-	// Fill the handoff; taking a small entry tells it an ETL is taking.
+	// Fill the handoff; taking small entries keeps it counting an ETL as
+	// taking (a new handoff does for HandoffPatience only).
 	var filler stage.Buffer
 	filler.Write(bytes.Repeat([]byte("x"), 1<<20-10))
 	if !h.Put(ctx, "filler", []byte("f"), &filler) {

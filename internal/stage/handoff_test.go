@@ -176,43 +176,37 @@ func TestHandoffPutWaitsForTake(t *testing.T) {
 	h := NewHandoff(100)
 	h.Put(ctx, "1", []byte("1"), buffer(strings.Repeat("1", 60)))
 	two := buffer(strings.Repeat("2", 60))
+	// putWaitsForTake puts put's lines past the bound and checks that Put
+	// waits (and says so through Waiting) until the Take of take frees
+	// room, and then takes them.
+	putWaitsForTake := func(put, take string, lines *Buffer, when string) {
+		t.Helper()
+		done := make(chan bool)
+		go func() { done <- h.Put(ctx, put, []byte(put), lines) }()
+		select {
+		case ok := <-done:
+			t.Fatalf("Put returned %v with no room, %s", ok, when)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if !h.Waiting() {
+			t.Fatalf("Waiting is false while a Put waits, %s", when)
+		}
+		if b, ok := h.Take(take, []byte(take)); !ok {
+			t.Fatalf("Take %s missed", take)
+		} else {
+			b.Release()
+		}
+		if !<-done || h.Bytes() != 60 {
+			t.Fatalf("Put after the Take of %s freed room: holds %d", take, h.Bytes())
+		}
+		if h.Waiting() {
+			t.Fatal("Waiting is true with no Put waiting")
+		}
+	}
 	// No Take yet, but the Handoff is new: Put waits for the first one.
-	done := make(chan bool)
-	go func() { done <- h.Put(ctx, "2", []byte("2"), two) }()
-	select {
-	case ok := <-done:
-		t.Fatalf("Put returned %v with no room, before a new Handoff's first Take", ok)
-	case <-time.After(50 * time.Millisecond):
-	}
-	if !h.Waiting() {
-		t.Fatal("Waiting is false while a Put waits")
-	}
-	if b, ok := h.Take("1", []byte("1")); !ok {
-		t.Fatal("Take 1 missed")
-	} else {
-		b.Release()
-	}
-	if !<-done || h.Bytes() != 60 {
-		t.Fatalf("Put after the Take freed room: holds %d", h.Bytes())
-	}
-	if h.Waiting() {
-		t.Fatal("Waiting is true with no Put waiting")
-	}
+	putWaitsForTake("2", "1", two, "before a new Handoff's first Take")
 	// Later Takes wake a waiting Put the same way.
-	go func() { done <- h.Put(ctx, "1", []byte("1"), buffer(strings.Repeat("1", 60))) }()
-	select {
-	case ok := <-done:
-		t.Fatalf("Put returned %v with no room and an ETL taking", ok)
-	case <-time.After(50 * time.Millisecond):
-	}
-	if b, ok := h.Take("2", []byte("2")); !ok {
-		t.Fatal("Take 2 missed")
-	} else {
-		b.Release()
-	}
-	if !<-done || h.Bytes() != 60 {
-		t.Fatalf("Put after the second Take freed room: holds %d", h.Bytes())
-	}
+	putWaitsForTake("1", "2", buffer(strings.Repeat("1", 60)), "with an ETL taking")
 	// A stalled ETL (no Take within the patience): Put gives up.
 	h.patience = 20 * time.Millisecond
 	three := buffer(strings.Repeat("3", 60))

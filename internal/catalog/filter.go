@@ -156,8 +156,9 @@ func (p betweenPred) match(v []string) bool {
 
 func (p likePred) match(v []string) bool { return p.key < len(v) && p.re.MatchString(v[p.key]) }
 
-// likeRegexp compiles a LIKE pattern.
-func likeRegexp(pattern string) (*regexp.Regexp, error) {
+// LikeRegexp compiles SQL's LIKE pattern (% any run of characters, _ one,
+// \ escaping the next) into a regexp matching whole strings.
+func LikeRegexp(pattern string) (*regexp.Regexp, error) {
 	var b strings.Builder
 	b.WriteString(`(?s)\A`)
 	escaped := false
@@ -474,7 +475,7 @@ func (p *parser) pred(t token) (predicate, error) {
 		if s.kind != tokString {
 			return nil, p.errorf(s, "LIKE needs a string pattern, found %s", s)
 		}
-		re, err := likeRegexp(s.text)
+		re, err := LikeRegexp(s.text)
 		if err != nil {
 			return nil, p.errorf(s, "%v", err)
 		}

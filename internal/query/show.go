@@ -50,7 +50,12 @@ func (e *Engine) showQuery(ctx context.Context, query string) (sql string, ok bo
 		case i != len(toks)-1 || toks[i].kind != tokString:
 			return nil, false
 		case like:
-			return likeMatcher(toks[i].text), true
+			// Names match case-insensitively: both sides lower-cased.
+			re, err := catalog.LikeRegexp(strings.ToLower(toks[i].text))
+			if err != nil {
+				return nil, false
+			}
+			return func(s string) bool { return re.MatchString(strings.ToLower(s)) }, true
 		}
 		return hiveMatcher(toks[i].text), true
 	}
@@ -339,25 +344,6 @@ func valuesSQL(cols []string, rows [][]string) string {
 	}
 	b.WriteString(") AS t(" + strings.Join(quoted, ", ") + ")")
 	return b.String()
-}
-
-// likeMatcher matches SQL's LIKE pattern p (% any run, _ one character),
-// case-insensitively.
-func likeMatcher(p string) func(string) bool {
-	var re strings.Builder
-	re.WriteString("(?is)^")
-	for _, c := range p {
-		switch c {
-		case '%':
-			re.WriteString(".*")
-		case '_':
-			re.WriteString(".")
-		default:
-			re.WriteString(regexp.QuoteMeta(string(c)))
-		}
-	}
-	re.WriteString("$")
-	return regexp.MustCompile(re.String()).MatchString
 }
 
 // hiveMatcher matches Athena's SHOW pattern p (* any run, | between

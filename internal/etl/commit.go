@@ -176,7 +176,7 @@ func (e *ETL) prepare(ctx context.Context, name string, b *batch, main **table.T
 	}
 	var err error
 	if *main == nil {
-		if *main, err = e.create(ctx, name, b.spec, b.tableSchema()); err != nil {
+		if *main, err = e.create(ctx, name, b.spec, b.tableSchema(nil)); err != nil {
 			return nil, nil, nil, err
 		}
 	}
@@ -187,7 +187,7 @@ func (e *ETL) prepare(ctx context.Context, name string, b *batch, main **table.T
 	// coerced values added to the plan, and the plan committed once.
 	tx := (*main).NewTransaction()
 	base := (*main).Schema()
-	inferred := b.tableSchema()
+	inferred := b.tableSchema(base.Fields())
 	widen := widenings(base, inferred)
 	adds := missingColumns(base.Fields(), inferred, nil, &idGen{next: base.HighestFieldID()})
 	sc := base

@@ -87,6 +87,19 @@ func checkValue(v any, t iceberg.Type, path string) error {
 				return err
 			}
 		}
+	case *iceberg.MapType:
+		m, ok := v.(schema.Object)
+		if !ok {
+			return bad()
+		}
+		if _, ok := t.KeyType.(iceberg.StringType); !ok {
+			return fmt.Errorf("field %s: map column type %s is not supported by the JSON loader (keys must be strings)", path, t)
+		}
+		for _, e := range m {
+			if err := checkValue(e.Value, t.ValueType, path+"."+e.Key); err != nil {
+				return err
+			}
+		}
 	default:
 		return fmt.Errorf("field %s: column type %s is not supported by the JSON loader", path, t)
 	}
@@ -149,6 +162,19 @@ func appendValue(b array.Builder, v any, t iceberg.Type) {
 		for _, e := range v.([]any) {
 			appendValue(vb, e, lt.Element)
 		}
+	case *array.MapBuilder:
+		mt := t.(*iceberg.MapType)
+		m := v.(schema.Object)
+		b.Append(true)
+		kb, ib := b.KeyBuilder(), b.ItemBuilder()
+		last := lastMembers(m)
+		for i, e := range m {
+			if last != nil && !last(i) {
+				continue // a duplicate key: the last wins
+			}
+			appendValue(kb, e.Key, mt.KeyType)
+			appendValue(ib, e.Value, mt.ValueType)
+		}
 	case *array.LargeListBuilder:
 		lt := t.(*iceberg.ListType)
 		b.Append(true)
@@ -159,4 +185,26 @@ func appendValue(b array.Builder, v any, t iceberg.Type) {
 	default:
 		b.AppendNull()
 	}
+}
+
+// lastMembers reports, for an object with duplicate keys, whether its
+// member i is the last of its key (a map keeps one value a key, the last
+// as a JSON decoder would); nil when every key is unique.
+func lastMembers(m schema.Object) func(i int) bool {
+	if len(m) <= 8 { // comparing keys beats a map's allocation
+		for i := range m {
+			if member(m[i+1:], m[i].Key) >= 0 {
+				return func(i int) bool { return member(m[i+1:], m[i].Key) < 0 }
+			}
+		}
+		return nil
+	}
+	last := make(map[string]int, len(m))
+	for i, e := range m {
+		last[e.Key] = i
+	}
+	if len(last) == len(m) {
+		return nil
+	}
+	return func(i int) bool { return last[m[i].Key] == i }
 }

@@ -414,7 +414,7 @@ func (e *ETL) loadTopic(ctx context.Context, topic string, objs []object) (Resul
 	fastPath := len(targets) == 1 && !e.cfg.noFastPath
 	for len(objs) > 0 {
 		for _, tg := range targets {
-			tg.b = newBatch(tg.spec)
+			tg.b = newBatch(tg.spec, tg.main)
 			if fastPath {
 				tg.b.fast = newFastBatch(tg.spec, tg.main)
 				tg.b.fast.reserve(e.hints[tg.spec.Name()])
@@ -709,6 +709,7 @@ type batch struct {
 	rows      []row
 	dead      []deadLetter
 	inferred  *schema.Type
+	cols      []iceberg.NestedField // the lake table's columns when the batch began
 	tsParsed  int
 	// fast holds the rows of the columnar fast path (nil when the table
 	// cannot take it); rows holds the others.
@@ -732,12 +733,21 @@ type row struct {
 	dlq bool
 }
 
-func newBatch(t *tables.Table) *batch {
+// newBatch returns an empty batch for the rows of table t, whose lake
+// table main (nil before it exists) they go to.
+func newBatch(t *tables.Table, main *table.Table) *batch {
 	policy := PolicyDLQ
 	if t.CoerceToString() {
 		policy = PolicyCoerceToString
 	}
-	return &batch{spec: t, timeField: t.Spec().TimeField, policy: policy, inferred: &schema.Type{Kind: schema.Struct}}
+	b := &batch{spec: t, timeField: t.Spec().TimeField, policy: policy, inferred: &schema.Type{Kind: schema.Struct}}
+	if main != nil {
+		b.cols = main.Schema().Fields()
+		if seed := mapSeed(b.cols); seed != nil {
+			b.inferred = seed
+		}
+	}
+	return b
 }
 
 // addDead adds a dead letter, its value scrubbed of the fields the table
@@ -761,7 +771,13 @@ func (b *batch) addRow(r stage.Record, v schema.Object, event time.Time, dlq boo
 	// dead-letter table (or its value to a text column) when it fails the
 	// column check. Its new fields still become columns.
 	if !schema.Fits(v, b.inferred) { // most rows share a shape: skip inference
+		// An object column with very many keys becomes a map as soon as it
+		// shows them (mapMaxFields), so that merging a batch of map-like
+		// objects does not grow a struct by every key.
 		b.inferred = schema.MergeFirst(b.inferred, schema.Infer(v))
+		if hasWide(b.inferred) {
+			b.inferred = inferMaps(b.inferred, b.cols, nil, nil)
+		}
 	}
 	if s, ok := v.Get(b.timeField).(string); ok {
 		if _, ok := schema.ParseTimestamp(s); ok {
@@ -807,9 +823,11 @@ func jsonKind(v any) string {
 
 // tableSchema is the inferred row type, fields in the order the records
 // first showed them, with the time field forced to a timestamp when its
-// values parse as one.
-func (b *batch) tableSchema() *schema.Type {
-	t := b.inferred
+// values parse as one, and object columns that cols (the table's columns;
+// nil before it exists) lack typed as maps where their rows show maps
+// (inferMaps).
+func (b *batch) tableSchema(cols []iceberg.NestedField) *schema.Type {
+	t := inferMaps(b.inferred, cols, nil, rowStats(b.rows))
 	if b.tsParsed == 0 {
 		return t
 	}

@@ -79,7 +79,7 @@ func (e *ETL) replayOnce(ctx context.Context, name string) (ReplayResult, error)
 	}
 	res.DeadLetters = len(recs)
 	spec := e.table(name)
-	b := newBatch(spec)
+	b := newBatch(spec, main)
 	now := time.Now()
 	seen := map[string]map[int64]bool{}
 	for k, offs := range done {

@@ -41,6 +41,12 @@ func icebergType(t *schema.Type, g *idGen) (iceberg.Type, bool) {
 			return nil, false
 		}
 		return &iceberg.ListType{ElementID: g.id(), Element: elem}, true
+	case schema.Map:
+		value, ok := icebergType(t.Elem, g)
+		if !ok {
+			return nil, false
+		}
+		return &iceberg.MapType{KeyID: g.id(), KeyType: iceberg.PrimitiveTypes.String, ValueID: g.id(), ValueType: value}, true
 	}
 	return nil, false
 }

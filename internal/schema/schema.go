@@ -1,7 +1,10 @@
 // Package schema infers column types from JSON values and merges them.
 //
 // The type model is the small set a JSON document can carry plus timestamps:
-// boolean, bigint, double, string, timestamp (RFC 3339 strings), struct, list.
+// boolean, bigint, double, string, timestamp (RFC 3339 strings), struct, list,
+// and map (string keys): Infer never returns a map, since one object cannot
+// show whether its keys are fields or data; a caller that has seen many
+// objects decides that (AsMap) and merges into the map from then on.
 // Inference is deterministic: struct fields keep first-seen order. Merge rules:
 //
 //	null + T          -> T
@@ -9,6 +12,8 @@
 //	timestamp + string-> string
 //	struct + struct   -> struct with the union of fields (fields merged pairwise)
 //	list<A> + list<B> -> list<merge(A,B)>
+//	map<A> + map<B>   -> map<merge(A,B)>
+//	map<A> + struct   -> map<A merged with every field's type>
 //	any other pair    -> string, reported as a conflict
 //
 // Types are immutable once built; functions here are safe for concurrent use.
@@ -33,13 +38,14 @@ const (
 	String
 	Struct
 	List
+	Map
 )
 
 // Type is an inferred column type.
 type Type struct {
 	Kind   Kind
 	Fields []Field // Struct
-	Elem   *Type   // List
+	Elem   *Type   // List: the elements; Map: the values (keys are strings)
 }
 
 // Field is a named struct member.
@@ -57,7 +63,7 @@ var (
 	tString    = &Type{Kind: String}
 )
 
-// Of returns the scalar type of kind k (not Struct or List).
+// Of returns the scalar type of kind k (not Struct, List or Map).
 func Of(k Kind) *Type {
 	switch k {
 	case Bool:
@@ -157,6 +163,10 @@ func Merge(a, b *Type) (*Type, bool) {
 			return a, c
 		}
 		return &Type{Kind: List, Elem: e}, c
+	case a.Kind == Map && (b.Kind == Map || b.Kind == Struct):
+		return mergeIntoMap(a, b)
+	case a.Kind == Struct && b.Kind == Map:
+		return mergeIntoMap(b, a)
 	case a.Kind == b.Kind:
 		return a, false
 	case (a.Kind == Long && b.Kind == Double) || (a.Kind == Double && b.Kind == Long):
@@ -193,6 +203,50 @@ func MergeFirst(a, b *Type) *Type {
 		return &Type{Kind: List, Elem: MergeFirst(a.Elem, b.Elem)}
 	}
 	return a
+}
+
+// mergeIntoMap merges b, a map or a struct, into the map m: b's values (a
+// map's value type, or each of a struct's field types) into m's.
+func mergeIntoMap(m, b *Type) (*Type, bool) {
+	elem, conflict := m.Elem, false
+	if b.Kind == Map {
+		elem, conflict = Merge(elem, b.Elem)
+	}
+	for _, f := range b.Fields {
+		var c bool
+		elem, c = Merge(elem, f.Type)
+		conflict = conflict || c
+	}
+	if elem == m.Elem {
+		return m, conflict
+	}
+	return &Type{Kind: Map, Elem: elem}, conflict
+}
+
+// AsMap returns the map type t's fields hold as a map's values: t must be
+// a struct with at least one field, and its fields' types must merge into
+// one scalar type (bigint and double into double) without a conflict. A
+// timestamp among the values becomes a string, so that a later value that
+// is not one still fits. ok is false otherwise.
+func AsMap(t *Type) (*Type, bool) {
+	if t == nil || t.Kind != Struct || len(t.Fields) == 0 {
+		return nil, false
+	}
+	elem := tNull
+	for _, f := range t.Fields {
+		var conflict bool
+		if elem, conflict = Merge(elem, f.Type); conflict {
+			return nil, false
+		}
+	}
+	switch elem.Kind {
+	case Bool, Long, Double, String:
+	case Timestamp:
+		elem = tString
+	default:
+		return nil, false // null only, or nested values
+	}
+	return &Type{Kind: Map, Elem: elem}, true
 }
 
 func nonNil(t *Type) *Type {
@@ -266,6 +320,7 @@ type dialect struct {
 	itemSep                           string
 	structOpen, fieldSep, structClose string
 	listOpen, listClose               string
+	mapOpen, mapClose                 string
 	quote                             func(string) string
 }
 
@@ -275,6 +330,7 @@ var (
 		itemSep:    ",",
 		structOpen: "struct<", fieldSep: ":", structClose: ">",
 		listOpen: "array<", listClose: ">",
+		mapOpen: "map<string,", mapClose: ">",
 		quote: func(s string) string { return s },
 	}
 	duck = dialect{
@@ -282,6 +338,7 @@ var (
 		itemSep:    ", ",
 		structOpen: "STRUCT(", fieldSep: " ", structClose: ")",
 		listOpen: "", listClose: "[]",
+		mapOpen: "MAP(VARCHAR, ", mapClose: ")",
 		quote: QuoteIdent,
 	}
 )
@@ -307,6 +364,10 @@ func (t *Type) render(b *strings.Builder, d dialect) {
 		b.WriteString(d.listOpen)
 		t.Elem.render(b, d)
 		b.WriteString(d.listClose)
+	case Map:
+		b.WriteString(d.mapOpen)
+		t.Elem.render(b, d)
+		b.WriteString(d.mapClose)
 	default:
 		b.WriteString(d.names[t.Kind])
 	}
@@ -371,6 +432,14 @@ func Fits(v any, t *Type) bool {
 		}
 		return true
 	case Object:
+		if t.Kind == Map {
+			for _, m := range x {
+				if !Fits(m.Value, t.Elem) {
+					return false
+				}
+			}
+			return true
+		}
 		if t.Kind != Struct {
 			return false
 		}

@@ -179,3 +179,76 @@ func FuzzFits(f *testing.F) {
 		}
 	})
 }
+
+func TestAsMap(t *testing.T) {
+	cases := []struct {
+		doc, want string // want "" : not a map
+	}{
+		{`{"a":1,"b":2}`, "map<string,bigint>"},
+		{`{"a":1,"b":2.5}`, "map<string,double>"},
+		{`{"a":"x","b":"2026-11-22T10:00:00Z"}`, "map<string,string>"},
+		{`{"a":"2026-11-22T10:00:00Z"}`, "map<string,string>"},
+		{`{"a":true,"b":null}`, "map<string,boolean>"},
+		{`{"a":1,"b":"x"}`, ""},           // mixed kinds stay a struct
+		{`{"a":{"x":1},"b":{"x":2}}`, ""}, // nested values stay a struct
+		{`{"a":[1],"b":[2]}`, ""},
+		{`{"a":null}`, ""},
+		{`{}`, ""},
+		{`[1]`, ""},
+	}
+	for _, c := range cases {
+		m, ok := AsMap(infer(t, c.doc))
+		got := ""
+		if ok {
+			got = m.Hive()
+		}
+		if got != c.want {
+			t.Errorf("AsMap(%s) = %q, want %q", c.doc, got, c.want)
+		}
+	}
+}
+
+func TestMergeWithMap(t *testing.T) {
+	m := func(elem string) *Type {
+		mt, ok := AsMap(infer(t, `{"k":`+elem+`}`))
+		if !ok {
+			t.Fatalf("AsMap of %s", elem)
+		}
+		return mt
+	}
+	cases := []struct {
+		a, b     *Type
+		want     string
+		conflict bool
+	}{
+		{m(`1`), infer(t, `{"x":2,"y":3}`), "map<string,bigint>", false},
+		{m(`1`), infer(t, `{"x":2.5}`), "map<string,double>", false},
+		{infer(t, `{"x":2.5}`), m(`1`), "map<string,double>", false},
+		{m(`1`), m(`true`), "map<string,string>", true},
+		{m(`1`), infer(t, `{"x":"s"}`), "map<string,string>", true},
+		{m(`1`), infer(t, `[1]`), "string", true},
+		{m(`1`), infer(t, `null`), "map<string,bigint>", false},
+	}
+	for _, c := range cases {
+		got, conflict := Merge(c.a, c.b)
+		if got.Hive() != c.want || conflict != c.conflict {
+			t.Errorf("Merge(%s, %s) = %s (conflict %v), want %s (conflict %v)", c.a.Hive(), c.b.Hive(), got.Hive(), conflict, c.want, c.conflict)
+		}
+	}
+	// The first shape wins: a map stays a map of its values' type.
+	if got := MergeFirst(m(`1`), infer(t, `{"x":"s","y":2}`)).Hive(); got != "map<string,bigint>" {
+		t.Errorf("MergeFirst(map<string,bigint>, struct with a string) = %s", got)
+	}
+	if got := m(`1.5`).DuckDB(); got != "MAP(VARCHAR, DOUBLE)" {
+		t.Errorf("DuckDB() = %s", got)
+	}
+	for doc, want := range map[string]bool{`{"a":1,"b":null}`: true, `{}`: true, `{"a":1.5}`: false, `{"a":"x"}`: false, `[1]`: false} {
+		v, err := Parse([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Fits(v, m(`1`)); got != want {
+			t.Errorf("Fits(%s, map<string,bigint>) = %v, want %v", doc, got, want)
+		}
+	}
+}

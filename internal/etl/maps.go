@@ -1,0 +1,210 @@
+package etl
+
+import (
+	"github.com/apache/iceberg-go"
+
+	"github.com/streamlake/streamlake/internal/schema"
+)
+
+// Map inference follows DuckDB's read_json, so that a lake table and
+// DuckDB reading the same JSON agree: an object column whose values merge
+// into one scalar type (schema.AsMap) becomes a map<string, T> when it has
+// more than mapMaxFields distinct keys (DuckDB's map_inference_threshold),
+// or when its keys appear, on average, in fewer than mapMinAppearance of
+// the objects holding them (DuckDB's field_appearance_threshold): keys that
+// are data (ids, tag names, hosts) rather than fields. Only columns the
+// table does not have yet are decided; an existing struct column keeps
+// adding its new fields as columns, and an existing map takes new keys.
+const (
+	mapMaxFields     = 200
+	mapMinAppearance = 0.1
+)
+
+// step is one step of a path into a row: a struct member, or into the
+// elements of a list.
+type step struct {
+	name string
+	elem bool
+}
+
+// mapStats reports, for the objects at path in a batch's rows, how many
+// there are and how many members they hold in all.
+type mapStats func(path []step) (objects, members int)
+
+// inferMaps returns inf with the struct fields that hold maps turned into
+// map types, where cols (the table's columns at that level, nil for none)
+// lack them. stats, when not nil, gives the appearance counts of the
+// sparse-keys rule; without it only the many-keys rule applies. inf is
+// returned as is when nothing changes.
+func inferMaps(inf *schema.Type, cols []iceberg.NestedField, path []step, stats mapStats) *schema.Type {
+	if inf == nil {
+		return inf
+	}
+	switch inf.Kind {
+	case schema.List: // cols are those of the elements (nestedColumns)
+		e := inferMaps(inf.Elem, cols, append(path[:len(path):len(path)], step{elem: true}), stats)
+		if e == inf.Elem {
+			return inf
+		}
+		return &schema.Type{Kind: schema.List, Elem: e}
+	case schema.Struct:
+	default:
+		return inf
+	}
+	var fields []schema.Field
+	for i, f := range inf.Fields {
+		t := f.Type
+		existing, found := findField(cols, f.Name)
+		p := append(path[:len(path):len(path)], step{name: f.Name})
+		switch {
+		case !found && isMap(t, p, stats):
+			t, _ = schema.AsMap(t)
+		case !found:
+			t = inferMaps(t, nil, p, stats)
+		default: // the column's type decides; only its nested columns are compared
+			if nested := nestedColumns(existing.Type, t); nested != nil {
+				t = inferMaps(t, nested, p, stats)
+			}
+		}
+		if t != f.Type && fields == nil {
+			fields = append(make([]schema.Field, 0, len(inf.Fields)), inf.Fields...)
+		}
+		if fields != nil {
+			fields[i].Type = t
+		}
+	}
+	if fields == nil {
+		return inf
+	}
+	return &schema.Type{Kind: schema.Struct, Fields: fields}
+}
+
+// hasWide reports whether t holds a struct of more than mapMaxFields
+// fields below its top level: only then can inferMaps without stats change
+// anything.
+func hasWide(t *schema.Type) bool {
+	switch t.Kind {
+	case schema.List:
+		return hasWide(t.Elem)
+	case schema.Struct:
+		for _, f := range t.Fields {
+			if f.Type.Kind == schema.Struct && len(f.Type.Fields) > mapMaxFields || hasWide(f.Type) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// nestedColumns are the columns below an existing column of type col that
+// inferred type t is compared with: a struct's fields, or those of a list's
+// struct elements. nil when there are none to compare (the column's type
+// decides, and a value that does not fit it is a dead letter).
+func nestedColumns(col iceberg.Type, t *schema.Type) []iceberg.NestedField {
+	switch c := col.(type) {
+	case *iceberg.StructType:
+		if t.Kind == schema.Struct {
+			return c.FieldList
+		}
+	case *iceberg.ListType:
+		if st, ok := c.Element.(*iceberg.StructType); ok && t.Kind == schema.List {
+			return st.FieldList
+		}
+	}
+	return nil
+}
+
+// isMap reports whether the objects of inferred type t at path hold a map.
+func isMap(t *schema.Type, path []step, stats mapStats) bool {
+	if _, ok := schema.AsMap(t); !ok {
+		return false
+	}
+	if len(t.Fields) > mapMaxFields {
+		return true
+	}
+	if stats == nil {
+		return false
+	}
+	objects, members := stats(path)
+	return objects > 0 && float64(members) < mapMinAppearance*float64(objects)*float64(len(t.Fields))
+}
+
+// rowStats is the mapStats of rows.
+func rowStats(rows []row) mapStats {
+	return func(path []step) (objects, members int) {
+		for _, r := range rows {
+			objectsAt(r.value, path, func(o schema.Object) {
+				objects++
+				members += len(o)
+			})
+		}
+		return objects, members
+	}
+}
+
+// objectsAt calls fn with every object at path in v.
+func objectsAt(v any, path []step, fn func(schema.Object)) {
+	if len(path) == 0 {
+		if o, ok := v.(schema.Object); ok {
+			fn(o)
+		}
+		return
+	}
+	s := path[0]
+	if s.elem {
+		l, _ := v.([]any)
+		for _, e := range l {
+			objectsAt(e, path[1:], fn)
+		}
+		return
+	}
+	if o, ok := v.(schema.Object); ok {
+		objectsAt(o.Get(s.name), path[1:], fn)
+	}
+}
+
+// mapSeed is the inferred type a batch for a table of schema sc starts
+// from: the table's map columns (within structs too) with their value
+// types, so that objects of a map column fit it (schema.Fits) instead of
+// growing the batch's type by every key they bring. nil without any.
+func mapSeed(fields []iceberg.NestedField) *schema.Type {
+	var out []schema.Field
+	for _, f := range fields {
+		var t *schema.Type
+		switch c := f.Type.(type) {
+		case *iceberg.MapType:
+			t = mapType(c)
+		case *iceberg.StructType:
+			t = mapSeed(c.FieldList)
+		}
+		if t != nil {
+			out = append(out, schema.Field{Name: f.Name, Type: t})
+		}
+	}
+	if out == nil {
+		return nil
+	}
+	return &schema.Type{Kind: schema.Struct, Fields: out}
+}
+
+// mapType is the inferred type of a map column with string keys and
+// scalar values the loader infers, or nil.
+func mapType(m *iceberg.MapType) *schema.Type {
+	if _, ok := m.KeyType.(iceberg.StringType); !ok {
+		return nil
+	}
+	var k schema.Kind
+	switch m.ValueType.(type) {
+	case iceberg.BooleanType:
+		k = schema.Bool
+	case iceberg.Int64Type:
+		k = schema.Long
+	case iceberg.Float64Type:
+		k = schema.Double
+	case iceberg.StringType:
+		k = schema.String
+	default:
+		return nil
+	}
+	return &schema.Type{Kind: schema.Map, Elem: schema.Of(k)}
+}

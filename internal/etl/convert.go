@@ -95,6 +95,9 @@ func checkValue(v any, t iceberg.Type, path string) error {
 		if _, ok := t.KeyType.(iceberg.StringType); !ok {
 			return fmt.Errorf("field %s: map column type %s is not supported by the JSON loader (keys must be strings)", path, t)
 		}
+		if _, ok := t.ValueType.(iceberg.StringType); ok {
+			return nil // a map of strings holds any value, as its text
+		}
 		for _, e := range m {
 			if err := checkValue(e.Value, t.ValueType, path+"."+e.Key); err != nil {
 				return err
@@ -173,6 +176,10 @@ func appendValue(b array.Builder, v any, t iceberg.Type) {
 				continue // a duplicate key: the last wins
 			}
 			appendValue(kb, e.Key, mt.KeyType)
+			if _, ok := mt.ValueType.(iceberg.StringType); ok && e.Value != nil {
+				appendValue(ib, schema.Text(e.Value), mt.ValueType)
+				continue
+			}
 			appendValue(ib, e.Value, mt.ValueType)
 		}
 	case *array.LargeListBuilder:

@@ -776,7 +776,7 @@ func (b *batch) addRow(r stage.Record, v schema.Object, event time.Time, dlq boo
 		// objects does not grow a struct by every key.
 		b.inferred = schema.MergeFirst(b.inferred, schema.Infer(v))
 		if hasWide(b.inferred) {
-			b.inferred = inferMaps(b.inferred, b.cols, nil, nil)
+			b.inferred = inferMaps(b.inferred, b.cols, nil, mapRules{named: b.spec.IsMap})
 		}
 	}
 	if s, ok := v.Get(b.timeField).(string); ok {
@@ -824,10 +824,10 @@ func jsonKind(v any) string {
 // tableSchema is the inferred row type, fields in the order the records
 // first showed them, with the time field forced to a timestamp when its
 // values parse as one, and object columns that cols (the table's columns;
-// nil before it exists) lack typed as maps where their rows show maps
-// (inferMaps).
+// nil before it exists) lack typed as maps where their rows show maps or
+// the table's maps setting names them (inferMaps).
 func (b *batch) tableSchema(cols []iceberg.NestedField) *schema.Type {
-	t := inferMaps(b.inferred, cols, nil, rowStats(b.rows))
+	t := inferMaps(b.inferred, cols, nil, mapRules{stats: rowStats(b.rows), named: b.spec.IsMap})
 	if b.tsParsed == 0 {
 		return t
 	}

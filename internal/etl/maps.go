@@ -31,18 +31,27 @@ type step struct {
 // there are and how many members they hold in all.
 type mapStats func(path []step) (objects, members int)
 
+// mapRules are what decides, beside an object's inferred type, whether it
+// holds a map.
+type mapRules struct {
+	// stats gives the appearance counts of the sparse-keys rule; nil
+	// leaves only the many-keys rule.
+	stats mapStats
+	// named reports whether the table's maps setting names the object
+	// field at a path of member names; nil for none.
+	named func(names []string) bool
+}
+
 // inferMaps returns inf with the struct fields that hold maps turned into
 // map types, where cols (the table's columns at that level, nil for none)
-// lack them. stats, when not nil, gives the appearance counts of the
-// sparse-keys rule; without it only the many-keys rule applies. inf is
-// returned as is when nothing changes.
-func inferMaps(inf *schema.Type, cols []iceberg.NestedField, path []step, stats mapStats) *schema.Type {
+// lack them. inf is returned as is when nothing changes.
+func inferMaps(inf *schema.Type, cols []iceberg.NestedField, path []step, r mapRules) *schema.Type {
 	if inf == nil {
 		return inf
 	}
 	switch inf.Kind {
 	case schema.List: // cols are those of the elements (nestedColumns)
-		e := inferMaps(inf.Elem, cols, append(path[:len(path):len(path)], step{elem: true}), stats)
+		e := inferMaps(inf.Elem, cols, append(path[:len(path):len(path)], step{elem: true}), r)
 		if e == inf.Elem {
 			return inf
 		}
@@ -57,13 +66,15 @@ func inferMaps(inf *schema.Type, cols []iceberg.NestedField, path []step, stats 
 		existing, found := findField(cols, f.Name)
 		p := append(path[:len(path):len(path)], step{name: f.Name})
 		switch {
-		case !found && isMap(t, p, stats):
+		case !found && r.named != nil && t.Kind == schema.Struct && r.named(names(p)):
+			t = namedMap(t)
+		case !found && isMap(t, p, r.stats):
 			t, _ = schema.AsMap(t)
 		case !found:
-			t = inferMaps(t, nil, p, stats)
+			t = inferMaps(t, nil, p, r)
 		default: // the column's type decides; only its nested columns are compared
 			if nested := nestedColumns(existing.Type, t); nested != nil {
-				t = inferMaps(t, nested, p, stats)
+				t = inferMaps(t, nested, p, r)
 			}
 		}
 		if t != f.Type && fields == nil {
@@ -127,6 +138,27 @@ func isMap(t *schema.Type, path []step, stats mapStats) bool {
 	}
 	objects, members := stats(path)
 	return objects > 0 && float64(members) < mapMinAppearance*float64(objects)*float64(len(t.Fields))
+}
+
+// namedMap is the map type of an object field the table's maps setting
+// names: schema.AsMap's, or, when its values do not share a scalar type,
+// a map of strings, which holds any value as its JSON text.
+func namedMap(t *schema.Type) *schema.Type {
+	if m, ok := schema.AsMap(t); ok {
+		return m
+	}
+	return &schema.Type{Kind: schema.Map, Elem: schema.Of(schema.String)}
+}
+
+// names are the member names of path, its list steps left out.
+func names(path []step) []string {
+	out := make([]string, 0, len(path))
+	for _, s := range path {
+		if !s.elem {
+			out = append(out, s.name)
+		}
+	}
+	return out
 }
 
 // rowStats is the mapStats of rows.

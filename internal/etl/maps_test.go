@@ -213,3 +213,36 @@ func TestMapValueCoercedToText(t *testing.T) {
 		t.Errorf("row 7: tags %s", got)
 	}
 }
+
+// TestNamedMaps checks a table's maps setting: the object fields it names
+// become maps from a commit of two records (too few for inference), one
+// whose values mix types a map of strings holding each value's text, and
+// a field it does not name stays a struct.
+func TestNamedMaps(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.put(t, "n", 0, 0, 2, func(i int64) []byte {
+		return fmt.Appendf(nil, `{"ts":"2026-11-21T00:00:00Z","id":%d,"attrs":{"color":"red","size":%d,"tags":["a"]},`+
+			`"items":[{"labels":{"l%d":%d}}],"other":{"a":1}}`, i, 40+i, i, i)
+	})
+	cfg := etl.Config{Database: "lake", TimeField: "ts", Tables: compile(t, "- topic: n\n  maps: [attrs, items.labels]\n")}
+	if _, err := etl.New(cfg, e.staging, e.store.Iceberg()).RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := e.store.LoadIceberg(ctx, "lake", "n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"attrs":                "map<string, string>",
+		"items.element.labels": "map<string, long>",
+		"other":                "struct<",
+	} {
+		if f, ok := tbl.Schema().FindFieldByName(name); !ok || !strings.HasPrefix(f.Type.String(), want) {
+			t.Errorf("column %s: %v (found %v), want %s...", name, f.Type, ok, want)
+		}
+	}
+	if got, want := scanRows(t, tbl, "id", "attrs")[1], `[{"key":"color","value":"red"},{"key":"size","value":"41"},{"key":"tags","value":"[\"a\"]"}]`; got != want {
+		t.Errorf("row 1: attrs %s, want %s", got, want)
+	}
+}

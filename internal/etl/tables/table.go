@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ type Table struct {
 	partition []PartitionField
 	pii       [][]string // paths whose values errors must not quote
 	hasPII    bool
+	maps      [][]string
 }
 
 type matcher struct {
@@ -59,6 +61,9 @@ func Compile(spec Spec) (*Table, error) {
 		f, _ := ParsePartition(p)
 		t.partition = append(t.partition, f)
 	}
+	for _, m := range spec.Maps {
+		t.maps = append(t.maps, splitPath(m))
+	}
 	t.pii = piiPaths(spec.Transforms)
 	t.hasPII = len(t.pii) > 0
 	return t, nil
@@ -72,6 +77,12 @@ func (t *Table) Name() string { return t.spec.Name }
 
 // Topic is the Kafka topic the table reads.
 func (t *Table) Topic() string { return t.spec.Topic }
+
+// IsMap reports whether the object field at path (its member names, list
+// steps left out) is one the spec's maps names.
+func (t *Table) IsMap(path []string) bool {
+	return slices.ContainsFunc(t.maps, func(m []string) bool { return slices.Equal(m, path) })
+}
 
 // CoerceToString reports whether a value that does not fit its column is
 // stored as its text instead of going to the dead-letter table.

@@ -65,6 +65,7 @@ const DefaultTimeField = "ts"
 //	    partition: ["day(ts)", "bucket(16, device)"]
 //	    on_type_mismatch: dlq     # dlq or coerce-to-string
 //	    max_lateness: 24h         # 0: unlimited
+//	    maps: [tags, ctx.labels]  # object fields stored as map columns
 //	    transforms:
 //	      - rename: {from: temperature, to: temp}
 //	      - drop: battery
@@ -89,7 +90,12 @@ type Spec struct {
 	Partition      []string      `yaml:"partition"`
 	OnTypeMismatch string        `yaml:"on_type_mismatch"`
 	MaxLateness    time.Duration `yaml:"max_lateness"`
-	Transforms     []Transform   `yaml:"transforms"`
+	// Maps are the object fields (dotted paths, after the transforms; a
+	// path steps through lists of objects too) the table stores as
+	// map<string, T> columns when it creates them, whatever the records
+	// of that commit show; other object fields become maps by inference.
+	Maps       []string    `yaml:"maps"`
+	Transforms []Transform `yaml:"transforms"`
 }
 
 // TableName is Name, or the name derived from Topic as the foundation

@@ -107,6 +107,14 @@ func (s *Spec) Validate(prefix string) error {
 			return bad("match", "%v", err)
 		}
 	}
+	for i, m := range s.Maps {
+		if err := checkPath(m); err != nil {
+			return bad(fmt.Sprintf("maps[%d]", i), "%v", err)
+		}
+		if m == d.TimeField {
+			return bad(fmt.Sprintf("maps[%d]", i), "%q is the time field, which is a timestamp", m)
+		}
+	}
 	removed := map[string]string{} // path -> what removed it
 	hashed := map[string]string{}
 	for i, tr := range s.Transforms {

@@ -7,12 +7,13 @@ import (
 )
 
 // Map inference follows DuckDB's read_json, so that a lake table and
-// DuckDB reading the same JSON agree: an object column whose values merge
-// into one scalar type (schema.AsMap) becomes a map<string, T> when it has
-// more than mapMaxFields distinct keys (DuckDB's map_inference_threshold),
-// or when its keys appear, on average, in fewer than mapMinAppearance of
-// the objects holding them (DuckDB's field_appearance_threshold): keys that
-// are data (ids, tag names, hosts) rather than fields. Only columns the
+// DuckDB reading the same JSON agree: an object column becomes a map
+// (schema.AsMap: map<string, T> when its values share a scalar type T, else
+// a map of their texts) when it has more than mapMaxFields distinct keys
+// (DuckDB's map_inference_threshold), or when its keys appear, on average,
+// in fewer than mapMinAppearance of the objects holding them (DuckDB's
+// field_appearance_threshold): keys that are data (ids, tag names, hosts)
+// rather than fields. Only columns the
 // table does not have yet are decided; an existing struct column keeps
 // adding its new fields as columns, and an existing map takes new keys.
 const (
@@ -67,7 +68,7 @@ func inferMaps(inf *schema.Type, cols []iceberg.NestedField, path []step, r mapR
 		p := append(path[:len(path):len(path)], step{name: f.Name})
 		switch {
 		case !found && r.named != nil && t.Kind == schema.Struct && r.named(names(p)):
-			t = namedMap(t)
+			t, _ = schema.AsMap(t)
 		case !found && isMap(t, p, r.stats):
 			t, _ = schema.AsMap(t)
 		case !found:
@@ -138,16 +139,6 @@ func isMap(t *schema.Type, path []step, stats mapStats) bool {
 	}
 	objects, members := stats(path)
 	return objects > 0 && float64(members) < mapMinAppearance*float64(objects)*float64(len(t.Fields))
-}
-
-// namedMap is the map type of an object field the table's maps setting
-// names: schema.AsMap's, or, when its values do not share a scalar type,
-// a map of strings, which holds any value as its JSON text.
-func namedMap(t *schema.Type) *schema.Type {
-	if m, ok := schema.AsMap(t); ok {
-		return m
-	}
-	return &schema.Type{Kind: schema.Map, Elem: schema.Of(schema.String)}
 }
 
 // names are the member names of path, its list steps left out.

@@ -15,8 +15,9 @@ import (
 )
 
 // TestObjectsWithDataKeysBecomeMaps checks the map inference rules (as
-// DuckDB's read_json): objects whose keys are data become map columns,
-// objects whose keys are fields stay structs, and a map column then takes
+// DuckDB's read_json): objects whose keys are data become map columns (of
+// their values' texts when the values mix types), objects whose keys are
+// fields stay structs, and a map column then takes
 // new keys without schema changes while a value of another type is a dead
 // letter with the key named.
 func TestObjectsWithDataKeysBecomeMaps(t *testing.T) {
@@ -31,7 +32,7 @@ func TestObjectsWithDataKeysBecomeMaps(t *testing.T) {
 		return fmt.Appendf(nil, `{"ts":"2026-11-21T00:00:00Z","id":%d,`+
 			`"tags":{"k%d":1,"k%d":2,"k%d":3},`+ // 3 of 150 keys a record: sparse
 			`"dims":{"w":%d,"h":%d.5},`+ // the same keys in every record: a struct
-			`"attrs":{"a%d":"red","b%d":%d},`+ // sparse but mixed value types: a struct
+			`"attrs":{"a%d":"red","b%d":%d},`+ // sparse, mixed value types: a map of their texts
 			`"items":[{"sku":"x","labels":{"l%d":"on"}}],`+ // a map inside list elements
 			`"many":{%s}}`,
 			i, 3*i, 3*i+1, 3*i+2, i, i, i, i, i, i, strings.Join(many, ","))
@@ -48,12 +49,15 @@ func TestObjectsWithDataKeysBecomeMaps(t *testing.T) {
 		"many":                 "map<string, long>",
 		"items.element.labels": "map<string, string>",
 		"dims":                 "struct<",
-		"attrs":                "struct<",
+		"attrs":                "map<string, string>",
 	} {
 		f, ok := tbl.Schema().FindFieldByName(name)
 		if !ok || !strings.HasPrefix(f.Type.String(), want) {
 			t.Errorf("column %s: %v (found %v), want %s...", name, f.Type, ok, want)
 		}
+	}
+	if got, want := scanRows(t, tbl, "id", "attrs")[3], `[{"key":"a3","value":"red"},{"key":"b3","value":"3"}]`; got != want {
+		t.Errorf("row 3: attrs %s, want %s", got, want)
 	}
 	schemaID := tbl.Schema().ID
 
@@ -216,8 +220,8 @@ func TestMapValueCoercedToText(t *testing.T) {
 
 // TestNamedMaps checks a table's maps setting: the object fields it names
 // become maps from a commit of two records (too few for inference), one
-// whose values mix types a map of strings holding each value's text, and
-// a field it does not name stays a struct.
+// whose values mix types a map of each value's text, and a field it does
+// not name stays a struct.
 func TestNamedMaps(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()

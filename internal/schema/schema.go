@@ -223,11 +223,13 @@ func mergeIntoMap(m, b *Type) (*Type, bool) {
 	return &Type{Kind: Map, Elem: elem}, conflict
 }
 
-// AsMap returns the map type t's fields hold as a map's values: t must be
-// a struct with at least one field, and its fields' types must merge into
-// one scalar type (bigint and double into double) without a conflict. A
-// timestamp among the values becomes a string, so that a later value that
-// is not one still fits. ok is false otherwise.
+// AsMap returns the map type of the objects of struct type t when its
+// keys are taken for data: a map of the one scalar type its fields' types
+// merge into (bigint and double into double; timestamps as strings, so
+// that a later value that is not one still fits), or else (mixed, nested
+// or only null values) a map of strings, which a loader fills with each
+// value's JSON text, as DuckDB's read_json infers MAP(VARCHAR, JSON). ok is
+// false unless t is a struct with at least one field.
 func AsMap(t *Type) (*Type, bool) {
 	if t == nil || t.Kind != Struct || len(t.Fields) == 0 {
 		return nil, false
@@ -236,15 +238,13 @@ func AsMap(t *Type) (*Type, bool) {
 	for _, f := range t.Fields {
 		var conflict bool
 		if elem, conflict = Merge(elem, f.Type); conflict {
-			return nil, false
+			return &Type{Kind: Map, Elem: tString}, true
 		}
 	}
 	switch elem.Kind {
 	case Bool, Long, Double, String:
-	case Timestamp:
-		elem = tString
 	default:
-		return nil, false // null only, or nested values
+		elem = tString
 	}
 	return &Type{Kind: Map, Elem: elem}, true
 }

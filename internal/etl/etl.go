@@ -776,7 +776,7 @@ func (b *batch) addRow(r stage.Record, v schema.Object, event time.Time, dlq boo
 		// objects does not grow a struct by every key.
 		b.inferred = schema.MergeFirst(b.inferred, schema.Infer(v))
 		if hasWide(b.inferred) {
-			b.inferred = inferMaps(b.inferred, b.cols, nil, mapRules{named: b.spec.IsMap})
+			b.inferred = inferMaps(b.inferred, b.cols, nil, b.mapRules(nil))
 		}
 	}
 	if s, ok := v.Get(b.timeField).(string); ok {
@@ -827,7 +827,7 @@ func jsonKind(v any) string {
 // nil before it exists) lack typed as maps where their rows show maps or
 // the table's maps setting names them (inferMaps).
 func (b *batch) tableSchema(cols []iceberg.NestedField) *schema.Type {
-	t := inferMaps(b.inferred, cols, nil, mapRules{stats: rowStats(b.rows), named: b.spec.IsMap})
+	t := inferMaps(b.inferred, cols, nil, b.mapRules(rowStats(b.rows)))
 	if b.tsParsed == 0 {
 		return t
 	}

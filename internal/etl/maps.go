@@ -13,9 +13,9 @@ import (
 // (DuckDB's map_inference_threshold), or when its keys appear, on average,
 // in fewer than mapMinAppearance of the objects holding them (DuckDB's
 // field_appearance_threshold): keys that are data (ids, tag names, hosts)
-// rather than fields. Only columns the
-// table does not have yet are decided; an existing struct column keeps
-// adding its new fields as columns, and an existing map takes new keys.
+// rather than fields. Only columns the table does not have yet are
+// decided; an existing struct column keeps adding its new fields as
+// columns, and an existing map takes new keys.
 const (
 	mapMaxFields     = 200
 	mapMinAppearance = 0.1
@@ -67,10 +67,10 @@ func inferMaps(inf *schema.Type, cols []iceberg.NestedField, path []step, r mapR
 		existing, found := findField(cols, f.Name)
 		p := append(path[:len(path):len(path)], step{name: f.Name})
 		switch {
-		case !found && r.named != nil && t.Kind == schema.Struct && r.named(names(p)):
-			t, _ = schema.AsMap(t)
-		case !found && isMap(t, p, r.stats):
-			t, _ = schema.AsMap(t)
+		case !found && (r.isNamed(p) || isMap(t, p, r.stats)):
+			if m, ok := schema.AsMap(t); ok {
+				t = m
+			}
 		case !found:
 			t = inferMaps(t, nil, p, r)
 		default: // the column's type decides; only its nested columns are compared
@@ -126,9 +126,24 @@ func nestedColumns(col iceberg.Type, t *schema.Type) []iceberg.NestedField {
 	return nil
 }
 
+// mapRules are the batch's map rules with stats (nil: none).
+func (b *batch) mapRules(stats mapStats) mapRules {
+	r := mapRules{stats: stats}
+	if len(b.spec.Spec().Maps) > 0 {
+		r.named = b.spec.IsMap
+	}
+	return r
+}
+
+// isNamed reports whether the table's maps setting names the field at
+// path.
+func (r mapRules) isNamed(path []step) bool {
+	return r.named != nil && r.named(names(path))
+}
+
 // isMap reports whether the objects of inferred type t at path hold a map.
 func isMap(t *schema.Type, path []step, stats mapStats) bool {
-	if _, ok := schema.AsMap(t); !ok {
+	if t.Kind != schema.Struct || len(t.Fields) == 0 {
 		return false
 	}
 	if len(t.Fields) > mapMaxFields {
@@ -186,21 +201,16 @@ func objectsAt(v any, path []step, fn func(schema.Object)) {
 	}
 }
 
-// mapSeed is the inferred type a batch for a table of schema sc starts
-// from: the table's map columns (within structs too) with their value
-// types, so that objects of a map column fit it (schema.Fits) instead of
-// growing the batch's type by every key they bring. nil without any.
+// mapSeed is the inferred type a batch for a table with columns fields
+// starts from: the table's map columns, within structs and lists of
+// structs too, each as a map of strings, which every object fits
+// (schema.Fits). Objects of a map column then skip inference instead of
+// growing the batch's type by every key they bring; the column's own type
+// decides what its values must be (checkValue). nil without any.
 func mapSeed(fields []iceberg.NestedField) *schema.Type {
 	var out []schema.Field
 	for _, f := range fields {
-		var t *schema.Type
-		switch c := f.Type.(type) {
-		case *iceberg.MapType:
-			t = mapType(c)
-		case *iceberg.StructType:
-			t = mapSeed(c.FieldList)
-		}
-		if t != nil {
+		if t := seedType(f.Type); t != nil {
 			out = append(out, schema.Field{Name: f.Name, Type: t})
 		}
 	}
@@ -210,24 +220,17 @@ func mapSeed(fields []iceberg.NestedField) *schema.Type {
 	return &schema.Type{Kind: schema.Struct, Fields: out}
 }
 
-// mapType is the inferred type of a map column with string keys and
-// scalar values the loader infers, or nil.
-func mapType(m *iceberg.MapType) *schema.Type {
-	if _, ok := m.KeyType.(iceberg.StringType); !ok {
-		return nil
+// seedType is mapSeed's type for a column of type col, or nil.
+func seedType(col iceberg.Type) *schema.Type {
+	switch c := col.(type) {
+	case *iceberg.MapType:
+		return &schema.Type{Kind: schema.Map, Elem: schema.Of(schema.String)}
+	case *iceberg.StructType:
+		return mapSeed(c.FieldList)
+	case *iceberg.ListType:
+		if e := seedType(c.Element); e != nil && e.Kind == schema.Struct {
+			return &schema.Type{Kind: schema.List, Elem: e}
+		}
 	}
-	var k schema.Kind
-	switch m.ValueType.(type) {
-	case iceberg.BooleanType:
-		k = schema.Bool
-	case iceberg.Int64Type:
-		k = schema.Long
-	case iceberg.Float64Type:
-		k = schema.Double
-	case iceberg.StringType:
-		k = schema.String
-	default:
-		return nil
-	}
-	return &schema.Type{Kind: schema.Map, Elem: schema.Of(k)}
+	return nil
 }

@@ -227,9 +227,9 @@ func TestNamedMaps(t *testing.T) {
 	ctx := context.Background()
 	e.put(t, "n", 0, 0, 2, func(i int64) []byte {
 		return fmt.Appendf(nil, `{"ts":"2026-11-21T00:00:00Z","id":%d,"attrs":{"color":"red","size":%d,"tags":["a"]},`+
-			`"items":[{"labels":{"l%d":%d}}],"other":{"a":1}}`, i, 40+i, i, i)
+			`"items":[{"labels":{"l%d":%d}}],"other":{"a":1},"empty":{}}`, i, 40+i, i, i)
 	})
-	cfg := etl.Config{Database: "lake", TimeField: "ts", Tables: compile(t, "- topic: n\n  maps: [attrs, items.labels]\n")}
+	cfg := etl.Config{Database: "lake", TimeField: "ts", Tables: compile(t, "- topic: n\n  maps: [attrs, items.labels, empty]\n")}
 	if _, err := etl.New(cfg, e.staging, e.store.Iceberg()).RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -245,6 +245,9 @@ func TestNamedMaps(t *testing.T) {
 		if f, ok := tbl.Schema().FindFieldByName(name); !ok || !strings.HasPrefix(f.Type.String(), want) {
 			t.Errorf("column %s: %v (found %v), want %s...", name, f.Type, ok, want)
 		}
+	}
+	if _, ok := tbl.Schema().FindFieldByName("empty"); ok {
+		t.Error("an always-empty object named in maps got a column before any key showed its type")
 	}
 	if got, want := scanRows(t, tbl, "id", "attrs")[1], `[{"key":"color","value":"red"},{"key":"size","value":"41"},{"key":"tags","value":"[\"a\"]"}]`; got != want {
 		t.Errorf("row 1: attrs %s, want %s", got, want)

@@ -14,6 +14,7 @@
 //	list<A> + list<B> -> list<merge(A,B)>
 //	map<A> + map<B>   -> map<merge(A,B)>
 //	map<A> + struct   -> map<A merged with every field's type>
+//	map<string> + map or struct -> map<string> (it holds any value's text)
 //	any other pair    -> string, reported as a conflict
 //
 // Types are immutable once built; functions here are safe for concurrent use.
@@ -206,8 +207,12 @@ func MergeFirst(a, b *Type) *Type {
 }
 
 // mergeIntoMap merges b, a map or a struct, into the map m: b's values (a
-// map's value type, or each of a struct's field types) into m's.
+// map's value type, or each of a struct's field types) into m's. A map of
+// strings takes any values (a loader stores them as their JSON text).
 func mergeIntoMap(m, b *Type) (*Type, bool) {
+	if m.Elem.Kind == String {
+		return m, false
+	}
 	elem, conflict := m.Elem, false
 	if b.Kind == Map {
 		elem, conflict = Merge(elem, b.Elem)
@@ -433,6 +438,9 @@ func Fits(v any, t *Type) bool {
 		return true
 	case Object:
 		if t.Kind == Map {
+			if t.Elem.Kind == String {
+				return true // a map of strings takes any values, as their text
+			}
 			for _, m := range x {
 				if !Fits(m.Value, t.Elem) {
 					return false

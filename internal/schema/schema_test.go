@@ -225,6 +225,7 @@ func TestMergeWithMap(t *testing.T) {
 		{m(`1`), infer(t, `{"x":2.5}`), "map<string,double>", false},
 		{infer(t, `{"x":2.5}`), m(`1`), "map<string,double>", false},
 		{m(`1`), m(`true`), "map<string,string>", true},
+		{m(`"s"`), infer(t, `{"x":1,"y":{"z":true}}`), "map<string,string>", false}, // a map of strings takes anything
 		{m(`1`), infer(t, `{"x":"s"}`), "map<string,string>", true},
 		{m(`1`), infer(t, `[1]`), "string", true},
 		{m(`1`), infer(t, `null`), "map<string,bigint>", false},
@@ -249,6 +250,9 @@ func TestMergeWithMap(t *testing.T) {
 		}
 		if got := Fits(v, m(`1`)); got != want {
 			t.Errorf("Fits(%s, map<string,bigint>) = %v, want %v", doc, got, want)
+		}
+		if got, want := Fits(v, m(`"s"`)), doc != `[1]`; got != want {
+			t.Errorf("Fits(%s, map<string,string>) = %v, want %v", doc, got, want)
 		}
 	}
 }

@@ -44,18 +44,13 @@ func TestObjectsWithDataKeysBecomeMaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, want := range map[string]string{
+	wantColumns(t, tbl, map[string]string{
 		"tags":                 "map<string, long>",
 		"many":                 "map<string, long>",
 		"items.element.labels": "map<string, string>",
 		"dims":                 "struct<",
 		"attrs":                "map<string, string>",
-	} {
-		f, ok := tbl.Schema().FindFieldByName(name)
-		if !ok || !strings.HasPrefix(f.Type.String(), want) {
-			t.Errorf("column %s: %v (found %v), want %s...", name, f.Type, ok, want)
-		}
-	}
+	})
 	if got, want := scanRows(t, tbl, "id", "attrs")[3], `[{"key":"a3","value":"red"},{"key":"b3","value":"3"}]`; got != want {
 		t.Errorf("row 3: attrs %s, want %s", got, want)
 	}
@@ -132,6 +127,17 @@ func TestStructColumnStaysAStruct(t *testing.T) {
 	}
 	if got := scanRows(t, tbl, "id", "tags")[304]; !strings.Contains(got, `"k304":304`) || strings.Contains(got, `"k303":303`) {
 		t.Fatalf("row 304: tags %s, want k304 alone", got)
+	}
+}
+
+// wantColumns checks that tbl's columns, by name, have types that begin
+// as want says.
+func wantColumns(t *testing.T, tbl *table.Table, want map[string]string) {
+	t.Helper()
+	for name, w := range want {
+		if f, ok := tbl.Schema().FindFieldByName(name); !ok || !strings.HasPrefix(f.Type.String(), w) {
+			t.Errorf("column %s: %v (found %v), want %s...", name, f.Type, ok, w)
+		}
 	}
 }
 
@@ -237,15 +243,11 @@ func TestNamedMaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, want := range map[string]string{
+	wantColumns(t, tbl, map[string]string{
 		"attrs":                "map<string, string>",
 		"items.element.labels": "map<string, long>",
 		"other":                "struct<",
-	} {
-		if f, ok := tbl.Schema().FindFieldByName(name); !ok || !strings.HasPrefix(f.Type.String(), want) {
-			t.Errorf("column %s: %v (found %v), want %s...", name, f.Type, ok, want)
-		}
-	}
+	})
 	if _, ok := tbl.Schema().FindFieldByName("empty"); ok {
 		t.Error("an always-empty object named in maps got a column before any key showed its type")
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/config"
 	"github.com/streamlake/streamlake/internal/crawl"
+	"github.com/streamlake/streamlake/internal/dirlock"
 	"github.com/streamlake/streamlake/internal/etl"
 	"github.com/streamlake/streamlake/internal/etl/tables"
 	"github.com/streamlake/streamlake/internal/ingest"
@@ -74,6 +75,7 @@ func (a *app) openCatalog(ctx context.Context) (*catalog.Store, error) {
 // pipeline is ingest + ETL + crawler over one staging bucket and catalog.
 type pipeline struct {
 	cfg          config.Config
+	lock         *dirlock.Lock // the data directory, one pipeline at a time
 	log          *slog.Logger
 	reg          *prometheus.Registry
 	embedded     *broker.Broker
@@ -131,6 +133,18 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 			p.Close()
 		}
 	}()
+	// Two pipelines with one static group member id (by default derived
+	// from the data directory) would fence each other out of the group:
+	// refuse the second at once. Members with their own ids may share a
+	// directory (its staging and catalog); the embedded broker locks its
+	// own log.
+	member := instanceID(a.cfg)
+	if p.lock, err = dirlock.Acquire(a.cfg.DataDir, memberLock(member)); err != nil {
+		if errors.Is(err, dirlock.ErrHeld) {
+			return nil, fmt.Errorf("data directory %s is in use by another streamlake run as consumer group member %s (%w): stop it, or give this one its own --data-dir or kafka.instance_id", a.cfg.DataDir, member, err)
+		}
+		return nil, fmt.Errorf("data directory %s: %w", a.cfg.DataDir, err)
+	}
 	p.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "streamlake_buffer_pool_bytes",
 			Help: "Memory of the pool of envelope-line buffers (open ingest batches and the in-process handoff), outside the Go heap; chunks left unused for a minute are given back."},
@@ -223,6 +237,7 @@ func (p *pipeline) Close() {
 			p.log.Error("embedded broker close", "stage", "broker", "addr", p.embedded.Addr(), "err", err)
 		}
 	}
+	p.lock.Release()
 }
 
 // writeJSON answers with v as JSON.
@@ -394,6 +409,13 @@ func (p *pipeline) crawl(ctx context.Context) {
 		return
 	}
 	p.log.Info("crawled staging", "tables", rep.Tables, "objects", rep.Objects)
+}
+
+// memberLock is the name of the lock file in the data directory that keeps
+// a static group member id to one process.
+func memberLock(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return fmt.Sprintf("run-%x.lock", sum[:4])
 }
 
 // instanceID is the static group member id: the configured one, or one

@@ -17,7 +17,9 @@
 //     acknowledged (not fsynced per batch); Close writes the remaining state
 //     and syncs. A process crash loses no acknowledged record; a machine
 //     crash may lose the records not yet flushed by the OS. Only one Broker
-//     may use a DataDir at a time; nothing enforces that.
+//     may use a DataDir at a time: Start on a directory another Broker (in
+//     this process or another) holds fails with an error naming the
+//     holder's pid, wrapping dirlock.ErrHeld.
 //   - Without DataDir everything is in memory and gone after Close.
 //   - A Broker is safe for concurrent use; Close is idempotent.
 //
@@ -38,6 +40,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/streamlake/streamlake/internal/dirlock"
 )
 
 // DefaultListen is the address used when Config.Listen is empty.
@@ -66,6 +70,7 @@ type Broker struct {
 	cluster *kfake.Cluster
 	addr    string
 	dataDir string
+	lock    *dirlock.Lock // of dataDir, released by Close
 	log     *kfakeLogger
 
 	closeOnce sync.Once
@@ -94,11 +99,21 @@ func Start(cfg Config) (*Broker, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	var lock *dirlock.Lock
 	if cfg.DataDir != "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		if lock, err = dirlock.Acquire(cfg.DataDir, "broker.lock"); err != nil {
+			if errors.Is(err, dirlock.ErrHeld) {
+				return nil, fmt.Errorf("broker: data dir %s is in use by another broker: %w", cfg.DataDir, err)
+			}
 			return nil, fmt.Errorf("broker: data dir %s: %w", cfg.DataDir, err)
 		}
 	}
+	started := false
+	defer func() {
+		if !started {
+			lock.Release()
+		}
+	}()
 
 	// Bind ourselves, so the host is exactly the configured one (kfake
 	// always asks for 127.0.0.1) and the error names the address.
@@ -146,8 +161,10 @@ func Start(cfg Config) (*Broker, error) {
 		cluster: cluster,
 		addr:    adv.Addr().String(),
 		dataDir: cfg.DataDir,
+		lock:    lock,
 		log:     klog,
 	}
+	started = true
 	logger.Info("broker started", "addr", b.addr, "data_dir", cfg.DataDir, "partitions", parts)
 	return b, nil
 }
@@ -169,6 +186,7 @@ func (b *Broker) Close() error {
 			}
 			b.closeErr = fmt.Errorf("broker: close %s: %w", b.dataDir, errors.Join(errs...))
 		}
+		b.lock.Release()
 	})
 	return b.closeErr
 }

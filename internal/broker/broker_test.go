@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/streamlake/streamlake/internal/broker"
+	"github.com/streamlake/streamlake/internal/dirlock"
 )
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -267,6 +268,34 @@ func TestStartAddressInUse(t *testing.T) {
 	if !errors.Is(err, syscall.EADDRINUSE) {
 		t.Errorf("error %v does not match EADDRINUSE", err)
 	}
+}
+
+// TestDataDirTakesOneBroker: a second broker on a data directory in use
+// fails to start, naming the directory, and starts once the first closed
+// (two brokers appending to one log would corrupt it).
+func TestDataDirTakesOneBroker(t *testing.T) {
+	dir := t.TempDir()
+	first, err := broker.Start(broker.Config{DataDir: dir, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := broker.Start(broker.Config{DataDir: dir, Logger: testLogger(t)})
+	if err == nil {
+		second.Close()
+		first.Close()
+		t.Fatal("a second broker started on a data dir in use")
+	}
+	if !errors.Is(err, dirlock.ErrHeld) || !strings.HasPrefix(err.Error(), "broker: data dir "+dir+" is in use by another broker") {
+		t.Errorf("second Start: %v", err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := broker.Start(broker.Config{DataDir: dir, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("Start after Close: %v", err)
+	}
+	again.Close()
 }
 
 func TestStartBadConfig(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/crawl/classify"
 	"github.com/streamlake/streamlake/internal/crawl/layout"
+	"github.com/streamlake/streamlake/internal/dirlock"
 )
 
 // Catalog is what Run needs of the catalog; *catalog.Store implements it.
@@ -201,11 +202,14 @@ func Run(ctx context.Context, src layout.Source, store Catalog, opts RunOptions)
 	}
 
 	if opts.Dir != "" {
-		unlock, err := lockDir(opts.Dir)
+		lock, err := dirlock.Acquire(opts.Dir, "lock")
+		if errors.Is(err, dirlock.ErrHeld) {
+			err = ErrRunning
+		}
 		if err != nil {
 			return rep, fmt.Errorf("crawler %s: %w", opts.Name, err)
 		}
-		defer unlock()
+		defer lock.Release()
 	}
 	prev, err := loadState(opts.Dir)
 	if err != nil {
@@ -305,3 +309,8 @@ func folder(key string) string {
 	}
 	return ""
 }
+
+// ErrRunning is returned by Run when another run of the same crawler (same
+// Dir), in this process or another, has not finished. (Without flock, on
+// non-Unix systems, runs are not locked: the caller must not overlap them.)
+var ErrRunning = errors.New("crawler is already running")

@@ -76,3 +76,32 @@ func TestOneRunPerDataDir(t *testing.T) {
 		t.Fatalf("lake.locked after both runs:\n%s", got)
 	}
 }
+
+// TestExitWhenIdleMissingTopic: `run --exit-when-idle` over a topic that
+// does not exist has nothing to do: it exits 0, having said which topic is
+// missing, instead of warning about the lag every five seconds forever.
+func TestExitWhenIdleMissingTopic(t *testing.T) {
+	addr, _, _ := startBroker(t, t.TempDir())
+	cmd := exec.Command(bin, "run", "--brokers", addr, "--topics", "nosuch", "--exit-when-idle", "--metrics-listen", "",
+		"--log-level", "warn", "--log-format", "text", "--data-dir", t.TempDir())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("run --exit-when-idle over a missing topic did not exit within 60s:\n%s", stderr.String())
+	}
+	if got := stderr.String(); !strings.Contains(got, "topic does not exist") || !strings.Contains(got, "topic=nosuch") {
+		t.Fatalf("stderr does not name the missing topic:\n%s", got)
+	}
+}

@@ -96,6 +96,7 @@ type Ingester struct {
 	// lastSeen is the Kafka timestamp of the newest record fetched per
 	// partition, for the time lag; guarded by mu.
 	lastSeen map[tp]time.Time
+	missing  map[string]bool // configured topics found missing and logged; guarded by mu
 }
 
 type tp struct {
@@ -624,6 +625,11 @@ func (in *Ingester) Lag(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("ingest: lag: end offsets: %w", err)
 	}
 	committed, err := in.adm.FetchOffsets(ctx, in.cfg.Group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		// A group that never joined (none of its topics exists yet, on
+		// brokers that answer so) has committed nothing.
+		committed, err = nil, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("ingest: lag: committed offsets: %w", err)
 	}
@@ -644,6 +650,12 @@ func (in *Ingester) Lag(ctx context.Context) (int64, error) {
 	var total int64
 	var lerr error
 	ends.Each(func(o kadm.ListedOffset) {
+		if errors.Is(o.Err, kerr.UnknownTopicOrPartition) && o.Partition < 0 {
+			// A configured topic that does not exist has nothing to
+			// consume: say so once, and consume it once it is created.
+			in.warnMissing(o.Topic)
+			return
+		}
 		if o.Err != nil {
 			if lerr == nil {
 				lerr = fmt.Errorf("ingest: lag: %s[%d]: %w", o.Topic, o.Partition, o.Err)
@@ -676,4 +688,18 @@ func (in *Ingester) Lag(ctx context.Context) (int64, error) {
 		total += lag
 	})
 	return total, lerr
+}
+
+// warnMissing logs, once per topic, that a configured topic does not exist.
+func (in *Ingester) warnMissing(topic string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.missing[topic] {
+		return
+	}
+	if in.missing == nil {
+		in.missing = map[string]bool{}
+	}
+	in.missing[topic] = true
+	in.log.Warn("topic does not exist; it is consumed once it is created (lag counts it as empty)", "stage", "ingest", "topic", topic)
 }

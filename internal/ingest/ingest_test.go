@@ -407,3 +407,60 @@ func TestNewTopicIsConsumed(t *testing.T) {
 	produceRecords(t, br.Addr(), "late", 1000, 10)
 	waitStaged("1009", 20*time.Second)
 }
+
+// TestMissingTopicHasNoLag: a configured topic that does not exist, on a
+// group that never joined (the broker answers GROUP_ID_NOT_FOUND), counts
+// as empty, with one warning naming it, instead of an error on every lag
+// check (which kept `run --exit-when-idle` from ever exiting); records
+// produced to it later are consumed.
+func TestMissingTopicHasNoLag(t *testing.T) {
+	br := startBroker(t, 2)
+	b := bucket(t)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	in, err := ingest.New(ingest.Config{
+		Brokers: []string{br.Addr()}, Topics: []string{"later"}, Group: "g", Start: "earliest",
+		FlushRecords: 10, FlushBytes: 1 << 20, FlushInterval: 100 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil)),
+	}, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runInBackground(t, in)
+	for range 3 {
+		lag, err := in.Lag(context.Background())
+		if err != nil || lag != 0 {
+			t.Fatalf("lag of a missing topic: %d, %v; want 0, nil", lag, err)
+		}
+	}
+	mu.Lock()
+	got := logs.String()
+	mu.Unlock()
+	if n := strings.Count(got, "topic does not exist"); n != 1 || !strings.Contains(got, "topic=later") {
+		t.Fatalf("want one warning naming topic later, got:\n%s", got)
+	}
+	produceRecords(t, br.Addr(), "later", 0, 25)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		records, _ := staged(t, b)
+		if len(records) == 25 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("staged %d distinct records of the topic created later, want 25", len(records))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	waitIdle(t, in, 30*time.Second)
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

@@ -93,7 +93,31 @@ STREAMLAKE_* environment variables (e.g. STREAMLAKE_KAFKA_BROKERS), flags.`,
 		a.alarmsCmd(),
 		a.catalogCmd(),
 	)
+	strictGroups(root)
 	return root
+}
+
+// strictGroups makes each command that only groups others (alarms,
+// catalog, dlq, queries) fail on an unknown subcommand, as the root does,
+// instead of printing its help and exiting 0; without arguments it still
+// prints its help.
+func strictGroups(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		if !sub.Runnable() && sub.HasSubCommands() {
+			sub.SuggestionsMinimumDistance = 2 // as the root's
+			sub.RunE = func(cmd *cobra.Command, args []string) error {
+				if len(args) == 0 {
+					return cmd.Help()
+				}
+				err := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+				if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+					err += fmt.Sprintf("; did you mean %q?", s[0])
+				}
+				return fmt.Errorf("%s (see '%s --help')", err, cmd.CommandPath())
+			}
+		}
+		strictGroups(sub)
+	}
 }
 
 // load builds the config: defaults < file < env < flags. flagKeys maps a

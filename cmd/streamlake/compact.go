@@ -47,6 +47,10 @@ not change. 'streamlake run' does the same every etl.maintenance.interval.`,
 				out.Rows = append(out.Rows, []any{r.Table, int64(r.FilesBefore), int64(r.FilesAfter), int64(r.Rewritten),
 					r.BytesBefore, r.BytesAfter, int64(r.ExpiredSnapshots), int64(r.OrphansDeleted)})
 			}
+			if err != nil && len(results) == 0 {
+				return err // nothing was maintained: the error alone
+			}
+			// The tables maintained before a failure, then the failure.
 			if werr := query.Write(cmd.OutOrStdout(), out, format); werr != nil {
 				return werr
 			}

@@ -230,7 +230,8 @@ func waitDial(t testing.TB, addr string) {
 }
 
 // TestErrorsAreOneLine checks what a user sees when something is wrong:
-// one line on stderr naming the problem, and a non-zero exit.
+// one line on stderr naming the problem, nothing on stdout, and a non-zero
+// exit.
 func TestErrorsAreOneLine(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "bad.yml")
@@ -248,15 +249,20 @@ func TestErrorsAreOneLine(t *testing.T) {
 		{"bad flag value", []string{"query", "--format", "xml", "SELECT 1"}, `--format: "xml" is not one of table, csv, json`},
 		{"unreachable broker", []string{"run", "--brokers", "127.0.0.1:1", "--metrics-listen", ""}, "127.0.0.1:1 unreachable"},
 		{"missing table", []string{"query", "SELECT * FROM lake.nope"}, "table lake.nope not found"},
+		{"compact a missing table", []string{"compact", "nope"}, "maintain lake.nope: no such table"},
+		{"unknown subcommand", []string{"dlq", "replya"}, `unknown command "replya" for "streamlake dlq"; did you mean "replay"?`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cmd := exec.Command(bin, append(c.args, "--data-dir", dir)...)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
 			if err == nil {
 				t.Fatal("exit 0")
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("a failure printed to stdout too:\n%s", stdout.String())
 			}
 			msg := strings.TrimRight(stderr.String(), "\n")
 			if strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "streamlake: ") {

@@ -41,7 +41,10 @@ func (a *app) produceCmd() *cobra.Command {
 				return err
 			}
 			sum, err := produce.Run(cmd.Context(), pc)
-			fmt.Fprintln(cmd.OutOrStdout(), sum.String())
+			if err == nil || sum.Records > 0 || errors.Is(err, context.Canceled) {
+				// What was sent, even when it stopped part way.
+				fmt.Fprintln(cmd.OutOrStdout(), sum.String())
+			}
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}

@@ -197,9 +197,10 @@ func TestQueryCLI(t *testing.T) {
 		t.Fatalf("sql \\l, \\dt, \\d printed\n%s\nwant\n%s", got, want)
 	}
 	// A failing statement does not stop the others; the exit status says so.
-	out, stderr, err = l.sl("SELECT nope;\nSELECT 3 AS three;\n", "sql", "--format", "csv")
-	if err == nil || out != "three\n3\n" || !strings.Contains(stderr, "FAILED (USER)") || !strings.Contains(stderr, "1 of 2 statements failed") {
-		t.Fatalf("sql with a failing statement: %v\n%s\n%s", err, out, stderr)
+	out, stderr, err = l.sl("SELECT nope;\n\\bogus\nSELECT 3 AS three;\n", "sql", "--format", "csv")
+	if err == nil || out != "three\n3\n" || !strings.Contains(stderr, "FAILED (USER)") || !strings.Contains(stderr, "1 of 2 statements failed") ||
+		!strings.Contains(stderr, `unknown command \bogus (\? for help)`) {
+		t.Fatalf("sql with a failing statement and an unknown backslash command: %v\n%s\n%s", err, out, stderr)
 	}
 
 	// SIGINT (Ctrl-C) stops streamlake query and cancels its execution.

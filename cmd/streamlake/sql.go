@@ -310,7 +310,7 @@ func (sh *shell) meta(line string) (quit bool, stmt string) {
   \d DB.TABLE              a table's columns (DESCRIBE DB.TABLE)
   \q, exit, quit, Ctrl-D   quit`)
 	default:
-		fmt.Fprintf(sh.errw, "unknown command %q (\\? for help)\n", strings.Join(fields, " "))
+		fmt.Fprintf(sh.errw, "unknown command %s (\\? for help)\n", strings.Join(fields, " "))
 	}
 	return false, ""
 }

@@ -55,6 +55,11 @@ func ParsePartition(s string) (PartitionField, error) {
 		}
 		return PartitionField{Source: m[2], Transform: "bucket", N: n}, checkPath(m[2])
 	}
+	if strings.Count(s, "(") != strings.Count(s, ")") {
+		// [day(ts), bucket(16, device)] in YAML's flow style splits at
+		// every comma.
+		return PartitionField{}, fmt.Errorf("%q: want day(col), hour(col), identity(col) or bucket(N, col) (a YAML list in brackets splits at every comma: quote the entry, \"bucket(16, device)\", or write one entry per line)", s)
+	}
 	return PartitionField{}, fmt.Errorf("%q: want day(col), hour(col), identity(col) or bucket(N, col)", s)
 }
 

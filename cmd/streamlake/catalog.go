@@ -41,7 +41,9 @@ func (a *app) catalogCmd() *cobra.Command {
 	partitions := &cobra.Command{
 		Use:   "partitions DB.TABLE",
 		Short: "List a table's partitions (values, location, statistics), optionally filtered",
-		Long: `Lists the partitions of an external table, sorted by their values. --filter
+		Long: `Lists the partitions of a table, sorted by their values: an external table's
+as the catalog holds them, an Iceberg table's from its current snapshot's
+manifests (values, data files, bytes, records; no location). --filter
 selects by partition keys: =, <>, <, <=, >, >=, AND, OR, NOT, IN (...),
 BETWEEN ... AND ..., LIKE; strings in single quotes; integer keys compare as
 numbers.`,
@@ -99,6 +101,16 @@ numbers.`,
 				ts, err := store.Tables(ctx, args[0])
 				if err != nil {
 					return err
+				}
+				// The listing names Iceberg tables only; their columns,
+				// location and version are in each one's metadata. A table
+				// whose metadata cannot be read keeps its name-only row.
+				for i, t := range ts {
+					if t.Type == catalog.Iceberg {
+						if full, err := store.GetTable(ctx, t.Database, t.Name); err == nil {
+							ts[i] = full
+						}
+					}
 				}
 				if format == "json" {
 					return encodeJSON(w, orEmpty(ts))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -28,8 +29,9 @@ func TestQueryWritesCLI(t *testing.T) {
 	if show := l.ok("", "queries", "show", id, "--format", "csv"); !strings.Contains(show, "\nrows_written,"+m[1]+"\n") {
 		t.Fatalf("queries show %s does not print rows_written %s:\n%s", id, m[1], show)
 	}
-	if tables := l.ok("", "catalog", "tables", "lake", "--format", "csv"); !strings.Contains(tables, "by_device") {
-		t.Fatalf("catalog tables lake does not list by_device:\n%s", tables)
+	// An Iceberg table lists with its columns, version and location.
+	if tables := l.ok("", "catalog", "tables", "lake", "--format", "csv"); !regexp.MustCompile(`\nby_device,ICEBERG,parquet,,2,device_bucket int,1,false,,file://\S+by_device,20`).MatchString(tables) {
+		t.Fatalf("catalog tables lake does not list by_device with 2 columns, version 1 and its location:\n%s", tables)
 	}
 	if got := l.ok("", "query", "--format", "csv", "SELECT sum(n) AS n FROM lake.by_device"); got != "n\n2000\n" {
 		t.Fatalf("sum over the new table: %q", got)
@@ -39,6 +41,18 @@ func TestQueryWritesCLI(t *testing.T) {
 	}
 	if got := l.ok("", "query", "--format", "csv", "SELECT sum(n) AS n FROM lake.by_device"); got != "n\n2005\n" {
 		t.Fatalf("sum after INSERT: %q", got)
+	}
+	// Its partitions, from the manifests: every row in one of them.
+	parts := strings.Split(strings.TrimSpace(l.ok("", "catalog", "partitions", "lake.by_device", "--format", "csv")), "\n")
+	records := 0
+	for _, p := range parts[1:] {
+		f := strings.Split(p, ",")
+		n, _ := strconv.Atoi(f[4])
+		records += n
+	}
+	count := strings.TrimPrefix(l.ok("", "query", "--format", "csv", "SELECT count(*) AS n FROM lake.by_device"), "n\n")
+	if parts[0] != "device_bucket,location,objects,bytes,records,last_modified" || len(parts) < 3 || strconv.Itoa(records)+"\n" != count {
+		t.Fatalf("catalog partitions lake.by_device (want its bucket partitions holding the table's %s rows):\n%s", strings.TrimSpace(count), strings.Join(parts, "\n"))
 	}
 	// Time travel to the CTAS snapshot, found in the $snapshots table.
 	first := strings.TrimPrefix(strings.TrimSpace(l.ok("", "query", "--format", "csv",

@@ -1,8 +1,10 @@
 package catalog
 
 import (
+	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -119,4 +121,59 @@ func hiveType(t iceberg.Type) string {
 		return "map<" + hiveType(t.KeyType) + "," + hiveType(t.ValueType) + ">"
 	}
 	return t.String()
+}
+
+// icebergPartitions lists the partitions of an Iceberg table's current
+// snapshot from its manifests, as Athena's "t$partitions" does: a
+// partition's values (as its partition keys print them: a day as
+// 2026-12-03) and its data files, bytes and records. An Iceberg table
+// keeps no partition locations, and its manifests no modification times.
+// filter is GetPartitions' filter on the partition keys.
+func (s *Store) icebergPartitions(ctx context.Context, database, name, filter string) ([]Partition, error) {
+	tbl, err := s.LoadIceberg(ctx, database, name)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: partitions of %s.%s: %w", database, name, err)
+	}
+	t := icebergTable(database, name, tbl)
+	pred, err := parseFilter(filter, t.PartitionKeys)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: partitions of %s.%s: %w", database, name, err)
+	}
+	out := []Partition{}
+	if tbl.CurrentSnapshot() == nil {
+		return out, nil
+	}
+	tasks, err := tbl.Scan().PlanFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: partitions of %s.%s: plan files: %w", database, name, err)
+	}
+	md := tbl.Metadata()
+	sc := md.CurrentSchema()
+	spec := md.PartitionSpec()
+	byValues := map[string]int{} // joined values -> index in out
+	for _, task := range tasks {
+		df := task.File
+		pv := df.Partition()
+		values := make([]string, 0, spec.NumFields())
+		for _, f := range spec.Fields() {
+			src, ok := sc.FindFieldByID(f.SourceID())
+			if !ok {
+				continue
+			}
+			values = append(values, f.Transform.ToHumanStrType(src.Type, pv[f.FieldID]))
+		}
+		key := strings.Join(values, "\x00")
+		i, ok := byValues[key]
+		if !ok {
+			i = len(out)
+			byValues[key] = i
+			out = append(out, Partition{Database: database, Table: name, Values: values})
+		}
+		out[i].Stats.ObjectCount++
+		out[i].Stats.SizeBytes += df.FileSizeBytes()
+		out[i].Stats.RecordCount += df.Count()
+	}
+	out = slices.DeleteFunc(out, func(p Partition) bool { return !pred.match(p.Values) })
+	sortPartitions(t, out)
+	return out, nil
 }

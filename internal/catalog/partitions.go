@@ -176,8 +176,14 @@ func (s *Store) GetPartition(ctx context.Context, database, table string, values
 // anything is read, then evaluated in Go over the table's partitions (one
 // indexed range read), so both backends give the same answers with the
 // same types; it is not pushed down as SQL.
+//
+// An Iceberg table's partitions come from its current snapshot's manifests
+// (see icebergPartitions).
 func (s *Store) GetPartitions(ctx context.Context, database, table, filter string) ([]Partition, error) {
-	t, err := s.tableKeys(ctx, database, table)
+	t, found, err := readTable(ctx, s.db, database, table, "")
+	if err == nil && !found {
+		return s.icebergPartitions(ctx, database, table, filter)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("catalog: partitions of %s.%s: %w", database, table, err)
 	}
@@ -208,12 +214,17 @@ func (s *Store) GetPartitions(ctx context.Context, database, table, filter strin
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("catalog: partitions of %s.%s: %w", database, table, err)
 	}
+	sortPartitions(t, out)
+	return out, nil
+}
+
+// sortPartitions orders ps by their values, typed by t's partition keys.
+func sortPartitions(t Table, ps []Partition) {
 	kinds := make([]keyKind, len(t.PartitionKeys))
 	for i, k := range t.PartitionKeys {
 		kinds[i] = kindOf(k.Type)
 	}
-	slices.SortFunc(out, func(a, b Partition) int { return compareTuples(kinds, a.Values, b.Values) })
-	return out, nil
+	slices.SortFunc(ps, func(a, b Partition) int { return compareTuples(kinds, a.Values, b.Values) })
 }
 
 // compareTuples orders value tuples key by key, typed by kinds; a value

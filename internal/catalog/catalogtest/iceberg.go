@@ -1,6 +1,7 @@
 package catalogtest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -86,10 +87,34 @@ func testIceberg(t *testing.T, open func(t *testing.T) *catalog.Store) {
 		t.Errorf("UpdateTable of an Iceberg table = %v, want an error saying Iceberg tables change through Iceberg()", err)
 	}
 
+	// Partitions come from the current snapshot's manifests: none before
+	// any data.
+	if ps, err := s.GetPartitions(ctx, "lake", "events", ""); err != nil || len(ps) != 0 {
+		t.Errorf("GetPartitions of an empty Iceberg table = %+v, %v; want none", ps, err)
+	}
+
 	// Data appended: statistics; schema changed: a version.
 	tbl, err := s.LoadIceberg(ctx, "lake", "events")
 	must(t, err)
 	tbl = appendRows(t, tbl, 3)
+	after := appendRowsOn(t, tbl, 2, 2) // 2025-11-25
+	ps, err := s.GetPartitions(ctx, "lake", "events", "")
+	must(t, err)
+	if n := names(ps, func(p catalog.Partition) string {
+		return fmt.Sprintf("%v:%d/%d", p.Values, p.Stats.RecordCount, p.Stats.ObjectCount)
+	}); n != "[[2025-11-23]:3/1 [2025-11-25]:2/1]" || ps[0].Stats.SizeBytes <= 0 {
+		t.Errorf("Iceberg partitions = %s (%+v), want 2025-11-23 with 3 records and 2025-11-25 with 2, one file each", n, ps)
+	}
+	ps, err = s.GetPartitions(ctx, "lake", "events", "ts_day > '2025-11-24'")
+	must(t, err)
+	if len(ps) != 1 || ps[0].Values[0] != "2025-11-25" {
+		t.Errorf("Iceberg partitions filtered by ts_day > '2025-11-24' = %+v", ps)
+	}
+	_, err = s.GetPartitions(ctx, "lake", "events", "nope = 1")
+	if err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("Iceberg partitions filtered on a column that is not a partition key: %v", err)
+	}
+	tbl = after
 	tx := tbl.NewTransaction()
 	must(t, tx.UpdateSchema(true, false).AddColumn([]string{"n"}, iceberg.PrimitiveTypes.Int32, "", false, nil).Commit())
 	_, err = tx.Commit(ctx)
@@ -98,7 +123,7 @@ func testIceberg(t *testing.T, open func(t *testing.T) *catalog.Store) {
 	s2 := open(t) // another process sees it all
 	got, err = s2.GetTable(ctx, "lake", "events")
 	must(t, err)
-	if got.Version != 2 || len(got.Columns) != 5 || got.Properties[catalog.PropRecordCount] != "3" ||
+	if got.Version != 2 || len(got.Columns) != 5 || got.Properties[catalog.PropRecordCount] != "5" ||
 		got.Properties[catalog.PropObjectCount] == "" || got.Properties[catalog.PropSizeBytes] == "" || got.Properties[catalog.PropAverageRecordSize] == "" {
 		t.Errorf("after append and schema change: version %d, %d columns, properties %v", got.Version, len(got.Columns), got.Properties)
 	}
@@ -115,8 +140,14 @@ func testIceberg(t *testing.T, open func(t *testing.T) *catalog.Store) {
 	wantErr(t, "LoadIceberg after DeleteTable(Iceberg)", err, catalog.ErrNoSuchTable)
 }
 
-// appendRows appends n rows to tbl (the columns of createIcebergTable).
+// appendRows appends n rows to tbl (the columns of createIcebergTable),
+// on 2025-11-23.
 func appendRows(t *testing.T, tbl *table.Table, n int) *table.Table {
+	return appendRowsOn(t, tbl, n, 0)
+}
+
+// appendRowsOn appends n rows to tbl, days after 2025-11-23.
+func appendRowsOn(t *testing.T, tbl *table.Table, n, days int) *table.Table {
 	t.Helper()
 	sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, false, false)
 	must(t, err)
@@ -124,7 +155,7 @@ func appendRows(t *testing.T, tbl *table.Table, n int) *table.Table {
 	defer b.Release()
 	for i := range n {
 		b.Field(0).(*array.Int64Builder).Append(int64(i))
-		b.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp(1763856000000000 + int64(i)))
+		b.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp(1763856000000000 + int64(days)*86_400_000_000 + int64(i)))
 		lb := b.Field(2).(*array.ListBuilder)
 		lb.Append(true)
 		lb.ValueBuilder().(*array.StringBuilder).Append("x")

@@ -250,6 +250,7 @@ func TestErrorsAreOneLine(t *testing.T) {
 		{"unreachable broker", []string{"run", "--brokers", "127.0.0.1:1", "--metrics-listen", ""}, "127.0.0.1:1 unreachable"},
 		{"missing table", []string{"query", "SELECT * FROM lake.nope"}, "table lake.nope not found"},
 		{"produce a missing file", []string{"produce", "--brokers", "127.0.0.1:1", "--topic", "x", "--file", "/nonexistent/x.jsonl"}, "produce: open --file: open /nonexistent/x.jsonl"},
+		{"unknown alarm", []string{"alarms", "history", "bogus", "--metrics-listen", "127.0.0.1:1", "--log-level", "error"}, `alarm "bogus": no such alarm; the alarms are consumer-time-lag, `},
 		{"compact a missing table", []string{"compact", "nope"}, "maintain lake.nope: no such table"},
 		{"unknown subcommand", []string{"dlq", "replya"}, `unknown command "replya" for "streamlake dlq"; did you mean "replay"?`},
 	}

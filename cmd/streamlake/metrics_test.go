@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/streamlake/streamlake/internal/broker"
@@ -110,5 +111,17 @@ func TestMetricsDuringRun(t *testing.T) {
 	}
 	if len(st.Alarms) < 5 {
 		t.Errorf("status lists %d alarms, want the 5 default ones", len(st.Alarms))
+	}
+	// An alarm's history; an unknown alarm is a 404 naming the alarms.
+	for name, want := range map[string]int{"dead-letter-rate": http.StatusOK, "bogus": http.StatusNotFound} {
+		resp, err := http.Get("http://" + addr + "/v1/alarms/" + name + "/history")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || (want == http.StatusNotFound && !strings.Contains(string(body), "dead-letter-rate")) {
+			t.Errorf("history of alarm %s: %s %s, want %d", name, resp.Status, body, want)
+		}
 	}
 }

@@ -277,7 +277,14 @@ func (p *pipeline) serveMetrics(ctx context.Context, addr string) error {
 		writeJSON(w, st)
 	})
 	mux.HandleFunc("GET /v1/alarms/{name}/history", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, p.monitor.History(r.PathValue("name")))
+		name := r.PathValue("name")
+		if err := p.monitor.CheckAlarm(name); err != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, p.monitor.History(name))
 	})
 	// Go's profiler, as Prometheus and most Go servers serve it: go tool
 	// pprof http://ADDR/debug/pprof/profile?seconds=30

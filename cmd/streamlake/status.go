@@ -76,6 +76,10 @@ func (s *statusSource) get(ctx context.Context, path string, v any) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		var e struct{ Error string }
+		if resp.StatusCode == http.StatusNotFound && json.Unmarshal(b, &e) == nil && e.Error != "" {
+			return errors.New(e.Error) // what the run says is missing
+		}
 		return fmt.Errorf("status: %s%s: %s: %s", s.live, path, resp.Status, strings.TrimSpace(string(b)))
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
@@ -91,6 +95,9 @@ func (s *statusSource) status(ctx context.Context) (monitor.Status, error) {
 
 func (s *statusSource) history(ctx context.Context, name string) ([]monitor.Transition, error) {
 	if s.offline != nil {
+		if err := s.offline.CheckAlarm(name); err != nil {
+			return nil, err
+		}
 		return s.offline.History(name), nil
 	}
 	var h []monitor.Transition

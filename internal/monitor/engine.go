@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -390,6 +391,28 @@ func (e *Engine) statesLocked() []AlarmStatus {
 		out = append(out, AlarmStatus{Name: a.spec.Name, State: a.state, Reason: a.reason, Since: a.since, Spec: a.spec, Datapoints: slices.Clone(a.points)})
 	}
 	return out
+}
+
+// ErrNoSuchAlarm is wrapped by CheckAlarm's error.
+var ErrNoSuchAlarm = errors.New("no such alarm")
+
+// CheckAlarm returns an error naming the configured alarms when name is
+// neither one of them nor an alarm with recorded transitions (one removed
+// from the configuration since).
+func (e *Engine) CheckAlarm(name string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	names := make([]string, len(e.alarms))
+	for i, a := range e.alarms {
+		if a.spec.Name == name {
+			return nil
+		}
+		names[i] = a.spec.Name
+	}
+	if len(e.store.transitions[name]) > 0 {
+		return nil
+	}
+	return fmt.Errorf("alarm %q: %w; the alarms are %s", name, ErrNoSuchAlarm, strings.Join(names, ", "))
 }
 
 // History returns the recorded transitions of the named alarm, oldest

@@ -1,9 +1,11 @@
 package monitor
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,6 +79,12 @@ func TestHistoryReloadAfterRestart(t *testing.T) {
 	}
 	if got := e2.History("deep-e"); len(got) != 1 || !got[0].Timestamp.Equal(hist[0].Timestamp) {
 		t.Fatalf("after restart history %+v, want %+v", got, hist)
+	}
+	if err := e2.CheckAlarm("deep-e"); err != nil {
+		t.Fatalf("CheckAlarm of a configured alarm: %v", err)
+	}
+	if err := e2.CheckAlarm("deep-f"); !errors.Is(err, ErrNoSuchAlarm) || !strings.Contains(err.Error(), "deep-e") {
+		t.Fatalf("CheckAlarm of an unknown alarm: %v, want ErrNoSuchAlarm naming deep-e", err)
 	}
 	st := e2.States()[0]
 	if st.State != StateAlarm || len(st.Datapoints) == 0 {

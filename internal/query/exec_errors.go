@@ -37,6 +37,9 @@ var (
 	// ErrBytesScannedLimit: refused because its planned data files exceed
 	// the workgroup's bytes-scanned limit.
 	ErrBytesScannedLimit = errors.New("bytes-scanned limit exceeded")
+	// ErrParameters: the values given do not match the query's ?
+	// placeholders.
+	ErrParameters = errors.New("wrong number of parameters")
 )
 
 // ExecError is why an execution failed.
@@ -63,7 +66,7 @@ func category(err error) string {
 	var de *duckdb.Error
 	switch {
 	case errors.As(err, &nf), errors.Is(err, catalog.ErrNoSuchTable), errors.Is(err, catalog.ErrNoSuchDatabase),
-		errors.Is(err, ErrBytesScannedLimit), errors.Is(err, ErrNotAllowed),
+		errors.Is(err, ErrBytesScannedLimit), errors.Is(err, ErrNotAllowed), errors.Is(err, ErrParameters),
 		errors.Is(err, ErrNoSuchSnapshot), errors.Is(err, ErrUnsupported), errors.Is(err, catalog.ErrAlreadyExists),
 		errors.Is(err, context.DeadlineExceeded):
 		return CategoryUser

@@ -42,6 +42,10 @@ func (s *Service) execute(ctx context.Context, a *active, wg *workgroup, params 
 		return
 	}
 	defer sess.close()
+	if err := checkParams(x.SQL, params); err != nil {
+		s.finish(ctx, a, x, err, nil)
+		return
+	}
 	if wg.BytesScannedLimit > 0 && sess.scan.bytes > wg.BytesScannedLimit {
 		s.finish(ctx, a, x, limitError(wg.Workgroup, sess.scan), nil)
 		return
@@ -186,4 +190,24 @@ func (m *execMetrics) observe(x Execution) {
 	m.executions.WithLabelValues(x.Workgroup, string(x.State)).Inc()
 	m.bytes.WithLabelValues(x.Workgroup).Add(float64(x.Statistics.BytesScanned))
 	m.duration.WithLabelValues(x.Workgroup).Observe(x.Finished.Sub(x.Submitted).Seconds())
+}
+
+// checkParams refuses values that do not match the query's ? placeholders
+// one for one: the driver refuses too few, but binds the first of too
+// many and ignores the rest. A query with $1-style parameters is left to
+// DuckDB.
+func checkParams(query string, params []any) error {
+	n := 0
+	for _, t := range tokens(query) {
+		switch {
+		case t.kind == tokOther && t.text == "?":
+			n++
+		case t.kind == tokOther && t.end == t.pos+1 && query[t.pos] == '$':
+			return nil
+		}
+	}
+	if n == len(params) {
+		return nil
+	}
+	return fmt.Errorf("query: %w: the query has %d ? placeholders and %d values were given", ErrParameters, n, len(params))
 }

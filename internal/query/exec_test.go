@@ -360,6 +360,30 @@ func TestExecutionParams(t *testing.T) {
 	if err != nil || pageRows(page) != "[e]" {
 		t.Errorf("rows = %v, %v", page, err)
 	}
+	// Values must match the ? placeholders one for one (the driver bound
+	// the first of too many and ignored the rest); a ? in a string or a
+	// comment is not one, and $1-style parameters are DuckDB's to check.
+	for _, c := range []struct {
+		in   query.StartInput
+		want string
+	}{
+		{query.StartInput{SQL: "SELECT name FROM lake.events WHERE id = ?", Params: []any{int64(5), int64(6)}}, "the query has 1 ? placeholders and 2 values were given"},
+		{query.StartInput{SQL: "SELECT name FROM lake.events WHERE id = ?"}, "the query has 1 ? placeholders and 0 values were given"},
+		{query.StartInput{SQL: "SELECT '?' AS q -- ?", Params: []any{int64(1)}}, "the query has 0 ? placeholders and 1 values were given"},
+	} {
+		x := execute(t, s, c.in)
+		if x.State != query.Failed || x.Error == nil || x.Error.Category != query.CategoryUser || !strings.Contains(x.Error.Message, c.want) {
+			t.Errorf("%q with %v: %s %+v, want FAILED USER saying %q", c.in.SQL, c.in.Params, x.State, x.Error, c.want)
+		}
+	}
+	for _, in := range []query.StartInput{
+		{SQL: "SELECT '?' AS q, ? AS p", Params: []any{int64(1)}},
+		{SQL: "SELECT name FROM lake.events WHERE id = $1", Params: []any{int64(5)}},
+	} {
+		if x := execute(t, s, in); x.State != query.Succeeded {
+			t.Errorf("%q with %v: %s %+v", in.SQL, in.Params, x.State, x.Error)
+		}
+	}
 }
 
 func TestBytesScannedLimit(t *testing.T) {

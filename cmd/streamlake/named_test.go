@@ -75,8 +75,11 @@ func TestNamedQueriesCLI(t *testing.T) {
 	if out := l.ok("", "queries", "run", "by_site", "--workgroup", "adhoc", "--format", "json"); out != "[\n{\"wg\":\"adhoc\"}\n]\n" {
 		t.Errorf("run in adhoc: %q", out)
 	}
-	if msg := l.fails("", "queries", "run", "by_site"); !regexp.MustCompile(`^streamlake: query \S+ FAILED \(USER\): incorrect argument count`).MatchString(msg) {
+	if msg := l.fails("", "queries", "run", "by_site"); !regexp.MustCompile(`^streamlake: query \S+ FAILED \(USER\): wrong number of parameters: the query has 1 \? placeholders and 0 values were given`).MatchString(msg) {
 		t.Errorf("run without its --param: %q", msg)
+	}
+	if msg := l.fails("", "queries", "run", "by_site", "--param", "a", "--param", "b"); !strings.Contains(msg, "the query has 1 ? placeholders and 2 values were given") {
+		t.Errorf("run with two --param for one ?: %q", msg)
 	}
 
 	// streamlake serve serves them.

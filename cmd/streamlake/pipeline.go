@@ -31,6 +31,7 @@ import (
 	"github.com/streamlake/streamlake/internal/etl/tables"
 	"github.com/streamlake/streamlake/internal/ingest"
 	"github.com/streamlake/streamlake/internal/monitor"
+	"github.com/streamlake/streamlake/internal/query"
 	"github.com/streamlake/streamlake/internal/stage"
 )
 
@@ -240,9 +241,12 @@ func (p *pipeline) Close() {
 	p.lock.Release()
 }
 
-// writeJSON answers with v as JSON.
-func writeJSON(w http.ResponseWriter, v any) {
+// writeJSON answers with v as JSON, with status (0: 200).
+func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	if status != 0 {
+		w.WriteHeader(status)
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
@@ -274,17 +278,16 @@ func (p *pipeline) serveMetrics(ctx context.Context, addr string) error {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		writeJSON(w, st)
+		writeJSON(w, 0, st)
 	})
 	mux.HandleFunc("GET /v1/alarms/{name}/history", func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
 		if err := p.monitor.CheckAlarm(name); err != nil {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusNotFound)
-			json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+			// As the query API's errors read.
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error(), "category": query.CategoryUser})
 			return
 		}
-		writeJSON(w, p.monitor.History(name))
+		writeJSON(w, 0, p.monitor.History(name))
 	})
 	// Go's profiler, as Prometheus and most Go servers serve it: go tool
 	// pprof http://ADDR/debug/pprof/profile?seconds=30

@@ -29,6 +29,10 @@ func (s *Service) execute(ctx context.Context, a *active, wg *workgroup, params 
 		ctx, cancel = context.WithTimeoutCause(ctx, wg.Timeout, &timeoutError{wg: wg.Name, d: wg.Timeout})
 		defer cancel()
 	}
+	if err := checkParams(x.SQL, params); err != nil {
+		s.finish(ctx, a, x, err, nil)
+		return
+	}
 	planStart := s.now()
 	x.Statistics.QueueMs = planStart.Sub(x.Submitted).Milliseconds()
 	memory := wg.MemoryLimit
@@ -42,10 +46,6 @@ func (s *Service) execute(ctx context.Context, a *active, wg *workgroup, params 
 		return
 	}
 	defer sess.close()
-	if err := checkParams(x.SQL, params); err != nil {
-		s.finish(ctx, a, x, err, nil)
-		return
-	}
 	if wg.BytesScannedLimit > 0 && sess.scan.bytes > wg.BytesScannedLimit {
 		s.finish(ctx, a, x, limitError(wg.Workgroup, sess.scan), nil)
 		return

@@ -252,6 +252,7 @@ func (l advListener) Addr() net.Addr { return l.addr }
 // then lets kfake answer the request. Control functions run while kfake's
 // loop still serves admin calls, so CreateTopic may be called here.
 func autoCreate(c *kfake.Cluster, parts int32, log *slog.Logger) func(kmsg.Request) (kmsg.Response, error, bool) {
+	var refused sync.Map // topic -> struct{}: refusals logged at warn once
 	return func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
 		m, ok := req.(*kmsg.MetadataRequest)
@@ -266,6 +267,13 @@ func autoCreate(c *kfake.Cluster, parts int32, log *slog.Logger) func(kmsg.Reque
 			switch {
 			case err == nil:
 				log.Info("topic created", "topic", *t.Topic, "partitions", parts)
+			case errors.Is(err, kerr.InvalidTopicException):
+				// The client only hears UNKNOWN_TOPIC_OR_PARTITION: say why,
+				// once per topic.
+				if _, seen := refused.LoadOrStore(*t.Topic, struct{}{}); !seen {
+					log.Warn("topic not created: not a legal Kafka topic name, or one that collides with an existing topic ('.' and '_' count as the same)",
+						"topic", *t.Topic, "err", err)
+				}
 			case !errors.Is(err, kerr.TopicAlreadyExists):
 				// kfake answers the metadata request with the error.
 				log.Debug("auto-create topic", "topic", *t.Topic, "err", err)

@@ -1,6 +1,7 @@
 package broker_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -342,4 +344,50 @@ func TestRunClosesOnCancel(t *testing.T) {
 		t.Fatalf("port still held after Run returned: %v", err)
 	}
 	ln.Close()
+}
+
+// TestCollidingTopicRefusedWithReason: Kafka refuses a topic whose name
+// collides with an existing one when '.' and '_' are taken as the same
+// (a.b and a_b); the producer hears only UNKNOWN_TOPIC_OR_PARTITION, so
+// the broker logs why, once.
+func TestCollidingTopicRefusedWithReason(t *testing.T) {
+	var logs syncBuffer
+	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	cl := newClient(t, b.Addr())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "a.b", Value: []byte("1")}).FirstErr(); err != nil {
+		t.Fatalf("produce to a.b: %v", err)
+	}
+	short, cancelShort := context.WithTimeout(ctx, 2*time.Second)
+	defer cancelShort()
+	if err := cl.ProduceSync(short, &kgo.Record{Topic: "a_b", Value: []byte("2")}).FirstErr(); err == nil {
+		t.Fatal("produce to a_b, which collides with a.b, succeeded")
+	}
+	got := logs.String()
+	if strings.Count(got, "topic not created") != 1 || !strings.Contains(got, "topic=a_b") || !strings.Contains(got, "INVALID_TOPIC_EXCEPTION") {
+		t.Fatalf("want one warning naming a_b and the reason, got:\n%s", got)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the broker's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

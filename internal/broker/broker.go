@@ -272,7 +272,7 @@ func autoCreate(c *kfake.Cluster, parts int32, log *slog.Logger) func(kmsg.Reque
 				// once per topic.
 				if _, seen := refused.LoadOrStore(*t.Topic, struct{}{}); !seen {
 					log.Warn("topic not created: not a legal Kafka topic name, or one that collides with an existing topic ('.' and '_' count as the same)",
-						"topic", *t.Topic, "err", err)
+						"stage", "broker", "topic", *t.Topic, "err", err)
 				}
 			case !errors.Is(err, kerr.TopicAlreadyExists):
 				// kfake answers the metadata request with the error.

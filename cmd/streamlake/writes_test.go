@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -53,6 +54,11 @@ func TestQueryWritesCLI(t *testing.T) {
 	count := strings.TrimPrefix(l.ok("", "query", "--format", "csv", "SELECT count(*) AS n FROM lake.by_device"), "n\n")
 	if parts[0] != "device_bucket,location,objects,bytes,records,last_modified" || len(parts) < 3 || strconv.Itoa(records)+"\n" != count {
 		t.Fatalf("catalog partitions lake.by_device (want its bucket partitions holding the table's %s rows):\n%s", strings.TrimSpace(count), strings.Join(parts, "\n"))
+	}
+	// The same in SQL, Trino's way: bucket numbers in the partition struct.
+	want := fmt.Sprintf("n,buckets,in_range\n%d,%d,true\n", records, len(parts)-1)
+	if got := l.ok("", "query", "--format", "csv", `SELECT sum(record_count) AS n, count(*) AS buckets, bool_and(partition.device_bucket BETWEEN 0 AND 3) AS in_range FROM lake."by_device$partitions"`); got != want {
+		t.Fatalf("by_device$partitions: %q, want %q", got, want)
 	}
 	// Time travel to the CTAS snapshot, found in the $snapshots table.
 	first := strings.TrimPrefix(strings.TrimSpace(l.ok("", "query", "--format", "csv",

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -123,12 +122,63 @@ func hiveType(t iceberg.Type) string {
 	return t.String()
 }
 
+// IcebergPartition is one partition of an Iceberg table's current
+// snapshot and the data files it holds there.
+type IcebergPartition struct {
+	Values  []any    // by field of the current partition spec; nil for null
+	Human   []string // the values as the partition keys print them (a day as 2026-12-03)
+	Files   int64
+	Bytes   int64
+	Records int64
+}
+
+// IcebergPartitions groups the data files of tbl's current snapshot by
+// their partition (from the manifests), in order of first appearance.
+func IcebergPartitions(ctx context.Context, tbl *table.Table) ([]IcebergPartition, error) {
+	if tbl.CurrentSnapshot() == nil {
+		return nil, nil
+	}
+	tasks, err := tbl.Scan().PlanFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("plan files: %w", err)
+	}
+	md := tbl.Metadata()
+	sc := md.CurrentSchema()
+	spec := md.PartitionSpec()
+	var out []IcebergPartition
+	byValues := map[string]int{} // joined human values -> index in out
+	for _, task := range tasks {
+		df := task.File
+		pv := df.Partition()
+		p := IcebergPartition{Values: make([]any, 0, spec.NumFields()), Human: make([]string, 0, spec.NumFields())}
+		for _, f := range spec.Fields() {
+			src, ok := sc.FindFieldByID(f.SourceID())
+			if !ok {
+				continue
+			}
+			v := pv[f.FieldID]
+			p.Values = append(p.Values, v)
+			p.Human = append(p.Human, f.Transform.ToHumanStrType(src.Type, v))
+		}
+		key := strings.Join(p.Human, "\x00")
+		i, ok := byValues[key]
+		if !ok {
+			i = len(out)
+			byValues[key] = i
+			out = append(out, p)
+		}
+		out[i].Files++
+		out[i].Bytes += df.FileSizeBytes()
+		out[i].Records += df.Count()
+	}
+	return out, nil
+}
+
 // icebergPartitions lists the partitions of an Iceberg table's current
-// snapshot from its manifests, as Athena's "t$partitions" does: a
-// partition's values (as its partition keys print them: a day as
-// 2026-12-03) and its data files, bytes and records. An Iceberg table
-// keeps no partition locations, and its manifests no modification times.
-// filter is GetPartitions' filter on the partition keys.
+// snapshot (IcebergPartitions) as catalog partitions: values as its
+// partition keys print them, data files, bytes and records. An Iceberg
+// table keeps no partition locations, and its manifests no modification
+// times. filter is GetPartitions' filter on the partition keys.
 func (s *Store) icebergPartitions(ctx context.Context, database, name, filter string) ([]Partition, error) {
 	tbl, err := s.LoadIceberg(ctx, database, name)
 	if err != nil {
@@ -139,41 +189,17 @@ func (s *Store) icebergPartitions(ctx context.Context, database, name, filter st
 	if err != nil {
 		return nil, fmt.Errorf("catalog: partitions of %s.%s: %w", database, name, err)
 	}
-	out := []Partition{}
-	if tbl.CurrentSnapshot() == nil {
-		return out, nil
-	}
-	tasks, err := tbl.Scan().PlanFiles(ctx)
+	ps, err := IcebergPartitions(ctx, tbl)
 	if err != nil {
-		return nil, fmt.Errorf("catalog: partitions of %s.%s: plan files: %w", database, name, err)
+		return nil, fmt.Errorf("catalog: partitions of %s.%s: %w", database, name, err)
 	}
-	md := tbl.Metadata()
-	sc := md.CurrentSchema()
-	spec := md.PartitionSpec()
-	byValues := map[string]int{} // joined values -> index in out
-	for _, task := range tasks {
-		df := task.File
-		pv := df.Partition()
-		values := make([]string, 0, spec.NumFields())
-		for _, f := range spec.Fields() {
-			src, ok := sc.FindFieldByID(f.SourceID())
-			if !ok {
-				continue
-			}
-			values = append(values, f.Transform.ToHumanStrType(src.Type, pv[f.FieldID]))
+	out := []Partition{}
+	for _, p := range ps {
+		if pred.match(p.Human) {
+			out = append(out, Partition{Database: database, Table: name, Values: p.Human,
+				Stats: Stats{ObjectCount: p.Files, SizeBytes: p.Bytes, RecordCount: p.Records}})
 		}
-		key := strings.Join(values, "\x00")
-		i, ok := byValues[key]
-		if !ok {
-			i = len(out)
-			byValues[key] = i
-			out = append(out, Partition{Database: database, Table: name, Values: values})
-		}
-		out[i].Stats.ObjectCount++
-		out[i].Stats.SizeBytes += df.FileSizeBytes()
-		out[i].Stats.RecordCount += df.Count()
 	}
-	out = slices.DeleteFunc(out, func(p Partition) bool { return !pred.match(p.Values) })
 	sortPartitions(t, out)
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/streamlake/streamlake/internal/catalog"
@@ -18,22 +19,25 @@ import (
 
 // Metadata tables (Athena's and Trino's): db."t$snapshots" lists an
 // Iceberg table's snapshots, db."t$history" the log of its current
-// snapshot, each with the ids that FOR VERSION AS OF takes.
+// snapshot, each with the ids that FOR VERSION AS OF takes, and
+// db."t$partitions" the partitions of its current snapshot.
 //
-//	t$snapshots: committed_at TIMESTAMPTZ, snapshot_id BIGINT, parent_id BIGINT,
-//	             operation VARCHAR, manifest_list VARCHAR, summary MAP(VARCHAR, VARCHAR)
-//	t$history:   made_current_at TIMESTAMPTZ, snapshot_id BIGINT, parent_id BIGINT,
-//	             is_current_ancestor BOOLEAN
+//	t$snapshots:  committed_at TIMESTAMPTZ, snapshot_id BIGINT, parent_id BIGINT,
+//	              operation VARCHAR, manifest_list VARCHAR, summary MAP(VARCHAR, VARCHAR)
+//	t$history:    made_current_at TIMESTAMPTZ, snapshot_id BIGINT, parent_id BIGINT,
+//	              is_current_ancestor BOOLEAN
+//	t$partitions: partition STRUCT(<field> <type>, ...) (none for an unpartitioned
+//	              table), record_count BIGINT, file_count BIGINT, total_size BIGINT
 
 // metaRef is a reference to a metadata table of a catalog table.
 type metaRef struct {
 	table catalog.Table // the Iceberg table
-	kind  string        // snapshots or history
+	kind  string        // snapshots, history or partitions
 	view  string        // name$kind, the view's name in table.Database
 }
 
 // metaKinds are the metadata tables, by suffix.
-var metaKinds = map[string]bool{"snapshots": true, "history": true}
+var metaKinds = map[string]bool{"snapshots": true, "history": true, "partitions": true}
 
 // metaTable returns the metadata table that name (folded) names in db, if
 // name is table$kind and db has the table; errors if that table is not an
@@ -77,8 +81,13 @@ func (e *Engine) metaView(ctx context.Context, m metaRef, r refs) (string, error
 	}
 	md := tbl.Metadata()
 	cols, rows := snapshotsColumns, snapshotRows(md)
-	if m.kind == "history" {
+	switch m.kind {
+	case "history":
 		cols, rows = historyColumns, historyRows(md)
+	case "partitions":
+		if cols, rows, err = partitionRows(ctx, tbl); err != nil {
+			return "", fmt.Errorf("query: table %s.%s: $partitions: %w", m.table.Database, m.table.Name, err)
+		}
 	}
 	if len(rows) == 0 {
 		return emptyView(cols), nil
@@ -147,4 +156,64 @@ func idOrNull(id *int64) string {
 		return "NULL"
 	}
 	return strconv.FormatInt(*id, 10)
+}
+
+// partitionRows are the columns and rows of t$partitions: a partition
+// struct of the current spec's fields (as Trino has it), then the
+// partition's records, data files and bytes.
+func partitionRows(ctx context.Context, tbl *table.Table) ([]column, []string, error) {
+	md := tbl.Metadata()
+	sc := md.CurrentSchema()
+	var fields, types []string
+	var numeric []bool // the field's value is written as a number, not cast from its text
+	spec := md.PartitionSpec()
+	for _, f := range spec.Fields() {
+		src, ok := sc.FindFieldByID(f.SourceID())
+		if !ok {
+			continue
+		}
+		rt := f.Transform.ResultType(src.Type)
+		d, err := duckType(rt)
+		if err != nil {
+			return nil, nil, fmt.Errorf("partition field %s: %w", f.Name, err)
+		}
+		fields = append(fields, schema.QuoteIdent(f.Name)+" "+d)
+		types = append(types, d)
+		// hour, month, year and bucket values are ints whose text is not
+		// (hour 2026-12-03-07).
+		_, i32 := rt.(iceberg.Int32Type)
+		_, i64 := rt.(iceberg.Int64Type)
+		numeric = append(numeric, i32 || i64)
+	}
+	var cols []column
+	if len(fields) > 0 {
+		cols = append(cols, column{name: "partition", duck: "STRUCT(" + strings.Join(fields, ", ") + ")"})
+	}
+	cols = append(cols, column{name: "record_count", duck: "BIGINT"}, column{name: "file_count", duck: "BIGINT"},
+		column{name: "total_size", duck: "BIGINT"})
+	ps, err := catalog.IcebergPartitions(ctx, tbl)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows := make([]string, 0, len(ps))
+	for _, p := range ps {
+		var row []string
+		if len(fields) > 0 {
+			vals := make([]string, len(types))
+			for i := range types {
+				switch v := p.Values[i]; {
+				case v == nil:
+					vals[i] = "NULL"
+				case numeric[i]:
+					vals[i] = fmt.Sprint(v)
+				default:
+					vals[i] = "CAST(" + schema.QuoteString(p.Human[i]) + " AS " + types[i] + ")"
+				}
+			}
+			row = append(row, "ROW("+strings.Join(vals, ", ")+")")
+		}
+		row = append(row, strconv.FormatInt(p.Records, 10), strconv.FormatInt(p.Files, 10), strconv.FormatInt(p.Bytes, 10))
+		rows = append(rows, "("+strings.Join(row, ", ")+")")
+	}
+	return cols, rows, nil
 }

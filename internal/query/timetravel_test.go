@@ -101,6 +101,9 @@ func TestTimeTravel(t *testing.T) {
 			fmt.Sprintf("[snapshot_id parent_id operation added] [[%d <nil> append 3] [%d %d append 2] [%d %d append 1]]", s1, s2, s1, s3, s2)},
 		{`SELECT snapshot_id, is_current_ancestor, made_current_at = (SELECT max(committed_at) FROM lake."travel$snapshots") AS last FROM lake."travel$history" ORDER BY made_current_at`,
 			fmt.Sprintf("[snapshot_id is_current_ancestor last] [[%d true false] [%d true false] [%d true true]]", s1, s2, s3)},
+		// $partitions: the current snapshot's partitions, from the manifests.
+		{`SELECT partition.ts_day, record_count, file_count, total_size > 0 AS sized FROM lake."travel$partitions" ORDER BY 1`,
+			"[ts_day record_count file_count sized] [[2026-11-21 00:00:00 +0000 UTC 1 1 true] [2026-11-22 00:00:00 +0000 UTC 2 1 true] [2026-11-23 00:00:00 +0000 UTC 2 1 true] [2026-11-24 00:00:00 +0000 UTC 1 1 true]]"},
 		// A partition filter prunes the snapshot's files too.
 		{fmt.Sprintf(`SELECT count(*) AS n FROM lake.travel FOR VERSION AS OF %d WHERE ts >= TIMESTAMPTZ '2026-11-23 00:00:00+00'`, s2), "[n] [[2]]"},
 	} {
@@ -163,5 +166,36 @@ func TestTimeTravelBytesScannedLimit(t *testing.T) {
 	if x.State != query.Failed || x.Error == nil || x.Error.Category != query.CategoryUser ||
 		!strings.Contains(x.Error.Message, "bytes-scanned limit exceeded") {
 		t.Errorf("current snapshot over the limit: %s %+v", x.State, x.Error)
+	}
+}
+
+// TestPartitionsMetadataTable: t$partitions of a table partitioned by
+// hour and bucket, whose values are ints (an hour's text, 2026-11-21-10,
+// is not), and of an unpartitioned one, which has no partition column.
+func TestPartitionsMetadataTable(t *testing.T) {
+	store, _, _ := travelLake(t)
+	e := newEngine(t, store)
+	for _, q := range []string{
+		`CREATE TABLE lake.hourly WITH (partitioning = ARRAY['hour(ts)', 'bucket(2, id)']) AS SELECT id, ts FROM lake.travel`,
+		`CREATE TABLE lake.flat AS SELECT id FROM lake.travel`,
+	} {
+		if _, err := e.Query(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	first := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC).Unix() / 3600
+	for _, tc := range []struct{ sql, want string }{
+		{`SELECT count(*) AS partitions, sum(record_count) AS n, min(partition.ts_hour) AS first, bool_and(partition.id_bucket IN (0, 1)) AS buckets FROM lake."hourly$partitions"`,
+			fmt.Sprintf("[partitions n first buckets] [[6 6 %d true]]", first)},
+		{`SELECT * FROM lake."flat$partitions"`, "[record_count file_count total_size] [[6 1 "},
+	} {
+		res, err := e.Query(t.Context(), tc.sql)
+		if err != nil {
+			t.Errorf("%s: %v", tc.sql, err)
+			continue
+		}
+		if got := fmt.Sprint(res.Columns, " ", res.Rows); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%s:\ngot  %s\nwant %s...", tc.sql, got, tc.want)
+		}
 	}
 }

@@ -122,19 +122,20 @@ func hiveType(t iceberg.Type) string {
 	return t.String()
 }
 
-// IcebergPartition is one partition of an Iceberg table's current
-// snapshot and the data files it holds there.
-type IcebergPartition struct {
-	Values  []any    // by field of the current partition spec; nil for null
-	Human   []string // the values as the partition keys print them (a day as 2026-12-03)
-	Files   int64
-	Bytes   int64
+// IcebergFile is a data file of an Iceberg table's current snapshot.
+type IcebergFile struct {
+	Path    string
+	Format  string // PARQUET, AVRO or ORC
+	Values  []any  // partition values by field of the current spec; nil for null
+	Human   []string
 	Records int64
+	Bytes   int64
 }
 
-// IcebergPartitions groups the data files of tbl's current snapshot by
-// their partition (from the manifests), in order of first appearance.
-func IcebergPartitions(ctx context.Context, tbl *table.Table) ([]IcebergPartition, error) {
+// IcebergFiles lists the data files of tbl's current snapshot (from its
+// manifests) with their partition values, both raw and as the partition
+// keys print them (a day as 2026-12-03).
+func IcebergFiles(ctx context.Context, tbl *table.Table) ([]IcebergFile, error) {
 	if tbl.CurrentSnapshot() == nil {
 		return nil, nil
 	}
@@ -145,31 +146,56 @@ func IcebergPartitions(ctx context.Context, tbl *table.Table) ([]IcebergPartitio
 	md := tbl.Metadata()
 	sc := md.CurrentSchema()
 	spec := md.PartitionSpec()
-	var out []IcebergPartition
-	byValues := map[string]int{} // joined human values -> index in out
+	out := make([]IcebergFile, 0, len(tasks))
 	for _, task := range tasks {
 		df := task.File
 		pv := df.Partition()
-		p := IcebergPartition{Values: make([]any, 0, spec.NumFields()), Human: make([]string, 0, spec.NumFields())}
-		for _, f := range spec.Fields() {
-			src, ok := sc.FindFieldByID(f.SourceID())
+		f := IcebergFile{Path: df.FilePath(), Format: string(df.FileFormat()), Records: df.Count(), Bytes: df.FileSizeBytes(),
+			Values: make([]any, 0, spec.NumFields()), Human: make([]string, 0, spec.NumFields())}
+		for _, pf := range spec.Fields() {
+			src, ok := sc.FindFieldByID(pf.SourceID())
 			if !ok {
 				continue
 			}
-			v := pv[f.FieldID]
-			p.Values = append(p.Values, v)
-			p.Human = append(p.Human, f.Transform.ToHumanStrType(src.Type, v))
+			v := pv[pf.FieldID]
+			f.Values = append(f.Values, v)
+			f.Human = append(f.Human, pf.Transform.ToHumanStrType(src.Type, v))
 		}
-		key := strings.Join(p.Human, "\x00")
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// IcebergPartition is one partition of an Iceberg table's current
+// snapshot and the data files it holds there.
+type IcebergPartition struct {
+	Values  []any    // by field of the current partition spec; nil for null
+	Human   []string // the values as the partition keys print them
+	Files   int64
+	Bytes   int64
+	Records int64
+}
+
+// IcebergPartitions groups the data files of tbl's current snapshot by
+// their partition, in order of first appearance.
+func IcebergPartitions(ctx context.Context, tbl *table.Table) ([]IcebergPartition, error) {
+	files, err := IcebergFiles(ctx, tbl)
+	if err != nil {
+		return nil, err
+	}
+	var out []IcebergPartition
+	byValues := map[string]int{} // joined human values -> index in out
+	for _, f := range files {
+		key := strings.Join(f.Human, "\x00")
 		i, ok := byValues[key]
 		if !ok {
 			i = len(out)
 			byValues[key] = i
-			out = append(out, p)
+			out = append(out, IcebergPartition{Values: f.Values, Human: f.Human})
 		}
 		out[i].Files++
-		out[i].Bytes += df.FileSizeBytes()
-		out[i].Records += df.Count()
+		out[i].Bytes += f.Bytes
+		out[i].Records += f.Records
 	}
 	return out, nil
 }

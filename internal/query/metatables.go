@@ -20,7 +20,8 @@ import (
 // Metadata tables (Athena's and Trino's): db."t$snapshots" lists an
 // Iceberg table's snapshots, db."t$history" the log of its current
 // snapshot, each with the ids that FOR VERSION AS OF takes, and
-// db."t$partitions" the partitions of its current snapshot.
+// db."t$partitions" the partitions of its current snapshot and db."t$files"
+// its data files.
 //
 //	t$snapshots:  committed_at TIMESTAMPTZ, snapshot_id BIGINT, parent_id BIGINT,
 //	              operation VARCHAR, manifest_list VARCHAR, summary MAP(VARCHAR, VARCHAR)
@@ -28,16 +29,18 @@ import (
 //	              is_current_ancestor BOOLEAN
 //	t$partitions: partition STRUCT(<field> <type>, ...) (none for an unpartitioned
 //	              table), record_count BIGINT, file_count BIGINT, total_size BIGINT
+//	t$files:      file_path VARCHAR, file_format VARCHAR, partition STRUCT(...) (as
+//	              above), record_count BIGINT, file_size_in_bytes BIGINT
 
 // metaRef is a reference to a metadata table of a catalog table.
 type metaRef struct {
 	table catalog.Table // the Iceberg table
-	kind  string        // snapshots, history or partitions
+	kind  string        // snapshots, history, partitions or files
 	view  string        // name$kind, the view's name in table.Database
 }
 
 // metaKinds are the metadata tables, by suffix.
-var metaKinds = map[string]bool{"snapshots": true, "history": true, "partitions": true}
+var metaKinds = map[string]bool{"snapshots": true, "history": true, "partitions": true, "files": true}
 
 // metaTable returns the metadata table that name (folded) names in db, if
 // name is table$kind and db has the table; errors if that table is not an
@@ -87,6 +90,10 @@ func (e *Engine) metaView(ctx context.Context, m metaRef, r refs) (string, error
 	case "partitions":
 		if cols, rows, err = partitionRows(ctx, tbl); err != nil {
 			return "", fmt.Errorf("query: table %s.%s: $partitions: %w", m.table.Database, m.table.Name, err)
+		}
+	case "files":
+		if cols, rows, err = fileRows(ctx, tbl); err != nil {
+			return "", fmt.Errorf("query: table %s.%s: $files: %w", m.table.Database, m.table.Name, err)
 		}
 	}
 	if len(rows) == 0 {
@@ -158,14 +165,19 @@ func idOrNull(id *int64) string {
 	return strconv.FormatInt(*id, 10)
 }
 
-// partitionRows are the columns and rows of t$partitions: a partition
-// struct of the current spec's fields (as Trino has it), then the
-// partition's records, data files and bytes.
-func partitionRows(ctx context.Context, tbl *table.Table) ([]column, []string, error) {
+// partitionStruct is the partition column of t$partitions and t$files: a
+// struct of the current spec's fields (as Trino has it), or none for an
+// unpartitioned table; lit renders a file's or partition's values in it.
+type partitionStruct struct {
+	fields  []string // "name" TYPE
+	types   []string
+	numeric []bool // the value is written as a number, not cast from its text
+}
+
+func newPartitionStruct(tbl *table.Table) (partitionStruct, error) {
 	md := tbl.Metadata()
 	sc := md.CurrentSchema()
-	var fields, types []string
-	var numeric []bool // the field's value is written as a number, not cast from its text
+	var p partitionStruct
 	spec := md.PartitionSpec()
 	for _, f := range spec.Fields() {
 		src, ok := sc.FindFieldByID(f.SourceID())
@@ -175,44 +187,85 @@ func partitionRows(ctx context.Context, tbl *table.Table) ([]column, []string, e
 		rt := f.Transform.ResultType(src.Type)
 		d, err := duckType(rt)
 		if err != nil {
-			return nil, nil, fmt.Errorf("partition field %s: %w", f.Name, err)
+			return p, fmt.Errorf("partition field %s: %w", f.Name, err)
 		}
-		fields = append(fields, schema.QuoteIdent(f.Name)+" "+d)
-		types = append(types, d)
+		p.fields = append(p.fields, schema.QuoteIdent(f.Name)+" "+d)
+		p.types = append(p.types, d)
 		// hour, month, year and bucket values are ints whose text is not
 		// (hour 2026-12-03-07).
 		_, i32 := rt.(iceberg.Int32Type)
 		_, i64 := rt.(iceberg.Int64Type)
-		numeric = append(numeric, i32 || i64)
+		p.numeric = append(p.numeric, i32 || i64)
 	}
-	var cols []column
-	if len(fields) > 0 {
-		cols = append(cols, column{name: "partition", duck: "STRUCT(" + strings.Join(fields, ", ") + ")"})
+	return p, nil
+}
+
+// column is the partition column, if the table is partitioned.
+func (p partitionStruct) column() []column {
+	if len(p.fields) == 0 {
+		return nil
 	}
-	cols = append(cols, column{name: "record_count", duck: "BIGINT"}, column{name: "file_count", duck: "BIGINT"},
-		column{name: "total_size", duck: "BIGINT"})
-	ps, err := catalog.IcebergPartitions(ctx, tbl)
+	return []column{{name: "partition", duck: "STRUCT(" + strings.Join(p.fields, ", ") + ")"}}
+}
+
+// lit is the partition column's value of raw values (human: as printed).
+func (p partitionStruct) lit(raw []any, human []string) []string {
+	if len(p.fields) == 0 {
+		return nil
+	}
+	vals := make([]string, len(p.types))
+	for i := range p.types {
+		switch v := raw[i]; {
+		case v == nil:
+			vals[i] = "NULL"
+		case p.numeric[i]:
+			vals[i] = fmt.Sprint(v)
+		default:
+			vals[i] = "CAST(" + schema.QuoteString(human[i]) + " AS " + p.types[i] + ")"
+		}
+	}
+	return []string{"ROW(" + strings.Join(vals, ", ") + ")"}
+}
+
+// partitionRows are the columns and rows of t$partitions: the partition
+// struct, then the partition's records, data files and bytes.
+func partitionRows(ctx context.Context, tbl *table.Table) ([]column, []string, error) {
+	ps, err := newPartitionStruct(tbl)
 	if err != nil {
 		return nil, nil, err
 	}
-	rows := make([]string, 0, len(ps))
-	for _, p := range ps {
-		var row []string
-		if len(fields) > 0 {
-			vals := make([]string, len(types))
-			for i := range types {
-				switch v := p.Values[i]; {
-				case v == nil:
-					vals[i] = "NULL"
-				case numeric[i]:
-					vals[i] = fmt.Sprint(v)
-				default:
-					vals[i] = "CAST(" + schema.QuoteString(p.Human[i]) + " AS " + types[i] + ")"
-				}
-			}
-			row = append(row, "ROW("+strings.Join(vals, ", ")+")")
-		}
-		row = append(row, strconv.FormatInt(p.Records, 10), strconv.FormatInt(p.Files, 10), strconv.FormatInt(p.Bytes, 10))
+	cols := append(ps.column(), column{name: "record_count", duck: "BIGINT"}, column{name: "file_count", duck: "BIGINT"},
+		column{name: "total_size", duck: "BIGINT"})
+	parts, err := catalog.IcebergPartitions(ctx, tbl)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows := make([]string, 0, len(parts))
+	for _, p := range parts {
+		row := append(ps.lit(p.Values, p.Human), strconv.FormatInt(p.Records, 10), strconv.FormatInt(p.Files, 10), strconv.FormatInt(p.Bytes, 10))
+		rows = append(rows, "("+strings.Join(row, ", ")+")")
+	}
+	return cols, rows, nil
+}
+
+// fileRows are the columns and rows of t$files, Trino's first columns:
+// the data file's path and format, the partition struct, its records and
+// bytes.
+func fileRows(ctx context.Context, tbl *table.Table) ([]column, []string, error) {
+	ps, err := newPartitionStruct(tbl)
+	if err != nil {
+		return nil, nil, err
+	}
+	cols := append([]column{{name: "file_path", duck: "VARCHAR"}, {name: "file_format", duck: "VARCHAR"}}, ps.column()...)
+	cols = append(cols, column{name: "record_count", duck: "BIGINT"}, column{name: "file_size_in_bytes", duck: "BIGINT"})
+	files, err := catalog.IcebergFiles(ctx, tbl)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows := make([]string, 0, len(files))
+	for _, f := range files {
+		row := append([]string{schema.QuoteString(f.Path), schema.QuoteString(f.Format)}, ps.lit(f.Values, f.Human)...)
+		row = append(row, strconv.FormatInt(f.Records, 10), strconv.FormatInt(f.Bytes, 10))
 		rows = append(rows, "("+strings.Join(row, ", ")+")")
 	}
 	return cols, rows, nil

@@ -169,9 +169,10 @@ func TestTimeTravelBytesScannedLimit(t *testing.T) {
 	}
 }
 
-// TestPartitionsMetadataTable: t$partitions of a table partitioned by
-// hour and bucket, whose values are ints (an hour's text, 2026-11-21-10,
-// is not), and of an unpartitioned one, which has no partition column.
+// TestPartitionsMetadataTable: t$partitions and t$files of a table
+// partitioned by hour and bucket, whose values are ints (an hour's text,
+// 2026-11-21-10, is not), and of an unpartitioned one, which has no
+// partition column.
 func TestPartitionsMetadataTable(t *testing.T) {
 	store, _, _ := travelLake(t)
 	e := newEngine(t, store)
@@ -188,6 +189,12 @@ func TestPartitionsMetadataTable(t *testing.T) {
 		{`SELECT count(*) AS partitions, sum(record_count) AS n, min(partition.ts_hour) AS first, bool_and(partition.id_bucket IN (0, 1)) AS buckets FROM lake."hourly$partitions"`,
 			fmt.Sprintf("[partitions n first buckets] [[6 6 %d true]]", first)},
 		{`SELECT * FROM lake."flat$partitions"`, "[record_count file_count total_size] [[6 1 "},
+		// $files: one data file per partition here, with the same partition values.
+		{`SELECT count(*) AS files, sum(record_count) AS n, min(partition.ts_hour) AS first, bool_and(file_format = 'PARQUET' AND file_path LIKE '%.parquet' AND file_size_in_bytes > 0) AS ok FROM lake."hourly$files"`,
+			fmt.Sprintf("[files n first ok] [[6 6 %d true]]", first)},
+		{`SELECT f.partition = p.partition AND f.record_count = p.record_count AS same FROM lake."hourly$files" f JOIN lake."hourly$partitions" p ON f.partition = p.partition LIMIT 1`,
+			"[same] [[true]]"},
+		{`SELECT record_count FROM lake."flat$files"`, "[record_count] [[6]]"},
 	} {
 		res, err := e.Query(t.Context(), tc.sql)
 		if err != nil {

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"strconv"
@@ -207,6 +208,10 @@ func IcebergPartitions(ctx context.Context, tbl *table.Table) ([]IcebergPartitio
 // times. filter is GetPartitions' filter on the partition keys.
 func (s *Store) icebergPartitions(ctx context.Context, database, name, filter string) ([]Partition, error) {
 	tbl, err := s.LoadIceberg(ctx, database, name)
+	if errors.Is(err, ErrNoSuchTable) {
+		// Neither external nor Iceberg, said as for an external table.
+		return nil, fmt.Errorf("catalog: partitions of %s.%s: table %s.%s: %w", database, name, database, name, ErrNoSuchTable)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("catalog: partitions of %s.%s: %w", database, name, err)
 	}

@@ -181,11 +181,11 @@ func (s *Store) GetPartition(ctx context.Context, database, table string, values
 // (see icebergPartitions).
 func (s *Store) GetPartitions(ctx context.Context, database, table, filter string) ([]Partition, error) {
 	t, found, err := readTable(ctx, s.db, database, table, "")
-	if err == nil && !found {
-		return s.icebergPartitions(ctx, database, table, filter)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("catalog: partitions of %s.%s: %w", database, table, err)
+	}
+	if !found {
+		return s.icebergPartitions(ctx, database, table, filter)
 	}
 	pred, err := parseFilter(filter, t.PartitionKeys)
 	if err != nil {

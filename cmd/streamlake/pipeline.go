@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -31,6 +32,7 @@ import (
 	"github.com/streamlake/streamlake/internal/etl/tables"
 	"github.com/streamlake/streamlake/internal/ingest"
 	"github.com/streamlake/streamlake/internal/monitor"
+	"github.com/streamlake/streamlake/internal/prefault"
 	"github.com/streamlake/streamlake/internal/query"
 	"github.com/streamlake/streamlake/internal/stage"
 )
@@ -205,6 +207,7 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	if err := p.ingester.Ping(pingCtx); err != nil {
 		return nil, err
 	}
+	p.prefaultHeap(pingCtx, a.cfg.Ingest.MemoryBudget)
 	opts := []monitor.Option{monitor.WithLogger(a.log.With("stage", "monitor")), monitor.WithRegisterer(p.reg),
 		monitor.WithTableName(catalog.TableName)}
 	if a.cfg.Monitor.CloudWatch.Enabled() {
@@ -223,6 +226,26 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 		Tables:           a.tables,
 		StagingRetention: a.cfg.Storage.StagingRetention, Handoff: p.handoff, Logger: a.log, Metrics: p.etlMetrics}, p.staging, p.store.Iceberg())
 	return p, nil
+}
+
+// prefaultHeap makes the heap a run grows to resident at once when the run
+// starts behind by at least a full ETL commit: loading it grows the heap
+// to its working set (about 280 MiB at the default 64 MiB ingest budget),
+// and populating those pages in one call spares most of what their first
+// touches cost where page faults trap to a hypervisor (see
+// internal/prefault). A run that starts caught up does not, so that a light
+// load keeps a small resident size: the runtime counts the populated pages
+// released and leaves them resident until it has used them.
+func (p *pipeline) prefaultHeap(ctx context.Context, budget int) {
+	lag, err := p.ingester.Lag(ctx)
+	if err != nil || lag < etl.DefaultMaxCommitRecords {
+		return
+	}
+	n := 4 * cmp.Or(budget, 64<<20)
+	start := time.Now()
+	if prefault.Heap(n) {
+		p.log.Debug("heap prefaulted for the backlog", "stage", "ingest", "lag", lag, "bytes", n, "took", time.Since(start))
+	}
 }
 
 // Close releases every part that was opened.

@@ -53,8 +53,18 @@ STREAMLAKE_* environment variables (e.g. STREAMLAKE_KAFKA_BROKERS), flags.`,
 	pf.String("log-format", "", "log format: text, json (default: text on a terminal, json otherwise)")
 	var cpuProfile string
 	pf.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the command to this file (go tool pprof)")
+	var memProfile string
+	pf.StringVar(&memProfile, "memprofile", "", "write a memory profile (allocations and the heap in use) to this file when the command ends (go tool pprof)")
 	var stopProfile func()
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if memProfile != "" {
+			// Fail before the work, not after it.
+			f, err := os.Create(memProfile)
+			if err != nil {
+				return fmt.Errorf("--memprofile: %w", err)
+			}
+			f.Close()
+		}
 		if cpuProfile == "" {
 			return nil
 		}
@@ -69,10 +79,25 @@ STREAMLAKE_* environment variables (e.g. STREAMLAKE_KAFKA_BROKERS), flags.`,
 		stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
 		return nil
 	}
-	root.PersistentPostRun = func(*cobra.Command, []string) {
+	root.PersistentPostRunE = func(*cobra.Command, []string) error {
 		if stopProfile != nil {
 			stopProfile()
 		}
+		if memProfile == "" {
+			return nil
+		}
+		f, err := os.Create(memProfile)
+		if err != nil {
+			return fmt.Errorf("--memprofile: %w", err)
+		}
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("--memprofile: %w", err)
+		}
+		return nil
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%s: %w (see '%s --help')", c.CommandPath(), err, c.CommandPath())

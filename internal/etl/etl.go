@@ -102,6 +102,9 @@ type ETL struct {
 	partial partialLines
 }
 
+// DefaultMaxCommitRecords is Config.MaxCommitRecords when unset.
+const DefaultMaxCommitRecords = 250_000
+
 // New returns an ETL reading staging and writing tables through cat.
 func New(cfg Config, staging *blob.Bucket, cat icecat.Catalog) *ETL {
 	if cfg.Logger == nil {
@@ -111,7 +114,7 @@ func New(cfg Config, staging *blob.Bucket, cat icecat.Catalog) *ETL {
 		cfg.Metrics = NewMetrics(nil)
 	}
 	if cfg.MaxCommitRecords <= 0 {
-		cfg.MaxCommitRecords = 250_000
+		cfg.MaxCommitRecords = DefaultMaxCommitRecords
 	}
 	return &ETL{cfg: cfg, staging: staging, cat: cat, log: cfg.Logger, m: cfg.Metrics,
 		done: map[string]int64{}, seeded: map[string]bool{}, defaults: map[string]*tables.Table{}, hints: map[string]fastHint{}}

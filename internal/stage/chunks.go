@@ -28,10 +28,10 @@ type chunkPool struct {
 var chunks chunkPool
 
 // Get returns a chunk, mapping a new slab when none is free. The chunk's
-// pages are made resident in one call (see prefault) before it is returned.
+// pages are made resident in one call (see populateChunk) before it is returned.
 func (p *chunkPool) Get() *[chunkSize]byte {
 	c := p.get()
-	prefault(c)
+	populateChunk(c)
 	return c
 }
 

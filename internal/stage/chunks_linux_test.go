@@ -4,6 +4,8 @@ import (
 	"syscall"
 	"testing"
 	"unsafe"
+
+	"github.com/streamlake/streamlake/internal/prefault"
 )
 
 // resident counts the pages of c that are in memory (mincore).
@@ -85,7 +87,7 @@ func TestChunkPoolTrim(t *testing.T) {
 func TestChunkPrefault(t *testing.T) {
 	var p chunkPool
 	c := p.Get()
-	if populateUnsupported.Load() {
+	if !prefault.Supported() {
 		// A kernel before 5.14: the pages fault in as they are written.
 		c[0], c[chunkSize-1] = 1, 2
 		if c[0] != 1 || c[chunkSize-1] != 2 {
@@ -107,33 +109,5 @@ func TestChunkPrefault(t *testing.T) {
 		if c := p.Get(); resident(t, c) != chunkSize/4096 {
 			t.Fatal("a released chunk taken again is not resident")
 		}
-	}
-}
-
-// BenchmarkChunkFirstTouch compares the first use of a chunk's fresh
-// pages: faulted in one by one as they are written, or made resident by
-// prefault first.
-func BenchmarkChunkFirstTouch(b *testing.B) {
-	for _, populate := range []bool{false, true} {
-		name := map[bool]string{false: "fault", true: "prefault"}[populate]
-		b.Run(name, func(b *testing.B) {
-			b.SetBytes(chunkSize)
-			for b.Loop() {
-				m, err := syscall.Mmap(-1, 0, chunkSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
-				if err != nil {
-					b.Fatal(err)
-				}
-				c := (*[chunkSize]byte)(m)
-				if populate {
-					prefault(c)
-				}
-				for i := 0; i < chunkSize; i += 4096 {
-					c[i] = 1
-				}
-				if err := syscall.Munmap(m); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
 	}
 }

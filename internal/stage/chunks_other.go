@@ -11,5 +11,5 @@ func newSlab() []byte { return make([]byte, slabSize) }
 // releaseChunk does nothing where chunks live on the heap.
 func releaseChunk(*[chunkSize]byte) {}
 
-// prefault does nothing where chunks live on the heap.
-func prefault(*[chunkSize]byte) {}
+// populateChunk does nothing where chunks live on the heap.
+func populateChunk(*[chunkSize]byte) {}

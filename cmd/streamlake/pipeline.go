@@ -229,23 +229,35 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 }
 
 // prefaultHeap makes the heap a run grows to resident at once when the run
-// starts behind by at least a full ETL commit: loading it grows the heap
-// to its working set (about 280 MiB at the default 64 MiB ingest budget),
-// and populating those pages in one call spares most of what their first
-// touches cost where page faults trap to a hypervisor (see
-// internal/prefault). A run that starts caught up does not, so that a light
-// load keeps a small resident size: the runtime counts the populated pages
-// released and leaves them resident until it has used them.
+// starts behind by at least a full ETL commit (see heapPrefault).
 func (p *pipeline) prefaultHeap(ctx context.Context, budget int) {
 	lag, err := p.ingester.Lag(ctx)
-	if err != nil || lag < etl.DefaultMaxCommitRecords {
+	if err != nil {
 		return
 	}
-	n := 4 * cmp.Or(budget, 64<<20)
+	n := heapPrefault(lag, budget)
+	if n == 0 {
+		return
+	}
 	start := time.Now()
 	if prefault.Heap(n) {
-		p.log.Debug("heap prefaulted for the backlog", "stage", "ingest", "lag", lag, "bytes", n, "took", time.Since(start))
+		p.log.Debug("heap prefaulted for the backlog", "stage", "ingest", "lag", lag, "bytes", n, "took", time.Since(start).String())
 	}
+}
+
+// heapPrefault is the heap a run starting lag records behind populates
+// (0: none). Loading a backlog of at least a full ETL commit grows the heap
+// to its working set, about 280 MiB at the default 64 MiB ingest budget:
+// populating 4x the budget in one call spares most of what the first
+// touches of those pages cost where page faults trap to a hypervisor (see
+// internal/prefault). A run that starts nearer caught up populates nothing,
+// so that a light load keeps a small resident size: the runtime counts the
+// populated pages released and leaves them resident until it has used them.
+func heapPrefault(lag int64, budget int) int {
+	if lag < etl.DefaultMaxCommitRecords {
+		return 0
+	}
+	return 4 * cmp.Or(budget, 64<<20)
 }
 
 // Close releases every part that was opened.

@@ -29,6 +29,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -805,7 +806,40 @@ func decodeObject(r stage.Record) (schema.Object, string) {
 	if !ok {
 		return nil, fmt.Sprintf("value is a JSON %s, not an object", jsonKind(v))
 	}
+	if path := emptyKey(m, "$"); path != "" {
+		return nil, "field " + path + "[\"\"] has an empty name, which a column cannot have"
+	}
 	return m, ""
+}
+
+// emptyKey returns the JSON path of the first object in v, at any depth,
+// that has a member named "" (path is v's own), or "".
+func emptyKey(v any, path string) string {
+	switch v := v.(type) {
+	case schema.Object:
+		for _, m := range v {
+			if m.Key == "" {
+				return path
+			}
+			if _, nested := m.Value.(schema.Object); nested || isArray(m.Value) {
+				if p := emptyKey(m.Value, path+"."+m.Key); p != "" {
+					return p
+				}
+			}
+		}
+	case []any:
+		for i, e := range v {
+			if p := emptyKey(e, path+"["+strconv.Itoa(i)+"]"); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+func isArray(v any) bool {
+	_, ok := v.([]any)
+	return ok
 }
 
 func jsonKind(v any) string {

@@ -69,7 +69,7 @@ func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 	if err := e.fetchAll(ctx, p, sc); err != nil {
 		return "", nil, fmt.Errorf("query: table %s: %w", name, err)
 	}
-	if renamed(tbl.Metadata()) {
+	if byFieldID(tbl.Metadata(), sch) {
 		body, err := readByID(p.files, sch)
 		if err != nil {
 			return "", nil, fmt.Errorf("query: table %s: %w", name, err)
@@ -149,6 +149,7 @@ func (e *Engine) icebergDirs(location string, files []string) []string {
 // icebergColumns are the top-level columns of s in schema order.
 func icebergColumns(s *iceberg.Schema) ([]column, error) {
 	fields := s.Fields()
+	names := duckNames(fields)
 	cols := make([]column, len(fields))
 	for i, f := range fields {
 		d, err := duckType(f.Type)
@@ -156,7 +157,7 @@ func icebergColumns(s *iceberg.Schema) ([]column, error) {
 			return nil, fmt.Errorf("column %s: %w", f.Name, err)
 		}
 		_, primitive := f.Type.(iceberg.PrimitiveType)
-		cols[i] = column{name: f.Name, duck: d, nested: !primitive}
+		cols[i] = column{name: names[i], duck: d, nested: !primitive}
 	}
 	return cols, nil
 }

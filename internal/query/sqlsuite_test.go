@@ -114,6 +114,17 @@ func suiteLake(t *testing.T) (*query.Service, *catalog.Store) {
 		}
 		return fmt.Sprintf(`{"id":%d,"ts":"2026-11-22T12:00:00Z","device":"x","temperature":"n/a"}`, 100+i)
 	})
+	// Field names data files spell otherwise ("user-id" is written
+	// user_x2Did), names equal but for case, and an empty name.
+	var names []stage.Record
+	for i, v := range []string{
+		`{"id":1,"ts":"2026-11-20T10:00:00Z","user-id":"u1","@type":"click","Name":"upper","name":"lower","9lives":9,"ctx":{"page-url":"/a","a.b":{"c-d":true}},"items":[{"sku-id":"s1","qty":2}]}`,
+		`{"id":2,"ts":"2026-11-20T10:01:00Z","user-id":"u2","@type":"view","name":"only lower","9lives":8,"ctx":{"page-url":"/b","a.b":{"c-d":false}},"items":[{"sku-id":"s2","qty":1},{"sku-id":"s3","qty":5}]}`,
+		`{"id":3,"ts":"2026-11-20T10:02:00Z","":"no name","ctx":{"page-url":"/c"}}`,
+	} {
+		names = append(names, stage.Record{Topic: "names", Offset: int64(i), Timestamp: base, Value: []byte(v)})
+	}
+	writeStaging(t, stagingDir, names...)
 	if _, err := x.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,11 @@ lake
 SHOW TABLES;
 -- expect:
 database_name,tab_name
+lake,names
+lake,names_dlq
 lake,sensors
 lake,sensors_dlq
+raw,names
 raw,sensors
 
 -- name: SHOW TABLES IN a database, Athena's pattern
@@ -29,6 +32,7 @@ sensors
 SHOW TABLES FROM lake LIKE '%dlq';
 -- expect:
 tab_name
+names_dlq
 sensors_dlq
 
 -- name: SHOW COLUMNS of a lake table, in the table's order

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
@@ -45,23 +47,45 @@ func renamed(md table.Metadata) bool {
 }
 
 // sanitized reports whether data files name any column of sch, at any
-// depth, otherwise than sch does (iceberg.SanitizeColumnNames, which
-// writers apply), or sch has names they refuse.
+// depth, otherwise than sch does: writers replace a name that is not a
+// valid Avro name (iceberg.SanitizeColumnNames, as Iceberg's Java writer
+// does). It runs for every query, so it checks names without building the
+// sanitized schema.
 func sanitized(sch *iceberg.Schema) bool {
-	files, err := iceberg.SanitizeColumnNames(sch)
-	if err != nil {
-		return true
+	var walk func(t iceberg.Type) bool
+	walk = func(t iceberg.Type) bool {
+		switch t := t.(type) {
+		case *iceberg.StructType:
+			for _, f := range t.FieldList {
+				if !avroName(f.Name) || walk(f.Type) {
+					return true
+				}
+			}
+		case *iceberg.ListType:
+			return walk(t.Element)
+		case *iceberg.MapType:
+			return walk(t.KeyType) || walk(t.ValueType)
+		}
+		return false
 	}
-	for id := 1; id <= sch.HighestFieldID(); id++ {
-		name, ok := sch.FindColumnName(id)
+	st := sch.AsStruct()
+	return walk(&st)
+}
+
+// avroName reports whether n is a valid Avro name, which writers keep as
+// it is: a letter or _, then letters, digits and _, all in Unicode's
+// basic multilingual plane (iceberg-go's validAvroName).
+func avroName(n string) bool {
+	if n == "" || !utf8.ValidString(n) {
+		return false
+	}
+	for i, r := range n {
+		ok := r <= 0xFFFF && (r == '_' || unicode.IsLetter(r) || i > 0 && unicode.IsDigit(r))
 		if !ok {
-			continue
-		}
-		if fname, _ := files.FindColumnName(id); fname != name {
-			return true
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // foldCollision reports whether two of fields' names are the same but for

@@ -54,7 +54,7 @@ STREAMLAKE_* environment variables (e.g. STREAMLAKE_KAFKA_BROKERS), flags.`,
 	var cpuProfile string
 	pf.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the command to this file (go tool pprof)")
 	var memProfile string
-	pf.StringVar(&memProfile, "memprofile", "", "write a memory profile (allocations and the heap in use) to this file when the command ends (go tool pprof)")
+	pf.StringVar(&memProfile, "memprofile", "", "write a memory profile (allocations and the heap in use) to this file when the command succeeds (go tool pprof)")
 	var stopProfile func()
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		if memProfile != "" {

@@ -75,6 +75,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTimestamp$$' -fuzztime 30s ./internal/schema/
 	$(GO) test -run '^$$' -fuzz '^FuzzFits$$' -fuzztime 30s ./internal/schema/
 	$(GO) test -run '^$$' -fuzz '^FuzzInfer$$' -fuzztime 30s ./internal/schema/
+	$(GO) test -run '^$$' -fuzz '^FuzzFileName$$' -fuzztime 30s ./internal/schema/
 	$(GO) test -run '^$$' -fuzz '^FuzzSniffCSV$$' -fuzztime 30s ./internal/crawl/classify/
 	$(GO) test -run '^$$' -fuzz '^FuzzJSONRecords$$' -fuzztime 30s ./internal/crawl/classify/
 	$(GO) test -run '^$$' -fuzz '^FuzzCompileGlob$$' -fuzztime 30s ./internal/crawl/layout/

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
@@ -47,17 +45,16 @@ func renamed(md table.Metadata) bool {
 }
 
 // sanitized reports whether data files name any column of sch, at any
-// depth, otherwise than sch does: writers replace a name that is not a
-// valid Avro name (iceberg.SanitizeColumnNames, as Iceberg's Java writer
-// does). It runs for every query, so it checks names without building the
-// sanitized schema.
+// depth, otherwise than sch does (schema.FileName: writers replace a name
+// that is not a valid Avro name, as Iceberg's Java writer does). It runs
+// for every query, so it checks names without building a schema.
 func sanitized(sch *iceberg.Schema) bool {
 	var walk func(t iceberg.Type) bool
 	walk = func(t iceberg.Type) bool {
 		switch t := t.(type) {
 		case *iceberg.StructType:
 			for _, f := range t.FieldList {
-				if !avroName(f.Name) || walk(f.Type) {
+				if schema.FileName(f.Name) != f.Name || walk(f.Type) {
 					return true
 				}
 			}
@@ -70,22 +67,6 @@ func sanitized(sch *iceberg.Schema) bool {
 	}
 	st := sch.AsStruct()
 	return walk(&st)
-}
-
-// avroName reports whether n is a valid Avro name, which writers keep as
-// it is: a letter or _, then letters, digits and _, all in Unicode's
-// basic multilingual plane (iceberg-go's validAvroName).
-func avroName(n string) bool {
-	if n == "" || !utf8.ValidString(n) {
-		return false
-	}
-	for i, r := range n {
-		ok := r <= 0xFFFF && (r == '_' || unicode.IsLetter(r) || i > 0 && unicode.IsDigit(r))
-		if !ok {
-			return false
-		}
-	}
-	return true
 }
 
 // foldCollision reports whether two of fields' names are the same but for

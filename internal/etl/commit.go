@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -191,9 +192,17 @@ func (e *ETL) prepare(ctx context.Context, name string, b *batch, main **table.T
 	widen := widenings(base, inferred)
 	adds := missingColumns(base.Fields(), inferred, nil, &idGen{next: base.HighestFieldID()})
 	sc := base
+	var refused []clash
 	if len(widen)+len(adds) > 0 {
 		if sc, err = schemaUpdate(tx, widen, adds).Apply(); err != nil {
 			return nil, nil, nil, fmt.Errorf("etl: table %s: schema update: %w", name, err)
+		}
+		st := sc.AsStruct()
+		if cl := clashes(&st, base.HighestFieldID(), nil); len(cl) > 0 {
+			adds, refused = withoutClashes(adds, cl)
+			if sc, err = schemaUpdate(tx, widen, adds).Apply(); err != nil {
+				return nil, nil, nil, fmt.Errorf("etl: table %s: schema update: %w", name, err)
+			}
 		}
 	}
 	good := make([]row, 0, len(b.rows))
@@ -201,6 +210,12 @@ func (e *ETL) prepare(ctx context.Context, name string, b *batch, main **table.T
 	var coerced []row
 	need := map[string][]string{}
 	for _, r := range b.rows {
+		if i := slices.IndexFunc(refused, func(c clash) bool { return carries(r.value, c.path) }); i >= 0 {
+			if r.dlq {
+				b.addDead(r.rec, "convert", refused[i].reason)
+			}
+			continue
+		}
 		if err := checkValue(r.value, &st, "$"); err != nil {
 			if b.policy == PolicyCoerceToString {
 				r.value = coerce(r.value, &st, nil, need)
@@ -264,7 +279,7 @@ func (e *ETL) evolve(tx *table.Transaction, name string, widen []string, adds []
 		e.log.Info("widening column to double", "table", name, "column", c)
 	}
 	for _, a := range adds {
-		e.log.Info("adding column", "table", name, "column", a.path, "type", a.typ)
+		e.log.Info("adding column", "table", name, "column", strings.Join(a.path, "."), "type", a.typ.String())
 	}
 	e.m.schemaChanges.WithLabelValues(name).Add(float64(len(widen) + len(adds)))
 	staged, err := tx.StagedTable()
@@ -335,7 +350,7 @@ func (e *ETL) create(ctx context.Context, name string, spec *tables.Table, t *sc
 		return nil, err
 	}
 	g := &idGen{}
-	sc := iceberg.NewSchema(0, structFields(t, g)...)
+	sc := iceberg.NewSchema(0, dropClashes(structFields(t, g))...)
 	opts := []icecat.CreateTableOpt{icecat.WithProperties(createProps(sc, spec.Spec().TimeField))}
 	ps, err := spec.IcebergSpec(sc)
 	if err != nil {

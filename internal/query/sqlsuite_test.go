@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
 	sblob "github.com/streamlake/streamlake/internal/blob"
@@ -115,12 +116,14 @@ func suiteLake(t *testing.T) (*query.Service, *catalog.Store) {
 		return fmt.Sprintf(`{"id":%d,"ts":"2026-11-22T12:00:00Z","device":"x","temperature":"n/a"}`, 100+i)
 	})
 	// Field names data files spell otherwise ("user-id" is written
-	// user_x2Did), names equal but for case, and an empty name.
+	// user_x2Did), a name equal but for case to a column's, and an empty
+	// name: the last two are dead letters.
 	var names []stage.Record
 	for i, v := range []string{
-		`{"id":1,"ts":"2026-11-20T10:00:00Z","user-id":"u1","@type":"click","Name":"upper","name":"lower","9lives":9,"ctx":{"page-url":"/a","a.b":{"c-d":true}},"items":[{"sku-id":"s1","qty":2}]}`,
-		`{"id":2,"ts":"2026-11-20T10:01:00Z","user-id":"u2","@type":"view","name":"only lower","9lives":8,"ctx":{"page-url":"/b","a.b":{"c-d":false}},"items":[{"sku-id":"s2","qty":1},{"sku-id":"s3","qty":5}]}`,
+		`{"id":1,"ts":"2026-11-20T10:00:00Z","user-id":"u1","@type":"click","Name":"upper","9lives":9,"ctx":{"page-url":"/a","a.b":{"c-d":true}},"items":[{"sku-id":"s1","qty":2}]}`,
+		`{"id":2,"ts":"2026-11-20T10:01:00Z","user-id":"u2","@type":"view","9lives":8,"ctx":{"page-url":"/b","a.b":{"c-d":false}},"items":[{"sku-id":"s2","qty":1},{"sku-id":"s3","qty":5}]}`,
 		`{"id":3,"ts":"2026-11-20T10:02:00Z","":"no name","ctx":{"page-url":"/c"}}`,
+		`{"id":4,"ts":"2026-11-20T10:03:00Z","name":"lower"}`,
 	} {
 		names = append(names, stage.Record{Topic: "names", Offset: int64(i), Timestamp: base, Value: []byte(v)})
 	}
@@ -131,6 +134,16 @@ func suiteLake(t *testing.T) (*query.Service, *catalog.Store) {
 	if _, err := crawl.Staging(ctx, bucket, stagingDir, store, crawl.Options{}); err != nil {
 		t.Fatal(err)
 	}
+	// A table another writer made with two columns equal but for case,
+	// which Iceberg allows and SQL engines cannot tell apart.
+	cased, err := store.Iceberg().CreateTable(ctx, table.Identifier{"lake", "cased"}, iceberg.NewSchema(0,
+		iceberg.NestedField{ID: 1, Name: "id", Type: iceberg.PrimitiveTypes.Int64},
+		iceberg.NestedField{ID: 2, Name: "Name", Type: iceberg.PrimitiveTypes.String},
+		iceberg.NestedField{ID: 3, Name: "name", Type: iceberg.PrimitiveTypes.String}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendJSON(ctx, t, cased, `[{"id":1,"Name":"upper","name":"lower"},{"id":2,"Name":null,"name":"only lower"}]`)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s, err := query.NewService(query.New(store, query.Options{Threads: 1, Databases: []string{"lake", "raw"}, Logger: log}), store,
 		query.ServiceConfig{ResultsDir: filepath.Join(dir, "results"), Logger: log})

@@ -15,6 +15,7 @@ lake
 SHOW TABLES;
 -- expect:
 database_name,tab_name
+lake,cased
 lake,names
 lake,names_dlq
 lake,sensors

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/streamlake/streamlake/internal/etl"
 )
 
 // TestProfileFlags runs a command with --cpuprofile and --memprofile and
@@ -43,25 +41,5 @@ func TestProfileFlags(t *testing.T) {
 	_, err := execRoot("--data-dir", filepath.Join(dir, "data"), "--memprofile", filepath.Join(dir, "missing", "mem.prof"), "catalog", "databases")
 	if err == nil || !strings.HasPrefix(err.Error(), "--memprofile: ") {
 		t.Errorf("--memprofile in a missing directory: %v, want an error naming the flag", err)
-	}
-}
-
-// TestHeapPrefault checks when a run populates its heap: from a backlog of
-// a full ETL commit, 4x the ingest budget.
-func TestHeapPrefault(t *testing.T) {
-	cases := []struct {
-		lag    int64
-		budget int
-		want   int
-	}{
-		{0, 0, 0},
-		{etl.DefaultMaxCommitRecords - 1, 64 << 20, 0},
-		{etl.DefaultMaxCommitRecords, 0, 256 << 20},
-		{5_000_000, 16 << 20, 64 << 20},
-	}
-	for _, c := range cases {
-		if got := heapPrefault(c.lag, c.budget); got != c.want {
-			t.Errorf("heapPrefault(lag %d, budget %d) = %d, want %d", c.lag, c.budget, got, c.want)
-		}
 	}
 }

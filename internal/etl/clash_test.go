@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/streamlake/streamlake/internal/etl"
 )
 
 // TestClashingNamesAreDeadLetters checks that a field the table cannot take
@@ -71,5 +73,22 @@ func TestClashingNamesAreDeadLetters(t *testing.T) {
 	}
 	if n := strings.Count(reasons, "\n") + 1; n != 6 {
 		t.Errorf("%d dead letters, want 6:\n%s", n, reasons)
+	}
+
+	// A rename transform fixes a_x2Eb; dlq replay brings that record in.
+	fixed := etl.New(etl.Config{Database: "lake", TimeField: "ts", Tables: compile(t, `
+- topic: ev
+  transforms:
+    - rename: {from: a_x2Eb, to: ab}
+`)}, e.staging, e.store.Iceberg())
+	rr, err := fixed.Replay(ctx, "ev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rr.Replayed != 1 {
+		t.Fatalf("replay after the rename: %+v, want 1 replayed", rr)
+	}
+	if n := count(t, e.store, "ev"); n != 3 {
+		t.Fatalf("%d rows after the replay, want 3", n)
 	}
 }

@@ -119,3 +119,34 @@ func TestTableNamesAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestPartitionOnLogstashTimestamp loads records whose event time is
+// Logstash's @timestamp into a table partitioned by day(@timestamp): the
+// partition field is named _x40timestamp_day (before, every append failed:
+// iceberg-go refuses a partition field named @timestamp_day).
+func TestPartitionOnLogstashTimestamp(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.put(t, "logs", 0, 0, 4, func(i int64) []byte {
+		return fmt.Appendf(nil, `{"@timestamp":"2026-11-%02dT10:00:00Z","msg":"m%d"}`, 20+i%2, i)
+	})
+	x := etl.New(etl.Config{Database: "lake", TimeField: "ts", Tables: compile(t, `
+- topic: logs
+  time_field: "@timestamp"
+  partition: ["day(@timestamp)"]
+`)}, e.staging, e.store.Iceberg())
+	res, err := x.RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 4 || count(t, e.store, "logs") != 4 {
+		t.Fatalf("%+v, want 4 rows in lake.logs", res)
+	}
+	tbl, err := e.store.LoadIceberg(ctx, "lake", "logs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec := tbl.Spec(); spec.NumFields() != 1 || spec.Field(0).Name != "_x40timestamp_day" {
+		t.Errorf("spec %s, want day(@timestamp) as _x40timestamp_day", spec)
+	}
+}

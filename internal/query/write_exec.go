@@ -254,7 +254,9 @@ func partitionSpec(sc *iceberg.Schema, fields []partitionField) (iceberg.Partiti
 			return iceberg.PartitionSpec{}, fmt.Errorf("partitioning %s(%s): column %s is %s, which %s cannot partition: %w",
 				f.transform, f.column, col.Name, col.Type, f.transform, ErrUnsupported)
 		}
-		name := col.Name
+		// A valid Avro name, which manifests need (schema.FileName):
+		// day("@timestamp") is _x40timestamp_day.
+		name := schema.FileName(col.Name)
 		if f.transform != "identity" {
 			name += "_" + f.transform
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/apache/iceberg-go"
+
+	"github.com/streamlake/streamlake/internal/schema"
 )
 
 // PartitionField is one parsed entry of a Spec's partition list.
@@ -25,9 +27,11 @@ func (f PartitionField) String() string {
 }
 
 // Name is the partition field's name in the Iceberg spec: the source with
-// dots as underscores, then _day, _hour or _bucket (identity: none).
+// dots as underscores, then _day, _hour or _bucket (identity: none),
+// spelt as a valid Avro name (schema.FileName: day(@timestamp) is
+// _x40timestamp_day), which manifests need: writers refuse others.
 func (f PartitionField) Name() string {
-	n := strings.ReplaceAll(f.Source, ".", "_")
+	n := schema.FileName(strings.ReplaceAll(f.Source, ".", "_"))
 	if f.Transform == "identity" {
 		return n
 	}

@@ -159,3 +159,19 @@ func TestIcebergSpec(t *testing.T) {
 		}
 	}
 }
+
+// TestPartitionNamesAreAvroNames checks that partition fields over columns
+// whose names are not valid Avro names (Logstash's @timestamp, user-agent)
+// are named as writers can write them in manifests.
+func TestPartitionNamesAreAvroNames(t *testing.T) {
+	sc := iceberg.NewSchema(0,
+		iceberg.NestedField{ID: 1, Name: "@timestamp", Type: iceberg.PrimitiveTypes.TimestampTz},
+		iceberg.NestedField{ID: 2, Name: "user-agent", Type: iceberg.PrimitiveTypes.String})
+	spec, err := mustCompile(t, Spec{Topic: "x", TimeField: "@timestamp", Partition: []string{"day(@timestamp)", "identity(user-agent)"}}).IcebergSpec(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := spec.Field(0).Name + "," + spec.Field(1).Name; got != "_x40timestamp_day,user_x2Dagent" {
+		t.Errorf("partition fields %s, want _x40timestamp_day,user_x2Dagent", got)
+	}
+}

@@ -105,3 +105,17 @@ INSERT INTO raw.sensors SELECT * FROM raw.sensors;
 CREATE TABLE lake.elsewhere WITH (location = '/tmp/elsewhere') AS SELECT 1 AS x;
 -- error: USER: query: CREATE TABLE lake.elsewhere: WITH: location: a table's location is not allowed: tables are created in the lake's warehouse
 
+-- name: CTAS partitioned by day of a column whose name is not an Avro name (Logstash's @timestamp)
+CREATE TABLE lake.stamped WITH (partitioning = ARRAY['day(@ts)']) AS SELECT ts AS "@ts", id FROM lake.sensors;
+-- expect:
+rows_written
+20
+
+-- name: its partitions, named as manifests can hold them
+SELECT partition, record_count FROM lake."stamped$partitions" ORDER BY 1;
+-- expect:
+partition,record_count
+"{""_x40ts_day"":""2026-11-20""}",7
+"{""_x40ts_day"":""2026-11-21""}",7
+"{""_x40ts_day"":""2026-11-22""}",6
+

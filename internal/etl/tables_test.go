@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go/table"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/streamlake/streamlake/internal/catalog"
@@ -148,5 +150,47 @@ func TestPartitionOnLogstashTimestamp(t *testing.T) {
 	}
 	if spec := tbl.Spec(); spec.NumFields() != 1 || spec.Field(0).Name != "_x40timestamp_day" {
 		t.Errorf("spec %s, want day(@timestamp) as _x40timestamp_day", spec)
+	}
+}
+
+// TestEventTimeWithoutOffset loads event times written without an offset
+// ("2026-11-20 10:00:00", as Athena and Python write them): they are read
+// as UTC and kept, and partition the rows by their day. Before, they did
+// not parse, so the Kafka timestamp replaced them in the ts column.
+func TestEventTimeWithoutOffset(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.put(t, "ev", 0, 0, 4, func(i int64) []byte {
+		return fmt.Appendf(nil, `{"id":%d,"ts":"2026-11-%02d 10:00:00.5"}`, i, 10+i)
+	})
+	if _, err := e.etl().RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := e.store.LoadIceberg(ctx, "lake", "ev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := tbl.Scan(table.WithSelectedFields("id", "ts")).ToArrowTable(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer at.Release()
+	if at.NumRows() != 4 {
+		t.Fatalf("%d rows, want 4", at.NumRows())
+	}
+	got := map[int64]time.Time{}
+	ids, tss := at.Column(0).Data().Chunks(), at.Column(1).Data().Chunks()
+	for c := range ids {
+		for r := range ids[c].Len() {
+			got[ids[c].(*array.Int64).Value(r)] = time.UnixMicro(int64(tss[c].(*array.Timestamp).Value(r))).UTC()
+		}
+	}
+	for i := range int64(4) {
+		if want := time.Date(2026, 11, 10+int(i), 10, 0, 0, 500_000_000, time.UTC); !got[i].Equal(want) {
+			t.Errorf("id %d: ts %v, want %v", i, got[i], want)
+		}
+	}
+	if parts := tbl.CurrentSnapshot().Summary.Properties["changed-partition-count"]; parts != "4" {
+		t.Errorf("changed-partition-count %q, want 4 day partitions", parts)
 	}
 }

@@ -3,7 +3,10 @@ package schema
 import "time"
 
 // ParseTimestamp parses the timestamp forms inference accepts: RFC 3339 with
-// optional fractional seconds.
+// optional fractional seconds, with a space for the T as SQL writes it, and
+// without an offset ("2026-12-01 10:00:00", the form Athena, Hive and
+// Python's str(datetime) write), read as UTC, as DuckDB reads such a
+// string into a TIMESTAMPTZ in a UTC session.
 func ParseTimestamp(s string) (time.Time, bool) {
 	if t, ok := ParseUTC(s); ok {
 		return t, true
@@ -14,13 +17,18 @@ func ParseTimestamp(s string) (time.Time, bool) {
 // parseRFC3339 is ParseTimestamp by time.Parse, for every form.
 func parseRFC3339(s string) (time.Time, bool) {
 	// Cheap shape check before the parser: 2006-01-02T15:04:05...
-	if len(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') {
+	if len(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') {
 		return time.Time{}, false
 	}
 	if s[10] == ' ' {
 		s = s[:10] + "T" + s[11:]
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		// No offset: UTC. (A string with one that RFC 3339 refused is
+		// refused here too: the layout has no zone.)
+		t, err = time.ParseInLocation("2006-01-02T15:04:05.999999999", s, time.UTC)
+	}
 	return t, err == nil
 }
 

@@ -15,6 +15,29 @@ var timestampCases = []string{
 	"1600-03-01T00:00:00Z", "-001-01-01T00:00:00Z", "2026-1-01T00:00:00Z", "2026-01-01t00:00:00Z",
 	"2026-01-01 00:00:00Z", "2026-01-01T00:00:00+02:00", "2026-01-01T00:00:00.5-07:30", "2026-01-01T00:00:00z",
 	"2026-01-01T00:00:00", "2026-01-01T0a:00:00Z", "2026-01-01T00:00:00.5a5Z", "+026-01-01T00:00:00Z",
+	"2026-01-01 00:00:00", "2026-01-01 00:00:00.5", "2026-01-01 24:00:00", "2026-01-01 00:00", "2026-01-01 00:00:00 UTC",
+}
+
+// TestTimestampWithoutOffsetIsUTC checks the forms without an offset that
+// Athena, Hive and Python write, and that an offset is still required to
+// be well-formed.
+func TestTimestampWithoutOffsetIsUTC(t *testing.T) {
+	for s, want := range map[string]time.Time{
+		"2026-12-01 10:00:00":        time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC),
+		"2026-12-01T10:00:00.25":     time.Date(2026, 12, 1, 10, 0, 0, 250_000_000, time.UTC),
+		"2026-12-01 10:00:00.123456": time.Date(2026, 12, 1, 10, 0, 0, 123_456_000, time.UTC),
+		"2026-12-01 10:00:00+02:00":  time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC),
+	} {
+		got, ok := ParseTimestamp(s)
+		if !ok || !got.Equal(want) {
+			t.Errorf("ParseTimestamp(%q) = %v, %v; want %v", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{"2026-12-01 10:00", "2026-12-01 10:00:00 UTC", "2026-12-01 10:00:00+2", "2026-12-01", "2026-12-01 25:00:00"} {
+		if got, ok := ParseTimestamp(s); ok {
+			t.Errorf("ParseTimestamp(%q) = %v, want no timestamp", s, got)
+		}
+	}
 }
 
 func TestParseTimestampFastPath(t *testing.T) {

@@ -365,8 +365,13 @@ func (e *ETL) createTable(ctx context.Context, name string, sc *iceberg.Schema, 
 	id := table.Identifier{e.cfg.Database, name}
 	tbl, err := e.cat.CreateTable(ctx, id, sc, opts...)
 	if err != nil {
-		if t, lerr := e.cat.LoadTable(ctx, id); lerr == nil {
-			return t, nil // created concurrently
+		if _, lerr := e.cat.LoadTable(ctx, id); lerr == nil {
+			// Another writer created it since this one found no table,
+			// and may have committed records with it: what this load read
+			// against no bookmark must be planned again from the table's
+			// (loadTopicRetrying starts over on a commit conflict), not
+			// appended to it (TestTableCreatedConcurrentlyLoadsOnce).
+			return nil, fmt.Errorf("etl: create table %s.%s: another writer created it first: %w", e.cfg.Database, name, table.ErrCommitFailed)
 		}
 		return nil, fmt.Errorf("etl: create table %s.%s: %w", e.cfg.Database, name, err)
 	}

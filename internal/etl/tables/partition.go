@@ -38,6 +38,24 @@ func (f PartitionField) Name() string {
 	return n + "_" + f.Transform
 }
 
+// partitionName is name, or when a column of sc other than the source
+// (source, its field id) has that name, the first of name_1, name_2, ...
+// that none has: Iceberg refuses a partition field named as another
+// column (a record with a ts_day field beside the default day(ts)), and
+// the table would be created unpartitioned.
+func partitionName(sc *iceberg.Schema, name string, source int) string {
+	taken := func(n string) bool {
+		f, ok := sc.FindFieldByName(n)
+		return ok && f.ID != source
+	}
+	for i := 1; taken(name); i++ {
+		if alt := fmt.Sprintf("%s_%d", name, i); !taken(alt) {
+			return alt
+		}
+	}
+	return name
+}
+
 // MaxBuckets bounds bucket(N, col).
 const MaxBuckets = 1 << 20
 
@@ -97,7 +115,7 @@ func (t *Table) IcebergSpec(sc *iceberg.Schema) (iceberg.PartitionSpec, error) {
 		if !tr.CanTransform(col.Type) {
 			return iceberg.PartitionSpec{}, fmt.Errorf("table %s: partition %s: column %s is %s, which %s cannot partition", t.spec.Name, f, f.Source, col.Type, f.Transform)
 		}
-		opts = append(opts, iceberg.AddPartitionFieldBySourceID(col.ID, f.Name(), tr, sc, nil))
+		opts = append(opts, iceberg.AddPartitionFieldBySourceID(col.ID, partitionName(sc, f.Name(), col.ID), tr, sc, nil))
 	}
 	spec, err := iceberg.NewPartitionSpecOpts(opts...)
 	if err != nil {

@@ -175,3 +175,21 @@ func TestPartitionNamesAreAvroNames(t *testing.T) {
 		t.Errorf("partition fields %s, want _x40timestamp_day,user_x2Dagent", got)
 	}
 }
+
+// TestPartitionNameBesideColumn checks that a partition field named as
+// another column would be (a ts_day field beside day(ts)) takes the next
+// free name instead of leaving the table unpartitioned.
+func TestPartitionNameBesideColumn(t *testing.T) {
+	sc := iceberg.NewSchema(0,
+		iceberg.NestedField{ID: 1, Name: "ts", Type: iceberg.PrimitiveTypes.TimestampTz},
+		iceberg.NestedField{ID: 2, Name: "ts_day", Type: iceberg.PrimitiveTypes.String},
+		iceberg.NestedField{ID: 3, Name: "ts_day_1", Type: iceberg.PrimitiveTypes.String},
+		iceberg.NestedField{ID: 4, Name: "region", Type: iceberg.PrimitiveTypes.String})
+	spec, err := mustCompile(t, Spec{Topic: "x", Partition: []string{"day(ts)", "identity(region)"}}).IcebergSpec(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := spec.Field(0).Name + "," + spec.Field(1).Name; got != "ts_day_2,region" {
+		t.Errorf("partition fields %s, want ts_day_2,region", got)
+	}
+}

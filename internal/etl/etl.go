@@ -806,40 +806,34 @@ func decodeObject(r stage.Record) (schema.Object, string) {
 	if !ok {
 		return nil, fmt.Sprintf("value is a JSON %s, not an object", jsonKind(v))
 	}
-	if path := emptyKey(m, "$"); path != "" {
-		return nil, "field " + path + "[\"\"] has an empty name, which a column cannot have"
+	if path, ok := emptyKey(m); ok {
+		return nil, "field $" + path + "[\"\"] has an empty name, which a column cannot have"
 	}
 	return m, ""
 }
 
-// emptyKey returns the JSON path of the first object in v, at any depth,
-// that has a member named "" (path is v's own), or "".
-func emptyKey(v any, path string) string {
+// emptyKey returns the JSON path below v (".a.b[2]") of the first object,
+// at any depth, that has a member named "", and whether there is one. The
+// path is built only when there is.
+func emptyKey(v any) (string, bool) {
 	switch v := v.(type) {
 	case schema.Object:
 		for _, m := range v {
 			if m.Key == "" {
-				return path
+				return "", true
 			}
-			if _, nested := m.Value.(schema.Object); nested || isArray(m.Value) {
-				if p := emptyKey(m.Value, path+"."+m.Key); p != "" {
-					return p
-				}
+			if p, ok := emptyKey(m.Value); ok {
+				return "." + m.Key + p, true
 			}
 		}
 	case []any:
 		for i, e := range v {
-			if p := emptyKey(e, path+"["+strconv.Itoa(i)+"]"); p != "" {
-				return p
+			if p, ok := emptyKey(e); ok {
+				return "[" + strconv.Itoa(i) + "]" + p, true
 			}
 		}
 	}
-	return ""
-}
-
-func isArray(v any) bool {
-	_, ok := v.([]any)
-	return ok
+	return "", false
 }
 
 func jsonKind(v any) string {

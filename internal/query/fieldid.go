@@ -116,23 +116,22 @@ func duckNames(fields []iceberg.NestedField) []string {
 // added after reads as NULL, and values are cast to the schema's types.
 // Nested fields are read under the names writers give them in data files
 // (iceberg.SanitizeColumnNames: "user-id" is "user_x2Did") and renamed to
-// sc's (fileNames).
-func readByID(files []string, sc *iceberg.Schema) (string, error) {
+// sc's (fileNames). cols are sc's columns as icebergColumns names them.
+func readByID(files []string, sc *iceberg.Schema, cols []column) (string, error) {
 	fields := sc.Fields()
 	inFiles := fields
 	if san, err := iceberg.SanitizeColumnNames(sc); err == nil {
 		inFiles = san.Fields()
 	}
-	names := duckNames(fields)
 	entries := make([]string, len(fields))
-	cols := make([]string, len(fields))
+	list := make([]string, len(fields))
 	for i, f := range fields {
 		d, err := duckType(inFiles[i].Type)
 		if err != nil {
 			return "", fmt.Errorf("column %s: %w", f.Name, err)
 		}
-		entries[i] = strconv.Itoa(f.ID) + ": {name: " + schema.QuoteString(names[i]) + ", type: " + schema.QuoteString(d) + ", default_value: NULL}"
-		q := schema.QuoteIdent(names[i])
+		entries[i] = strconv.Itoa(f.ID) + ": {name: " + schema.QuoteString(cols[i].name) + ", type: " + schema.QuoteString(d) + ", default_value: NULL}"
+		q := schema.QuoteIdent(cols[i].name)
 		expr, err := fileNames(q, f.Type, inFiles[i].Type, 0)
 		if err != nil {
 			return "", fmt.Errorf("column %s: %w", f.Name, err)
@@ -140,9 +139,9 @@ func readByID(files []string, sc *iceberg.Schema) (string, error) {
 		if expr != q {
 			q = expr + " AS " + q
 		}
-		cols[i] = q
+		list[i] = q
 	}
-	return "SELECT " + strings.Join(cols, ", ") + " FROM read_parquet(" + schema.StringList(files) +
+	return "SELECT " + strings.Join(list, ", ") + " FROM read_parquet(" + schema.StringList(files) +
 		", hive_partitioning = false, schema = MAP {" + strings.Join(entries, ", ") + "})", nil
 }
 

@@ -70,7 +70,7 @@ func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 		return "", nil, fmt.Errorf("query: table %s: %w", name, err)
 	}
 	if byFieldID(tbl.Metadata(), sch) {
-		body, err := readByID(p.files, sch)
+		body, err := readByID(p.files, sch, cols)
 		if err != nil {
 			return "", nil, fmt.Errorf("query: table %s: %w", name, err)
 		}

@@ -23,7 +23,7 @@ func FileName(n string) string {
 	}
 	var b strings.Builder
 	for i, r := range n {
-		if r <= 0xFFFF && (r == '_' || unicode.IsLetter(r) || i > 0 && unicode.IsDigit(r)) {
+		if avroRune(r, i == 0) {
 			b.WriteRune(r)
 			continue
 		}
@@ -45,9 +45,16 @@ func avroName(n string) bool {
 		return false
 	}
 	for i, r := range n {
-		if !(r <= 0xFFFF && (r == '_' || unicode.IsLetter(r) || i > 0 && unicode.IsDigit(r))) {
+		if !avroRune(r, i == 0) {
 			return false
 		}
 	}
 	return true
+}
+
+// avroRune reports whether an Avro name may hold r (first: as its first
+// character): a letter or _, or after the first a digit, all in Unicode's
+// basic multilingual plane.
+func avroRune(r rune, first bool) bool {
+	return r <= 0xFFFF && (r == '_' || unicode.IsLetter(r) || !first && unicode.IsDigit(r))
 }

@@ -48,12 +48,14 @@ func partitionName(sc *iceberg.Schema, name string, source int) string {
 		f, ok := sc.FindFieldByName(n)
 		return ok && f.ID != source
 	}
-	for i := 1; taken(name); i++ {
+	if !taken(name) {
+		return name
+	}
+	for i := 1; ; i++ {
 		if alt := fmt.Sprintf("%s_%d", name, i); !taken(alt) {
 			return alt
 		}
 	}
-	return name
 }
 
 // MaxBuckets bounds bucket(N, col).

@@ -276,15 +276,18 @@ func writeRunReport(w io.Writer, r crawl.RunReport, format string) error {
 		fmt.Fprintf(&b, "conflict: %s %s: %s\n", c.Table, c.Key, c.Conflict.String())
 	}
 	for _, s := range r.Similarity {
-		verdict := "merged"
+		// The score compares a member with the members of its folder
+		// before it; a folder is one table only if every member is
+		// similar, so "similar" alone does not mean merged.
+		verdict := "similar"
 		if !s.Similar {
-			verdict = "split"
+			verdict = "not similar"
 		}
 		reason := ""
 		if s.Reason != "" {
 			reason = " (" + s.Reason + ")"
 		}
-		fmt.Fprintf(&b, "similarity: %s %.2f %s%s\n", path.Join(s.Dir, s.Member), s.Score, verdict, reason)
+		fmt.Fprintf(&b, "similarity: %s %.2f to the folder's members before it: %s%s\n", path.Join(s.Dir, s.Member), s.Score, verdict, reason)
 	}
 	if r.Error != "" {
 		fmt.Fprintf(&b, "error: %s\n", r.Error)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/crawl"
+	"github.com/streamlake/streamlake/internal/crawl/layout"
 )
 
 // copyLayout copies files (a file or a folder) to dst.
@@ -279,5 +280,30 @@ func TestCrawlersConfig(t *testing.T) {
 	writeText(t, cfg, "crawlers:\n  - name: saved\n    path: gs://b/x\n    database: ext\n")
 	if msg := inDirFail(t, dir, "--config", cfg, "crawl", "--name", "saved"); !strings.Contains(msg, "crawlers[0].path") {
 		t.Errorf("bad config: %s", msg)
+	}
+}
+
+// A member similar to its folder's earlier members is not reported as
+// merged: the folder is one table only if every member is similar.
+func TestRunReportSimilarityWording(t *testing.T) {
+	var b bytes.Buffer
+	r := crawl.RunReport{Similarity: []layout.SimilarityScore{
+		{Dir: "root", Member: "b/", Score: 1, Similar: true},
+		{Dir: "root", Member: "c/", Score: 0, Similar: false},
+	}}
+	if err := writeRunReport(&b, r, "table"); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"similarity: root/b 1.00 to the folder's members before it: similar\n",
+		"similarity: root/c 0.00 to the folder's members before it: not similar\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "merged") {
+		t.Errorf("report says merged:\n%s", out)
 	}
 }

@@ -12,10 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -236,8 +238,6 @@ func LoadOver(c Config, path string, env []string) (Config, error) {
 	return c, nil
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: (unmarshal errors:\n\s*)?`)
-
 func decode(r io.Reader, c *Config) error {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -246,22 +246,29 @@ func decode(r io.Reader, c *Config) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil
 	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return errors.New(strings.Join(strings.Fields(strings.TrimPrefix(err.Error(), "yaml: ")), " "))
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
-		// yaml reports "line 3: field foo not found in type config.Kafka";
-		// say it the way a user thinks of it.
-		msg := yamlLine.ReplaceAllString(err.Error(), "")
-		msg = strings.Join(strings.Fields(msg), " ")
-		if m := unknownField.FindStringSubmatch(msg); m != nil {
-			return fmt.Errorf("%s: unknown key %q", m[1], m[2])
+		// yaml reports "line 3: field foo not found in type config.Kafka",
+		// possibly several of them; say the first the way a user thinks
+		// of it, by the key's path and what it takes.
+		msgs := []string{strings.TrimPrefix(err.Error(), "yaml: ")}
+		var te *yaml.TypeError
+		if errors.As(err, &te) && len(te.Errors) > 0 {
+			msgs = te.Errors
+		}
+		msg := yamlError(strings.Join(strings.Fields(msgs[0]), " "), &doc)
+		if len(msgs) > 1 {
+			msg += fmt.Sprintf(" (and %d more)", len(msgs)-1)
 		}
 		return errors.New(msg)
 	}
 	return nil
 }
-
-var unknownField = regexp.MustCompile(`(line \d+): field (\S+) not found in type`)
 
 // EnvName is the environment variable that overrides the key at path,
 // e.g. EnvName("kafka.brokers") == "STREAMLAKE_KAFKA_BROKERS".
@@ -300,7 +307,11 @@ func applyEnv(c *Config, env []string) error {
 	}
 	for k := range vars {
 		if !known[k] {
-			return fmt.Errorf("config: environment %s: unknown key (no config key %s)", k, envToPath(k))
+			hint := ""
+			if near := nearest(k, slices.Collect(maps.Keys(known))); near != "" {
+				hint = "; did you mean " + near + "?"
+			}
+			return fmt.Errorf("config: environment %s: unknown key (no config key %s%s)", k, envToPath(k), hint)
 		}
 	}
 	return nil

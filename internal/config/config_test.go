@@ -10,16 +10,18 @@ import (
 
 func TestBadConfigs(t *testing.T) {
 	want := map[string]string{
-		"unknown_key.bad.yml":    `line 2: unknown key "brokerz"`,
-		"bad_start.bad.yml":      `kafka.start: "middle" is not one of earliest, latest`,
-		"bad_policy.bad.yml":     `etl.on_type_mismatch: "guess" is not one of dlq, coerce-to-string`,
-		"bad_table.bad.yml":      `tables[0].transforms[0].cast.type: "float" is not one of long, double, string, boolean, timestamp`,
-		"bad_duration.bad.yml":   `line 2: cannot unmarshal !!str`,
-		"bad_log_format.bad.yml": `log.format: "xml" is not one of text, json (or empty: text on a terminal, JSON otherwise)`,
-		"bad_broker.bad.yml":     `kafka.brokers: "no-port" is not host:port`,
-		"bad_database.bad.yml":   `etl.database: "Lake-1" must match`,
-		"bad_cache_size.bad.yml": `query.cache_size: 1000 must be at least 1048576 (1 MiB)`,
-		"bad_heartbeat.bad.yml":  `query.heartbeat_interval: 100ms must be between 1s and 1h`,
+		"unknown_key.bad.yml":           `line 2: unknown key "kafka.brokerz" (kafka takes: brokers, topics, group, start, listen, partitions, session_timeout, instance_id, tls, sasl)`,
+		"unknown_workgroup_key.bad.yml": `line 3: unknown key "workgroups[0].concurency" (workgroups[0] takes: name, results_location, bytes_scanned_limit, concurrency, memory_limit, timeout)`,
+		"int_duration.bad.yml":          `line 2: etl.interval: 5 is not a duration (e.g. 500ms, 2s, 1m) (and 1 more)`,
+		"bad_start.bad.yml":             `kafka.start: "middle" is not one of earliest, latest`,
+		"bad_policy.bad.yml":            `etl.on_type_mismatch: "guess" is not one of dlq, coerce-to-string`,
+		"bad_table.bad.yml":             `tables[0].transforms[0].cast.type: "float" is not one of long, double, string, boolean, timestamp`,
+		"bad_duration.bad.yml":          "line 2: ingest.flush_interval: soon is not a duration (e.g. 500ms, 2s, 1m)",
+		"bad_log_format.bad.yml":        `log.format: "xml" is not one of text, json (or empty: text on a terminal, JSON otherwise)`,
+		"bad_broker.bad.yml":            `kafka.brokers: "no-port" is not host:port`,
+		"bad_database.bad.yml":          `etl.database: "Lake-1" must match`,
+		"bad_cache_size.bad.yml":        `query.cache_size: 1000 must be at least 1048576 (1 MiB)`,
+		"bad_heartbeat.bad.yml":         `query.heartbeat_interval: 100ms must be between 1s and 1h`,
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")
 	if len(files) != len(want) {
@@ -110,4 +112,35 @@ func FuzzLoad(f *testing.F) {
 		}
 		_ = c.Validate() // must not panic
 	})
+}
+
+// A value of the wrong shape is named by its key's path, found on the line
+// yaml reports even where a nested key shares that line.
+func TestWrongShapeNamesKey(t *testing.T) {
+	for y, want := range map[string]string{
+		"workgroups:\n  name: a\n":                     `line 2: workgroups: a mapping is not a list`,
+		"etl:\n  maintenance:\n    interval: [1, 2]\n": `line 3: etl.maintenance.interval: a list is not a duration (e.g. 500ms, 2s, 1m)`,
+		"kafka:\n  brokers: 5\n":                       "line 2: kafka.brokers: 5 is not a list of strings",
+		"etl:\n  maintenance: 5\n":                     "line 2: etl.maintenance: 5 is not a mapping of keys",
+		"kafka: [\n":                                   "line 1: did not find expected node content",
+	} {
+		var c Config
+		err := decode(strings.NewReader(y), &c)
+		if err == nil || err.Error() != want {
+			t.Errorf("%q: error %v, want %q", y, err, want)
+		}
+	}
+}
+
+// An unknown STREAMLAKE_ variable is an error that suggests the variable
+// it is a typo of, and none for a name far from every key.
+func TestUnknownEnvSuggests(t *testing.T) {
+	_, err := Load("", []string{"STREAMLAKE_KAFKA_BROKRS=127.0.0.1:9092"})
+	if err == nil || !strings.Contains(err.Error(), "unknown key (no config key kafka_brokrs; did you mean STREAMLAKE_KAFKA_BROKERS?)") {
+		t.Fatalf("error %v", err)
+	}
+	_, err = Load("", []string{"STREAMLAKE_SOMETHING_ELSE_ENTIRELY=1"})
+	if err == nil || strings.Contains(err.Error(), "did you mean") {
+		t.Fatalf("error %v", err)
+	}
 }

@@ -150,7 +150,7 @@ func showResult(x query.Execution) *query.Result {
 		if t.IsZero() {
 			return nil
 		}
-		return t.UTC().Format(time.RFC3339Nano)
+		return t.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)
 	}
 	add("id", x.ID)
 	add("state", string(x.State))

@@ -296,7 +296,7 @@ func alarmsResult(alarms []monitor.AlarmStatus) *query.Result {
 	for _, a := range alarms {
 		var since any
 		if !a.Since.IsZero() {
-			since = a.Since.UTC()
+			since = a.Since.UTC().Truncate(time.Millisecond)
 		}
 		out.Rows = append(out.Rows, []any{a.Name, string(a.State), since, a.Reason})
 	}
@@ -317,5 +317,5 @@ func timeOrNil(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
-	return t.UTC()
+	return t.UTC().Truncate(time.Millisecond)
 }

@@ -370,7 +370,7 @@ func (s *Service) Get(ctx context.Context, id string) (Execution, error) {
 	}
 	rec, err := s.hist.Execution(ctx, id)
 	if err != nil {
-		return Execution{}, fmt.Errorf("query: execution %s: %w", id, err)
+		return Execution{}, fmt.Errorf("query: %w", err) // the catalog's error names the execution
 	}
 	x, err = decodeExecution(rec)
 	if err != nil {

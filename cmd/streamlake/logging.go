@@ -37,8 +37,12 @@ func logFormat(w io.Writer, format string) string {
 	return "json"
 }
 
+// redactAttr redacts secrets from logged strings and errors, and writes
+// durations as text (1.5s) in both formats: JSON would give nanoseconds.
 func redactAttr(_ []string, a slog.Attr) slog.Attr {
 	switch v := a.Value.Resolve(); {
+	case v.Kind() == slog.KindDuration:
+		a.Value = slog.StringValue(v.Duration().String())
 	case v.Kind() == slog.KindString:
 		if s := redactSecrets(v.String()); s != v.String() {
 			a.Value = slog.StringValue(s)

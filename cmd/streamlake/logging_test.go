@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/streamlake/streamlake/internal/config"
 )
@@ -36,16 +37,16 @@ func TestLoggerFormat(t *testing.T) {
 	}
 	cases := []struct {
 		format, level string
-		want          string // the line newLogger writes for Info("hello", "n", 1), "" for none
+		want          string // the line newLogger writes for Info("hello", "n", 1, "took", 1.5s), "" for none
 	}{
-		{"", "info", `"msg":"hello","n":1}`},
-		{"json", "debug", `"msg":"hello","n":1}`},
-		{"text", "info", `level=INFO msg=hello n=1`},
+		{"", "info", `"msg":"hello","n":1,"took":"1.5s"}`},
+		{"json", "debug", `"msg":"hello","n":1,"took":"1.5s"}`},
+		{"text", "info", `level=INFO msg=hello n=1 took=1.5s`},
 		{"", "warn", ""},
 	}
 	for _, c := range cases {
 		var buf bytes.Buffer
-		newLogger(&buf, config.Log{Level: c.level, Format: c.format}).Info("hello", "n", 1)
+		newLogger(&buf, config.Log{Level: c.level, Format: c.format}).Info("hello", "n", 1, "took", 1500*time.Millisecond)
 		if got := strings.TrimSpace(buf.String()); c.want == "" && got != "" || !strings.HasSuffix(got, c.want) {
 			t.Errorf("format %q level %s: wrote %q, want a line ending %q", c.format, c.level, got, c.want)
 		}

@@ -126,7 +126,11 @@ func Excluded(globs []*Glob, key string) bool {
 // compatKey is what files of one table must share.
 func compatKey(r *classify.Result) string {
 	if r.CSV != nil {
-		return fmt.Sprintf("%s|%q|%t", r.Format, r.CSV.Delimiter, r.CSV.Header)
+		header := "a header row"
+		if !r.CSV.Header {
+			header = "no header row"
+		}
+		return fmt.Sprintf("%s (delimiter %q, %s)", r.Format, r.CSV.Delimiter, header)
 	}
 	return string(r.Format)
 }

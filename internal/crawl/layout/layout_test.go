@@ -132,3 +132,20 @@ func TestLayouts(t *testing.T) {
 		})
 	}
 }
+
+// The format a table's files must share reads as words in the run
+// report's reasons.
+func TestCompatKeyReadable(t *testing.T) {
+	for _, c := range []struct {
+		r    classify.Result
+		want string
+	}{
+		{classify.Result{Format: "csv", CSV: &classify.CSVProps{Delimiter: ";", Header: true}}, `csv (delimiter ";", a header row)`},
+		{classify.Result{Format: "csv", CSV: &classify.CSVProps{Delimiter: "\t"}}, `csv (delimiter "\t", no header row)`},
+		{classify.Result{Format: "parquet"}, "parquet"},
+	} {
+		if got := compatKey(&c.r); got != c.want {
+			t.Errorf("compatKey = %s, want %s", got, c.want)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package query
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // athenaMacros give every query instance the names (and, where DuckDB's
 // function of the same name differs, the semantics) of the Athena (Trino)
@@ -55,6 +58,93 @@ var athenaMacros = []string{
 		(a, sep, null_replacement) AS array_to_string(list_transform(a, v -> coalesce(CAST(v AS VARCHAR), null_replacement)), sep)`,
 	`sequence(a, b) AS generate_series(a, b), (a, b, step) AS generate_series(a, b, step)`,
 	`is_nan(x) AS isnan(x)`,
+	// Functions DuckDB has under the same name with other results, which
+	// would silently change a query brought over: Athena's regexp_replace
+	// replaces every match (DuckDB's the first) and writes groups as $1;
+	// regexp_extract, split_part (an index past the end) and json_size
+	// give NULL where DuckDB gives ''; array_position gives 0 when the
+	// element is missing; concat is NULL when an argument is; array_distinct
+	// keeps first appearances in order (and a NULL). system.main names
+	// DuckDB's own function beside the macro.
+	`regexp_replace(s, p) AS system.main.regexp_replace(s, p, '', 'g'),
+		(s, p, r) AS system.main.regexp_replace(s, p, system.main.regexp_replace(r, '\$(\d)', '\\\1', 'g'), 'g')`,
+	`regexp_extract(s, p) AS CASE WHEN regexp_matches(s, p) THEN system.main.regexp_extract(s, p) END,
+		(s, p, g) AS CASE WHEN regexp_matches(s, p) THEN system.main.regexp_extract(s, p, g) END`,
+	`split_part(s, d, i) AS CASE WHEN i >= 1 AND i <= len(string_split(s, d)) THEN system.main.split_part(s, d, i) END`,
+	`array_position(a, x) AS CASE WHEN a IS NOT NULL THEN coalesce(system.main.array_position(a, x), 0) END`,
+	concatMacro(10),
+	`array_distinct(a) AS list_filter(a, (x, i) -> list_position(a, x) = i)`,
+	// Arrays and maps. cardinality takes both (DuckDB's, maps only): a map
+	// of any types binds to the MAP(VARCHAR, VARCHAR) overload.
+	`cardinality(x) AS len(x), (x MAP(VARCHAR, VARCHAR)) AS len(map_keys(x))`,
+	`element_at(x, k) AS x[k]`,
+	`array_max(a) AS list_max(a)`,
+	`array_min(a) AS list_min(a)`,
+	`array_remove(a, e) AS list_filter(a, x -> x IS DISTINCT FROM e)`,
+	`arrays_overlap(a, b) AS list_has_any(a, b)`,
+	`array_union(a, b) AS array_distinct(list_concat(a, b))`,
+	`array_except(a, b) AS list_filter(array_distinct(a), x -> NOT list_contains(b, x))`,
+	`slice(a, start, n) AS list_slice(a, CASE WHEN start > 0 THEN start ELSE len(a) + start + 1 END,
+		CASE WHEN start > 0 THEN start ELSE len(a) + start + 1 END + n - 1)`,
+	`zip(a, b) AS list_zip(a, b)`,
+	`map_agg(k, v) AS map_from_entries(list({'k': k, 'v': v}))`,
+	`split_to_map(s, entry, kv) AS map_from_entries(list_transform(string_split(s, entry), x -> {'k': split_part(x, kv, 1), 'v': split_part(x, kv, 2)}))`,
+	// JSON, bytes, numbers, zones.
+	`json_parse(s) AS json(s)`,
+	`json_format(j) AS CAST(j AS VARCHAR)`,
+	`json_size(j, p) AS CASE WHEN json_type(j, p) IS NULL THEN NULL WHEN json_type(j, p) = 'ARRAY' THEN json_array_length(j, p)
+		WHEN json_type(j, p) = 'OBJECT' THEN len(json_keys(j, p)) ELSE 0 END`,
+	`to_utf8(s) AS encode(s)`,
+	`from_utf8(b) AS decode(b)`,
+	`codepoint(s) AS unicode(s)`,
+	`truncate(x) AS trunc(x), (x, n) AS trunc(x, n)`,
+	`width_bucket(x, lo, hi, n) AS CASE WHEN x < lo THEN 0 WHEN x >= hi THEN n + 1 ELSE CAST(floor((x - lo) * n / (hi - lo)) AS BIGINT) + 1 END`,
+	`bitwise_and(a, b) AS a & b`,
+	`bitwise_or(a, b) AS a | b`,
+	`bitwise_xor(a, b) AS xor(a, b)`,
+	`bitwise_not(a) AS ~a`,
+	`current_timezone() AS current_setting('TimeZone')`,
+	// with_timezone reads a timestamp as wall time in a zone; at_timezone
+	// gives the wall time in a zone of an instant (a TIMESTAMP: DuckDB's
+	// TIMESTAMPTZ keeps no zone), so date_trunc('day', at_timezone(ts,
+	// 'America/New_York')) is the local day.
+	`with_timezone(ts, tz) AS timezone(tz, ts)`,
+	`at_timezone(ts, tz) AS timezone(tz, ts)`,
+	// URLs, as Athena's url_extract_*: NULL for a part a URL lacks.
+	`url_extract_protocol(u) AS regexp_extract(u, '^([A-Za-z][A-Za-z0-9+.-]*):', 1)`,
+	`url_extract_host(u) AS nullif(regexp_extract(u, '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?(\[[^\]]*\]|[^:/?#]*)', 1), '')`,
+	`url_extract_port(u) AS TRY_CAST(regexp_extract(u, '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?(?:\[[^\]]*\]|[^:/?#]*):(\d+)', 1) AS BIGINT)`,
+	`url_extract_path(u) AS regexp_extract(u, '^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*)', 1)`,
+	`url_extract_query(u) AS regexp_extract(u, '\?([^#]*)', 1)`,
+	`url_extract_fragment(u) AS regexp_extract(u, '#(.*)$', 1)`,
+	`url_extract_parameter(u, name) AS url_decode(regexp_extract(u, '[?&]' || regexp_escape(name) || '=([^&#]*)', 1))`,
+}
+
+// concatMacro is Athena's concat for 1 to n arguments: NULL if any is
+// (DuckDB's concat skips NULLs), arrays joined as well as strings.
+func concatMacro(n int) string {
+	var b strings.Builder
+	b.WriteString("concat")
+	for k := 1; k <= n; k++ {
+		if k > 1 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(")
+		for i := range k {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "a%d", i)
+		}
+		b.WriteString(") AS ")
+		for i := range k {
+			if i > 0 {
+				b.WriteString(" || ")
+			}
+			fmt.Fprintf(&b, "a%d", i)
+		}
+	}
+	return b.String()
 }
 
 // athenaSQL creates athenaMacros as temporary macros, in one call.

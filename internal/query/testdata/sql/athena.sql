@@ -53,3 +53,33 @@ day,n,devices,exact
 2026-11-20,3,2,2
 2026-11-21,4,2,2
 2026-11-22,3,2,2
+
+-- name: functions DuckDB names the same but answers otherwise give Athena's answers
+SELECT regexp_replace('a1b22', '\d', 'X') AS all_matches, regexp_replace('a1b2', '\d') AS removed, regexp_replace('ab', '(a)(b)', '$2$1') AS groups, regexp_extract('abc', '\d') AS no_match, regexp_extract('a12b3', '\d+') AS first, regexp_extract('k=v', '(\w)=(\w)', 2) AS grp, split_part('a,b', ',', 3) AS past_end, split_part('a,,b', ',', 2) AS empty_field, array_position([5, 6], 7) AS missing, array_position([5, 6], 6) AS found, concat('a', NULL) AS null_concat, concat('a', 'b', 'c') AS abc, concat([1], [2, 3]) AS arrays, array_distinct([3, 1, NULL, 3, NULL, 2, 1]) AS distinct_in_order;
+-- expect:
+all_matches,removed,groups,no_match,first,grp,past_end,empty_field,missing,found,null_concat,abc,arrays,distinct_in_order
+aXbXX,ab,ba,,12,v,,,0,2,,abc,"[1,2,3]","[3,1,null,2]"
+
+-- name: arrays and maps by Athena's names
+SELECT cardinality([1, 2, 3]) AS card_array, cardinality(MAP {'a': 1, 'b': 2}) AS card_map, cardinality(MAP {1: MAP {2: true}}) AS card_nested, element_at([10, 20, 30], 2) AS e2, element_at([10, 20, 30], -1) AS elast, element_at([10], 5) AS eout, element_at(MAP {'a': 1}, 'a') AS emap, element_at(MAP {'a': 1}, 'z') AS emissing, array_max([1, 5, 3]) AS mx, array_min([4, 2]) AS mn, array_remove([1, 2, NULL, 1], 1) AS removed, arrays_overlap([1, 2], [2, 3]) AS overlap, array_union([3, 1], [1, 2]) AS u, array_except([1, 2, 2, 3], [2]) AS ex, slice([1, 2, 3, 4], 2, 2) AS sl, slice([1, 2, 3, 4], -2, 2) AS sl_end;
+-- expect:
+card_array,card_map,card_nested,e2,elast,eout,emap,emissing,mx,mn,removed,overlap,u,ex,sl,sl_end
+3,2,1,20,30,,1,,5,2,"[2,null]",true,"[3,1,2]","[1,3]","[2,3]","[3,4]"
+
+-- name: map_agg, split_to_map and cardinality over a table's rows
+SELECT cardinality(m) AS n, element_at(m, 'd0') IS NOT NULL AS has_d0, element_at(split_to_map('a=1;b=2', ';', '='), 'b') AS b FROM (SELECT map_agg(device, x) AS m FROM (SELECT DISTINCT device, 1 AS x FROM lake.sensors));
+-- expect:
+n,has_d0,b
+4,true,2
+
+-- name: JSON, bytes, numbers, zones and URLs by Athena's names
+SELECT json_format(json_parse('{"a": [1, 2]}')) AS j, json_size('{"a": [1, 2], "o": {"x": 1}, "s": 1}', '$.a') AS sz_arr, json_size('{"o": {"x": 1, "y": 2}}', '$.o') AS sz_obj, json_size('{"s": 1}', '$.s') AS sz_scalar, json_size('{"s": 1}', '$.none') AS sz_missing, from_utf8(to_utf8('héllo')) AS utf8, codepoint('A') AS cp, truncate(1.57) AS t0, truncate(1.567, 2) AS t2, width_bucket(5, 0, 10, 5) AS wb, width_bucket(-1, 0, 10, 5) AS wb_low, width_bucket(10, 0, 10, 5) AS wb_high, bitwise_and(5, 3) AS band, bitwise_or(5, 3) AS bor, bitwise_xor(5, 3) AS bxor, bitwise_not(5) AS bnot, current_timezone() IS NOT NULL AS tz, with_timezone(TIMESTAMP '2026-01-02 03:04:05', 'America/New_York') AS wtz, at_timezone(TIMESTAMPTZ '2026-01-02 03:04:05+00', 'America/New_York') AS atz;
+-- expect:
+j,sz_arr,sz_obj,sz_scalar,sz_missing,utf8,cp,t0,t2,wb,wb_low,wb_high,band,bor,bxor,bnot,tz,wtz,atz
+"{""a"":[1,2]}",2,2,0,,héllo,65,1,1.56,3,0,6,1,7,6,-6,true,2026-01-02T08:04:05Z,2026-01-01T22:04:05Z
+
+-- name: URL parts by Athena's names
+SELECT url_extract_protocol(u) AS proto, url_extract_host(u) AS host, url_extract_port(u) AS port, url_extract_path(u) AS path, url_extract_query(u) AS q, url_extract_fragment(u) AS frag, url_extract_parameter(u, 'c') AS c, url_extract_parameter(u, 'zz') AS zz, url_extract_host('not a url') AS nohost, url_extract_port('http://x.com/') AS noport FROM (SELECT 'https://user:pw@www.example.com:8080/a/b.html?b=1&c=x%20y#top' AS u);
+-- expect:
+proto,host,port,path,q,frag,c,zz,nohost,noport
+https,www.example.com,8080,/a/b.html,b=1&c=x%20y,top,x y,,,

@@ -2,6 +2,7 @@ package query
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -147,13 +148,104 @@ func concatMacro(n int) string {
 	return b.String()
 }
 
-// athenaSQL creates athenaMacros as temporary macros, in one call.
-var athenaSQL = func() string {
+// athena is athenaMacros by name, each with the macros its body uses.
+var athena = func() []athenaMacro {
+	ms := make([]athenaMacro, len(athenaMacros))
+	index := map[string]int{}
+	for i, m := range athenaMacros {
+		name, _, _ := strings.Cut(m, "(")
+		ms[i] = athenaMacro{name: name, sql: "CREATE OR REPLACE TEMP MACRO " + m + ";\n"}
+		index[name] = i
+	}
+	for i, m := range athenaMacros {
+		_, body, _ := strings.Cut(m, "(")
+		eachIdent(body, func(id string) {
+			if j, ok := index[id]; ok && j != i && !slices.Contains(ms[i].uses, j) {
+				ms[i].uses = append(ms[i].uses, j)
+			}
+		})
+	}
+	return ms
+}()
+
+// athenaIndex finds a macro of athena by its name.
+var athenaIndex = func() map[string]int {
+	m := make(map[string]int, len(athena))
+	for i, a := range athena {
+		m[a.name] = i
+	}
+	return m
+}()
+
+type athenaMacro struct {
+	name string
+	sql  string // creates it
+	uses []int  // the macros its body calls
+}
+
+// athenaSQL creates the macros of athena that query names (or that those
+// use) and have does not mark, and marks them in have. Creating all of
+// them takes ~15 ms, which every new query instance (each streamlake
+// query command) would pay; so an instance creates those its queries
+// call. It returns "" when none is missing.
+func athenaSQL(query string, have []bool) string {
+	var need []int
+	var add func(i int)
+	add = func(i int) {
+		if have[i] || slices.Contains(need, i) {
+			return
+		}
+		need = append(need, i)
+		for _, j := range athena[i].uses {
+			add(j)
+		}
+	}
+	var lower []byte
+	eachIdent(query, func(id string) {
+		lower = append(lower[:0], id...)
+		for k, c := range lower {
+			if 'A' <= c && c <= 'Z' {
+				lower[k] = c + 'a' - 'A'
+			}
+		}
+		if i, ok := athenaIndex[string(lower)]; ok {
+			add(i)
+		}
+	})
+	if len(need) == 0 {
+		return ""
+	}
+	// In the order of athenaMacros, where a macro comes after those it
+	// uses: DuckDB binds a macro's body when it is created.
+	slices.Sort(need)
 	var b strings.Builder
-	for _, m := range athenaMacros {
-		b.WriteString("CREATE OR REPLACE TEMP MACRO ")
-		b.WriteString(m)
-		b.WriteString(";\n")
+	for _, i := range need {
+		b.WriteString(athena[i].sql)
+		have[i] = true
 	}
 	return b.String()
-}()
+}
+
+// eachIdent calls fn with every word of s that could be an unquoted
+// identifier (letters, digits and _, not starting with a digit). Quoted
+// identifiers and string contents are scanned as words too: a macro
+// created for nothing costs only its creation.
+func eachIdent(s string, fn func(string)) {
+	isWord := func(c byte) bool {
+		return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+	}
+	for i := 0; i < len(s); {
+		if !isWord(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isWord(s[j]) {
+			j++
+		}
+		if s[i] < '0' || s[i] > '9' {
+			fn(s[i:j])
+		}
+		i = j
+	}
+}

@@ -43,6 +43,8 @@ type instance struct {
 	// quoted view name -> body.
 	schemas map[string]bool
 	views   map[string]string
+	// macros marks the macros of athena the instance has created.
+	macros []bool
 	timer   *time.Timer // closes it while idle
 }
 
@@ -74,7 +76,7 @@ func (e *Engine) newInstance(ctx context.Context, key, memoryLimit string) (*ins
 		db.Close()
 		return nil, fmt.Errorf("query: open duckdb: %w", duckError(err))
 	}
-	in := &instance{db: db, conn: conn, key: key, schemas: map[string]bool{}, views: map[string]string{}}
+	in := &instance{db: db, conn: conn, key: key, schemas: map[string]bool{}, views: map[string]string{}, macros: make([]bool, len(athena))}
 	if err := e.configure(ctx, conn, memoryLimit); err != nil {
 		in.close()
 		return nil, err

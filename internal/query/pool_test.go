@@ -225,3 +225,35 @@ func TestUnionByNameOnlyWhenFilesDiffer(t *testing.T) {
 		t.Errorf("rows = %s", got)
 	}
 }
+
+// Athena's functions are created on a reused DuckDB when a query first
+// calls them, outside the query's transaction: the next query's rollback
+// keeps them.
+func TestReusedInstanceCreatesAthenaFunctionsOnce(t *testing.T) {
+	store, _ := eventsLake(t)
+	e := newEngine(t, store)
+	defer e.Close()
+	const count = `SELECT count(id) FROM lake.events`
+	const card = `SELECT cardinality([id, id]) AS n, url_extract_host('https://a.example/x') AS h FROM lake.events LIMIT 1`
+	if got := queryRows(t, e, count); got != "[[5]]" {
+		t.Fatalf("count = %s", got)
+	}
+	first := query.IdleInstance(e)
+	for range 2 {
+		if got := queryRows(t, e, card); got != "[[2 a.example]]" {
+			t.Errorf("cardinality, url_extract_host = %s", got)
+		}
+		if got := queryRows(t, e, count); got != "[[5]]" {
+			t.Errorf("count = %s", got)
+		}
+	}
+	// The instance holds those two and regexp_extract, which
+	// url_extract_host uses; no other.
+	const macros = `SELECT (SELECT list(DISTINCT function_name ORDER BY function_name) FROM duckdb_functions() WHERE database_name = 'temp' AND function_type = 'macro') FROM lake.events LIMIT 1`
+	if got := queryRows(t, e, macros); got != "[[[cardinality regexp_extract url_extract_host]]]" {
+		t.Errorf("macros on the instance: %s", got)
+	}
+	if query.IdleInstance(e) != first {
+		t.Error("the queries did not reuse the first query's DuckDB")
+	}
+}

@@ -350,9 +350,10 @@ func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bo
 	if in.locked && !subset(dirs, in.dirs) {
 		return nil, errDirsChanged
 	}
-	if in.inTx && (w != nil || in.changes(refs.databases, views)) {
-		// The views change outside the last query's transaction; a
-		// write's query part runs inside another statement.
+	macros := athenaSQL(refs.query, in.macros)
+	if in.inTx && (w != nil || macros != "" || in.changes(refs.databases, views)) {
+		// The views and macros change outside the last query's
+		// transaction; a write's query part runs inside another statement.
 		if _, err := in.conn.ExecContext(ctx, "ROLLBACK"); err != nil {
 			return nil, fmt.Errorf("query: rollback: %w", duckError(err))
 		}
@@ -360,6 +361,11 @@ func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bo
 	}
 	if err := in.apply(ctx, refs.databases, views); err != nil {
 		return nil, err
+	}
+	if macros != "" {
+		if _, err := in.conn.ExecContext(ctx, macros); err != nil {
+			return nil, fmt.Errorf("query: Athena's functions: %w", duckError(err))
+		}
 	}
 	if !in.locked && !e.opts.AllowFileAccess {
 		if err := restrict(ctx, in.conn, dirs); err != nil {
@@ -396,9 +402,6 @@ func (e *Engine) configure(ctx context.Context, conn *sql.Conn, memoryLimit stri
 		if _, err := conn.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("query: configure duckdb: %s: %w", s, duckError(err))
 		}
-	}
-	if _, err := conn.ExecContext(ctx, athenaSQL); err != nil {
-		return fmt.Errorf("query: configure duckdb: Athena's functions: %w", duckError(err))
 	}
 	return nil
 }

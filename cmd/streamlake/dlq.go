@@ -41,7 +41,7 @@ output counts them by reason. Safe while 'streamlake run' is writing.`,
 			}
 			defer store.Close()
 			e := etl.New(etl.Config{Database: a.cfg.ETL.Database, TimeField: a.cfg.ETL.TimeField, Tables: a.tables,
-				OnTypeMismatch: a.cfg.ETL.OnTypeMismatch, Logger: a.log}, nil, store.Iceberg())
+				OnTypeMismatch: a.cfg.ETL.OnTypeMismatch, MaxColumns: a.cfg.ETL.MaxColumns, Logger: a.log}, nil, store.Iceberg())
 			res, err := e.Replay(cmd.Context(), args[0])
 			if err != nil {
 				return err

@@ -223,7 +223,7 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	p.etlMetrics = etl.NewMetrics(p.reg)
 	p.crawlMetrics = crawl.NewMetrics(p.reg)
 	p.etl = etl.New(etl.Config{Database: a.cfg.ETL.Database, TimeField: a.cfg.ETL.TimeField, OnTypeMismatch: a.cfg.ETL.OnTypeMismatch,
-		Tables:           a.tables,
+		Tables: a.tables, MaxColumns: a.cfg.ETL.MaxColumns,
 		StagingRetention: a.cfg.Storage.StagingRetention, Handoff: p.handoff, Logger: a.log, Metrics: p.etlMetrics}, p.staging, p.store.Iceberg())
 	return p, nil
 }

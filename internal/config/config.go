@@ -158,6 +158,9 @@ type ETL struct {
 	// column: dlq (the record goes to the dead-letter table) or
 	// coerce-to-string (the value is kept as text).
 	OnTypeMismatch string `yaml:"on_type_mismatch"`
+	// MaxColumns bounds a lake table's fields, nested ones included: a
+	// record whose new fields would pass it is a dead letter.
+	MaxColumns int `yaml:"max_columns"`
 	// Maintenance compacts, expires snapshots and removes orphan files
 	// of every lake table on a schedule inside run (and on demand with
 	// streamlake compact).
@@ -203,7 +206,7 @@ func Default() Config {
 			FlushInterval: time.Second,
 			MemoryBudget:  64 << 20,
 		},
-		ETL: ETL{Interval: 2 * time.Second, Database: "lake", TimeField: "ts", OnTypeMismatch: "dlq",
+		ETL: ETL{Interval: 2 * time.Second, Database: "lake", TimeField: "ts", OnTypeMismatch: "dlq", MaxColumns: 2000,
 			Maintenance: Maintenance{Interval: 10 * time.Minute, TargetFileSize: 128 << 20,
 				SnapshotRetention: 24 * time.Hour, RetainLast: 5, OrphanGrace: time.Hour}},
 		Crawl:   Crawl{Interval: 30 * time.Second, Database: "raw", SampleSize: 1000},
@@ -428,6 +431,8 @@ func (c *Config) Validate() error {
 		return bad("etl.time_field", "must not be empty")
 	case c.ETL.OnTypeMismatch != "dlq" && c.ETL.OnTypeMismatch != "coerce-to-string":
 		return bad("etl.on_type_mismatch", "%q is not one of dlq, coerce-to-string", c.ETL.OnTypeMismatch)
+	case c.ETL.MaxColumns < 1:
+		return bad("etl.max_columns", "%d must be at least 1", c.ETL.MaxColumns)
 	case c.ETL.Maintenance.Interval < 0:
 		return bad("etl.maintenance.interval", "%s must not be negative (0 turns scheduled maintenance off)", c.ETL.Maintenance.Interval)
 	case c.ETL.Maintenance.TargetFileSize < 1<<20:

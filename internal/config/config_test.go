@@ -20,6 +20,7 @@ func TestBadConfigs(t *testing.T) {
 		"bad_log_format.bad.yml":        `log.format: "xml" is not one of text, json (or empty: text on a terminal, JSON otherwise)`,
 		"bad_broker.bad.yml":            `kafka.brokers: "no-port" is not host:port`,
 		"bad_database.bad.yml":          `etl.database: "Lake-1" must match`,
+		"bad_max_columns.bad.yml":       "etl.max_columns: 0 must be at least 1",
 		"bad_cache_size.bad.yml":        `query.cache_size: 1000 must be at least 1048576 (1 MiB)`,
 		"bad_heartbeat.bad.yml":         `query.heartbeat_interval: 100ms must be between 1s and 1h`,
 	}

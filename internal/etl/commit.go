@@ -204,6 +204,15 @@ func (e *ETL) prepare(ctx context.Context, name string, b *batch, main **table.T
 				return nil, nil, nil, fmt.Errorf("etl: table %s: schema update: %w", name, err)
 			}
 		}
+		var over []clash
+		if adds, over = withinColumns(adds, countFields(base.Fields()), e.cfg.MaxColumns, e.cfg.Database+"."+name); len(over) > 0 {
+			refused = append(refused, over...)
+			e.log.Warn("table at its column limit: records with new fields are dead letters", "stage", "etl", "table", name,
+				"max_columns", e.cfg.MaxColumns, "refused_fields", len(over), "first", "$."+strings.Join(over[0].path, "."))
+			if sc, err = schemaUpdate(tx, widen, adds).Apply(); err != nil {
+				return nil, nil, nil, fmt.Errorf("etl: table %s: schema update: %w", name, err)
+			}
+		}
 	}
 	good := make([]row, 0, len(b.rows))
 	st := sc.AsStruct()
@@ -350,7 +359,7 @@ func (e *ETL) create(ctx context.Context, name string, spec *tables.Table, t *sc
 		return nil, err
 	}
 	g := &idGen{}
-	sc := iceberg.NewSchema(0, dropClashes(structFields(t, g))...)
+	sc := iceberg.NewSchema(0, firstColumns(dropClashes(structFields(t, g)), e.cfg.MaxColumns)...)
 	opts := []icecat.CreateTableOpt{icecat.WithProperties(createProps(sc, spec.Spec().TimeField))}
 	ps, err := spec.IcebergSpec(sc)
 	if err != nil {

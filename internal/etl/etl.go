@@ -70,6 +70,11 @@ type Config struct {
 	Tables []*tables.Table
 	// MaxCommitRecords bounds the records read into one commit.
 	MaxCommitRecords int
+	// MaxColumns bounds a table's fields, nested ones included
+	// (DefaultMaxColumns when 0): a record whose new fields would pass it
+	// is a dead letter, so that keys that are data (ids, timestamps as
+	// field names) cannot grow a table without end.
+	MaxColumns int
 	// StagingRetention, when positive, deletes staging objects older than
 	// this once a lake commit covers them. Objects not yet in the lake are
 	// never deleted.
@@ -106,6 +111,9 @@ type ETL struct {
 // DefaultMaxCommitRecords is Config.MaxCommitRecords when unset.
 const DefaultMaxCommitRecords = 250_000
 
+// DefaultMaxColumns is Config.MaxColumns when unset.
+const DefaultMaxColumns = 2000
+
 // New returns an ETL reading staging and writing tables through cat.
 func New(cfg Config, staging *blob.Bucket, cat icecat.Catalog) *ETL {
 	if cfg.Logger == nil {
@@ -116,6 +124,9 @@ func New(cfg Config, staging *blob.Bucket, cat icecat.Catalog) *ETL {
 	}
 	if cfg.MaxCommitRecords <= 0 {
 		cfg.MaxCommitRecords = DefaultMaxCommitRecords
+	}
+	if cfg.MaxColumns <= 0 {
+		cfg.MaxColumns = DefaultMaxColumns
 	}
 	return &ETL{cfg: cfg, staging: staging, cat: cat, log: cfg.Logger, m: cfg.Metrics,
 		done: map[string]int64{}, seeded: map[string]bool{}, defaults: map[string]*tables.Table{}, hints: map[string]fastHint{}}

@@ -244,7 +244,7 @@ func TestErrorsAreOneLine(t *testing.T) {
 		want string
 	}{
 		{"wrong flag", []string{"run", "--brokerz", "x"}, "unknown flag: --brokerz"},
-		{"unknown config key", []string{"run", "--config", cfg}, `unknown key "brokerz"`},
+		{"unknown config key", []string{"run", "--config", cfg}, `unknown key "kafka.brokerz" (kafka takes: brokers, topics,`},
 		{"bad sasl mechanism", []string{"run", "--config", sasl}, `kafka.sasl.mechanism: "GSSAPI" is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512`},
 		{"bad flag value", []string{"query", "--format", "xml", "SELECT 1"}, `--format: "xml" is not one of table, csv, json`},
 		{"unreachable broker", []string{"run", "--brokers", "127.0.0.1:1", "--metrics-listen", ""}, "127.0.0.1:1 unreachable"},

@@ -6,12 +6,14 @@ import (
 	"strings"
 )
 
-// athenaMacros give every query instance the names (and, where DuckDB's
+// athenaMacros give query instances the names (and, where DuckDB's
 // function of the same name differs, the semantics) of the Athena (Trino)
-// functions users bring over from their Athena queries. DuckDB's own
-// functions keep working; the two it shares a name with are overloaded
-// (date_add) or changed (date_diff) as noted. Each one has a case in
-// testdata/sql/athena.sql.
+// functions users bring over from their Athena queries; an instance
+// creates those its queries call (athenaSQL). DuckDB's other functions
+// keep working; those it shares a name with are overloaded (date_add) or
+// answer as Athena's do (date_diff, regexp_replace, ... below). Each one
+// has a case in testdata/sql/athena.sql. A macro comes after the macros
+// its body calls: DuckDB binds the body when the macro is created.
 var athenaMacros = []string{
 	// Aggregates.
 	`approx_distinct(x) AS approx_count_distinct(x), (x, e) AS approx_count_distinct(x)`,
@@ -148,10 +150,11 @@ func concatMacro(n int) string {
 	return b.String()
 }
 
-// athena is athenaMacros by name, each with the macros its body uses.
-var athena = func() []athenaMacro {
+// athena is athenaMacros, each with its name and the macros its body
+// calls; athenaIndex finds one by name.
+var athena, athenaIndex = func() ([]athenaMacro, map[string]int) {
 	ms := make([]athenaMacro, len(athenaMacros))
-	index := map[string]int{}
+	index := make(map[string]int, len(athenaMacros))
 	for i, m := range athenaMacros {
 		name, _, _ := strings.Cut(m, "(")
 		ms[i] = athenaMacro{name: name, sql: "CREATE OR REPLACE TEMP MACRO " + m + ";\n"}
@@ -165,16 +168,7 @@ var athena = func() []athenaMacro {
 			}
 		})
 	}
-	return ms
-}()
-
-// athenaIndex finds a macro of athena by its name.
-var athenaIndex = func() map[string]int {
-	m := make(map[string]int, len(athena))
-	for i, a := range athena {
-		m[a.name] = i
-	}
-	return m
+	return ms, index
 }()
 
 type athenaMacro struct {

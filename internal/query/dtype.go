@@ -1,6 +1,11 @@
 package query
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+
+	"github.com/streamlake/streamlake/internal/schema"
+)
 
 // dtype is a parsed DuckDB type name as the driver reports it (BIGINT,
 // DECIMAL(10,2), STRUCT("a" INTEGER, "b" VARCHAR[]), MAP(VARCHAR, BIGINT),
@@ -112,6 +117,65 @@ func (p *typeParser) fields() []dfield {
 		p.skip(", ")
 	}
 	return out
+}
+
+// unnamed reports whether t is or holds a struct with unnamed fields.
+func (t *dtype) unnamed() bool {
+	if t == nil {
+		return false
+	}
+	for _, f := range t.fields {
+		if (f.name == "" && t.name == "STRUCT") || f.typ.unnamed() {
+			return true
+		}
+	}
+	return t.elem.unnamed() || t.key.unnamed() || t.val.unnamed()
+}
+
+// withNames returns t with the unnamed fields of its structs named as
+// named names them; t itself when it has none.
+func (t *dtype) withNames() *dtype {
+	if !t.unnamed() {
+		return t
+	}
+	c := *t
+	c.fields = make([]dfield, len(t.fields))
+	for i, f := range t.fields {
+		if f.name == "" && t.name == "STRUCT" {
+			f.name = "field" + strconv.Itoa(i)
+		}
+		c.fields[i] = dfield{name: f.name, typ: f.typ.withNames()}
+	}
+	if t.elem != nil {
+		c.elem = t.elem.withNames()
+	}
+	if t.key != nil {
+		c.key, c.val = t.key.withNames(), t.val.withNames()
+	}
+	return &c
+}
+
+// named renders t as DuckDB type text, with the unnamed fields of its
+// structs named field0, field1, ... by position, as Athena shows the
+// fields of an anonymous ROW.
+func (t *dtype) named() string {
+	switch t.name {
+	case "STRUCT", "UNION":
+		parts := make([]string, len(t.fields))
+		for i, f := range t.fields {
+			name := f.name
+			if name == "" {
+				name = "field" + strconv.Itoa(i)
+			}
+			parts[i] = schema.QuoteIdent(name) + " " + f.typ.named()
+		}
+		return t.name + "(" + strings.Join(parts, ", ") + ")"
+	case "LIST":
+		return t.elem.named() + "[]"
+	case "MAP":
+		return "MAP(" + t.key.named() + ", " + t.val.named() + ")"
+	}
+	return t.name + t.params
 }
 
 func (t *dtype) field(name string) *dtype {

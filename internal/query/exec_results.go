@@ -108,7 +108,7 @@ func saveCSV(ctx context.Context, conn *sql.Conn, query string, params []any, pa
 }
 
 func writeRows(ctx context.Context, conn *sql.Conn, query string, params []any, f io.Writer) ([]ResultColumn, int64, error) {
-	rows, err := conn.QueryContext(ctx, query, params...)
+	rows, err := openRows(ctx, conn, query, params...)
 	if err != nil {
 		return nil, 0, queryError(ctx, err)
 	}

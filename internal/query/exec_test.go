@@ -820,3 +820,25 @@ func TestHeartbeatKeepsExecutionAlive(t *testing.T) {
 		t.Fatalf("after cancel another process reads %+v, %v", got, err)
 	}
 }
+
+// A saved result holds anonymous rows (which the driver cannot read as
+// they are) with their fields named field0, field1, ..., also with
+// parameters.
+func TestExecutionSavesAnonymousRows(t *testing.T) {
+	store, _ := eventsLake(t)
+	s := newService(t, store, nil, query.ServiceConfig{})
+	x := execute(t, s, query.StartInput{SQL: "SELECT row(id, name) AS r, [(id, 1)] AS l FROM lake.events WHERE id >= ? ORDER BY id;", Params: []any{int64(4)}})
+	if x.State != query.Succeeded {
+		t.Fatalf("%s %+v", x.State, x.Error)
+	}
+	page, err := s.Results(t.Context(), x.ID, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := pageRows(page), `[{"field0":4,"field1":""} [{"field0":4,"field1":1}]] [{"field0":5,"field1":"e"} [{"field0":5,"field1":1}]]`; got != want {
+		t.Errorf("rows = %s, want %s", got, want)
+	}
+	if len(page.Columns) != 2 || page.Columns[0].Type != `STRUCT("field0" BIGINT, "field1" VARCHAR)` {
+		t.Errorf("columns %+v", page.Columns)
+	}
+}

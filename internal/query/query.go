@@ -90,6 +90,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -377,7 +378,7 @@ func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bo
 		if in.inTx {
 			// One call ends the last query's transaction, begins this
 			// one's and runs the query.
-			s.sql = "ROLLBACK; BEGIN TRANSACTION; " + s.sql
+			s.sql = txPrefix + s.sql
 		} else if _, err := in.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 			return nil, fmt.Errorf("query: begin: %w", duckError(err))
 		}
@@ -430,8 +431,47 @@ func restrict(ctx context.Context, conn *sql.Conn, dirs []string) error {
 	return nil
 }
 
+// txPrefix ends a pooled instance's last transaction and begins the
+// next query's, in the call that runs the query (see prepare).
+const txPrefix = "ROLLBACK; BEGIN TRANSACTION; "
+
+// openRows runs query. The driver cannot read a struct whose fields have
+// no names (row(1, 'a'), (1, 'a'), list_zip); a result with one is run
+// again with those fields named as Athena names them, field0, field1, ...
+func openRows(ctx context.Context, conn *sql.Conn, query string, params ...any) (*sql.Rows, error) {
+	rows, err := conn.QueryContext(ctx, query, params...)
+	if err != nil {
+		return nil, err
+	}
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		rows.Close()
+		return nil, err
+	}
+	sel, cols, rename := make([]string, len(types)), make([]string, len(types)), false
+	for i, t := range types {
+		cols[i] = "c" + strconv.Itoa(i)
+		sel[i] = "q." + cols[i]
+		if d := parseDuckType(t.DatabaseTypeName()); d.unnamed() {
+			sel[i] = "CAST(" + sel[i] + " AS " + d.named() + ")"
+			rename = true
+		}
+		sel[i] += " AS " + schema.QuoteIdent(t.Name())
+	}
+	if !rename {
+		return rows, nil
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	// The first call ran the transaction statements already; a trailing
+	// ; cannot end a subquery.
+	query = strings.TrimRight(strings.TrimPrefix(query, txPrefix), " \t\r\n;")
+	return conn.QueryContext(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM (\n"+query+"\n) AS q("+strings.Join(cols, ", ")+")", params...)
+}
+
 func run(ctx context.Context, conn *sql.Conn, query string) (*Result, error) {
-	rows, err := conn.QueryContext(ctx, query)
+	rows, err := openRows(ctx, conn, query)
 	if err != nil {
 		return nil, queryError(ctx, err)
 	}

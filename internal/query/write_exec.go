@@ -179,7 +179,7 @@ func (e *Engine) createTarget(ctx context.Context, ice icecat.Catalog, w *writeS
 	fields := make([]iceberg.NestedField, len(cols))
 	list := make([]string, len(cols))
 	for i, c := range cols {
-		typ, err := icebergType(c, parseDuckType(c.DatabaseTypeName()), ids)
+		typ, err := icebergType(c, parseDuckType(c.DatabaseTypeName()).withNames(), ids)
 		if err != nil {
 			return nil, nil, "", fmt.Errorf("column %s: %w", c.Name(), err)
 		}
@@ -333,7 +333,7 @@ func (e *Engine) insertTarget(ctx context.Context, w *writeStmt, cols []*sql.Col
 			continue
 		}
 		c := cols[src[i]-1]
-		if !assignable(parseDuckType(c.DatabaseTypeName()), f.Type) {
+		if !assignable(parseDuckType(c.DatabaseTypeName()).withNames(), f.Type) {
 			return nil, nil, "", fmt.Errorf("column %s is %s in the table, and the query's column %d (%s) is %s, which does not convert to it; CAST it: %w",
 				f.Name, f.Type, src[i], c.Name(), c.DatabaseTypeName(), ErrUnsupported)
 		}

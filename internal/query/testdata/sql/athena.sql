@@ -61,10 +61,10 @@ all_matches,removed,groups,no_match,first,grp,past_end,empty_field,missing,found
 aXbXX,ab,ba,,12,v,,,0,2,,abc,"[1,2,3]","[3,1,null,2]"
 
 -- name: arrays and maps by Athena's names
-SELECT cardinality([1, 2, 3]) AS card_array, cardinality(MAP {'a': 1, 'b': 2}) AS card_map, cardinality(MAP {1: MAP {2: true}}) AS card_nested, element_at([10, 20, 30], 2) AS e2, element_at([10, 20, 30], -1) AS elast, element_at([10], 5) AS eout, element_at(MAP {'a': 1}, 'a') AS emap, element_at(MAP {'a': 1}, 'z') AS emissing, array_max([1, 5, 3]) AS mx, array_min([4, 2]) AS mn, array_remove([1, 2, NULL, 1], 1) AS removed, arrays_overlap([1, 2], [2, 3]) AS overlap, array_union([3, 1], [1, 2]) AS u, array_except([1, 2, 2, 3], [2]) AS ex, slice([1, 2, 3, 4], 2, 2) AS sl, slice([1, 2, 3, 4], -2, 2) AS sl_end;
+SELECT cardinality([1, 2, 3]) AS card_array, cardinality(MAP {'a': 1, 'b': 2}) AS card_map, cardinality(MAP {1: MAP {2: true}}) AS card_nested, element_at([10, 20, 30], 2) AS e2, element_at([10, 20, 30], -1) AS elast, element_at([10], 5) AS eout, element_at(MAP {'a': 1}, 'a') AS emap, element_at(MAP {'a': 1}, 'z') AS emissing, array_max([1, 5, 3]) AS mx, array_min([4, 2]) AS mn, array_remove([1, 2, NULL, 1], 1) AS removed, arrays_overlap([1, 2], [2, 3]) AS overlap, array_union([3, 1], [1, 2]) AS u, array_except([1, 2, 2, 3], [2]) AS ex, slice([1, 2, 3, 4], 2, 2) AS sl, slice([1, 2, 3, 4], -2, 2) AS sl_end, zip([1, 2], ['a', 'b'])[2] AS z;
 -- expect:
-card_array,card_map,card_nested,e2,elast,eout,emap,emissing,mx,mn,removed,overlap,u,ex,sl,sl_end
-3,2,1,20,30,,1,,5,2,"[2,null]",true,"[3,1,2]","[1,3]","[2,3]","[3,4]"
+card_array,card_map,card_nested,e2,elast,eout,emap,emissing,mx,mn,removed,overlap,u,ex,sl,sl_end,z
+3,2,1,20,30,,1,,5,2,"[2,null]",true,"[3,1,2]","[1,3]","[2,3]","[3,4]","{""field0"":2,""field1"":""b""}"
 
 -- name: map_agg, split_to_map and cardinality over a table's rows
 SELECT cardinality(m) AS n, element_at(m, 'd0') IS NOT NULL AS has_d0, element_at(split_to_map('a=1;b=2', ';', '='), 'b') AS b FROM (SELECT map_agg(device, x) AS m FROM (SELECT DISTINCT device, 1 AS x FROM lake.sensors));
@@ -83,3 +83,10 @@ SELECT url_extract_protocol(u) AS proto, url_extract_host(u) AS host, url_extrac
 -- expect:
 proto,host,port,path,q,frag,c,zz,nohost,noport
 https,www.example.com,8080,/a/b.html,b=1&c=x%20y,top,x y,,,
+
+-- name: anonymous rows read with Athena's field names, field0, field1, ...
+SELECT row(1, 'a') AS r, (2, (3, 4)) AS nested, [row(5)] AS list, MAP {'k': row(true)} AS m, {'named': row(6)} AS inside, x FROM (SELECT 7 AS x UNION ALL SELECT 8) ORDER BY x DESC;
+-- expect:
+r,nested,list,m,inside,x
+"{""field0"":1,""field1"":""a""}","{""field0"":2,""field1"":{""field0"":3,""field1"":4}}","[{""field0"":5}]","{""k"":{""field0"":true}}","{""named"":{""field0"":6}}",8
+"{""field0"":1,""field1"":""a""}","{""field0"":2,""field1"":{""field0"":3,""field1"":4}}","[{""field0"":5}]","{""k"":{""field0"":true}}","{""named"":{""field0"":6}}",7

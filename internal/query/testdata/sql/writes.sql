@@ -119,3 +119,24 @@ partition,record_count
 "{""_x40ts_day"":""2026-11-21""}",7
 "{""_x40ts_day"":""2026-11-22""}",6
 
+
+-- name: CTAS of anonymous rows names their fields as Athena shows them
+CREATE TABLE lake.rows AS SELECT row(id, device) AS r, [(1, 2)] AS pairs, id FROM lake.sensors WHERE id <= 2;
+-- expect:
+rows_written
+3
+
+-- name: INSERT of anonymous rows into it, by position
+INSERT INTO lake.rows SELECT (9, 'd9'), [(3, 4)], 9;
+-- expect:
+rows_written
+1
+
+-- name: the rows read back with their fields' names
+SELECT r.field1 AS device, r, pairs FROM lake.rows ORDER BY id;
+-- expect:
+device,r,pairs
+d0,"{""field0"":0,""field1"":""d0""}","[{""field0"":1,""field1"":2}]"
+d1,"{""field0"":1,""field1"":""d1""}","[{""field0"":1,""field1"":2}]"
+d2,"{""field0"":2,""field1"":""d2""}","[{""field0"":1,""field1"":2}]"
+d9,"{""field0"":9,""field1"":""d9""}","[{""field0"":3,""field1"":4}]"

@@ -183,9 +183,14 @@ func writeJSON(w *bufio.Writer, r *Result, types []*dtype) {
 
 // text renders a non-NULL value as a table or csv cell.
 func text(v any, t *dtype) string {
-	switch v.(type) {
+	switch x := v.(type) {
 	case []any, map[string]any, duckdb.OrderedMap, map[any]any, duckdb.Map:
 		return string(appendJSON(nil, v, t))
+	case duckdb.Union: // the member's value, as DuckDB shows it
+		if x.Value == nil {
+			return ""
+		}
+		return text(x.Value, t.field(x.Tag))
 	}
 	s, _ := scalar(v, t)
 	return s

@@ -90,3 +90,9 @@ SELECT row(1, 'a') AS r, (2, (3, 4)) AS nested, [row(5)] AS list, MAP {'k': row(
 r,nested,list,m,inside,x
 "{""field0"":1,""field1"":""a""}","{""field0"":2,""field1"":{""field0"":3,""field1"":4}}","[{""field0"":5}]","{""k"":{""field0"":true}}","{""named"":{""field0"":6}}",8
 "{""field0"":1,""field1"":""a""}","{""field0"":2,""field1"":{""field0"":3,""field1"":4}}","[{""field0"":5}]","{""k"":{""field0"":true}}","{""named"":{""field0"":6}}",7
+
+-- name: a UNION reads as its member's value
+SELECT union_value(n := 1) AS u, CAST(union_value(s := 'x') AS UNION(n INTEGER, s VARCHAR)) AS u2, [union_value(n := 2)] AS l;
+-- expect:
+u,u2,l
+1,x,[2]

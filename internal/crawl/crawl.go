@@ -73,9 +73,14 @@ import (
 	"github.com/streamlake/streamlake/internal/stage"
 )
 
-// Registrar is where crawled tables go; *catalog.Store implements it.
+// Registrar is where crawled tables and their partitions go;
+// *catalog.Store implements it.
 type Registrar interface {
 	PutTable(ctx context.Context, t catalog.Table) error
+	GetPartitions(ctx context.Context, database, table, filter string) ([]catalog.Partition, error)
+	BatchCreatePartitions(ctx context.Context, database, table string, parts []catalog.Partition) error
+	UpdatePartition(ctx context.Context, database, table string, values []string, p catalog.Partition) error
+	DeletePartitions(ctx context.Context, database, table string, values [][]string) error
 }
 
 // Options configure a crawl. The zero value is usable.
@@ -163,8 +168,13 @@ func Staging(ctx context.Context, bucket *blob.Bucket, location string, cat Regi
 		if err := cat.PutTable(ctx, t); err != nil {
 			return rep, fmt.Errorf("crawl staging: register %s.%s: %w", t.Database, t.Name, err)
 		}
+		added, removed, err := syncPartitions(ctx, cat, t, stagingPartitions(t.Location, objs))
+		if err != nil {
+			return rep, fmt.Errorf("crawl staging: partitions of %s.%s: %w", t.Database, t.Name, err)
+		}
 		log.Info("crawl table registered", "table", t.Database+"."+t.Name, "topic", topic,
-			"objects", len(objs), "records", t.Properties[PropRecordCount], "exact", t.Properties[PropRecordCountExact])
+			"objects", len(objs), "records", t.Properties[PropRecordCount], "exact", t.Properties[PropRecordCountExact],
+			"partitions_added", added, "partitions_removed", removed)
 		rep.Tables = append(rep.Tables, t.Database+"."+t.Name)
 	}
 	slices.Sort(rep.Unclassified)
@@ -207,6 +217,74 @@ func validPartition(key string) bool {
 	}
 	hr, err := strconv.Atoi(strings.TrimPrefix(parts[2], "hr="))
 	return err == nil && hr >= 0 && hr < 24
+}
+
+// stagingPartitions are the dt/hr/p partitions of a topic's objects under
+// its table's location, with their object counts and sizes, in key order.
+func stagingPartitions(location string, objs []object) []catalog.Partition {
+	var parts []catalog.Partition
+	index := map[string]int{}
+	for _, o := range objs {
+		segs := strings.Split(o.key, "/") // topic/dt=D/hr=H/p=P/name
+		dir := strings.Join(segs[1:4], "/")
+		i, ok := index[dir]
+		if !ok {
+			hr, _ := strconv.Atoi(strings.TrimPrefix(segs[2], "hr="))
+			p, _ := strconv.Atoi(strings.TrimPrefix(segs[3], "p="))
+			i = len(parts)
+			index[dir] = i
+			parts = append(parts, catalog.Partition{
+				Values:   []string{strings.TrimPrefix(segs[1], "dt="), strconv.Itoa(hr), strconv.Itoa(p)},
+				Location: joinLocation(location, dir),
+			})
+		}
+		parts[i].Stats.ObjectCount++
+		parts[i].Stats.SizeBytes += o.size
+	}
+	return parts
+}
+
+// syncPartitions makes t's partitions in cat those of want: new ones are
+// created, those whose statistics changed updated, those whose objects are
+// all gone (staging retention) removed.
+func syncPartitions(ctx context.Context, cat Registrar, t catalog.Table, want []catalog.Partition) (added, removed int, err error) {
+	have, err := cat.GetPartitions(ctx, t.Database, t.Name, "")
+	if err != nil {
+		return 0, 0, err
+	}
+	key := func(values []string) string { return strings.Join(values, "/") }
+	old := make(map[string]catalog.Partition, len(have))
+	for _, p := range have {
+		old[key(p.Values)] = p
+	}
+	var create []catalog.Partition
+	for _, p := range want {
+		o, ok := old[key(p.Values)]
+		delete(old, key(p.Values))
+		switch {
+		case !ok:
+			create = append(create, p)
+		case o.Location != p.Location || o.Stats.ObjectCount != p.Stats.ObjectCount || o.Stats.SizeBytes != p.Stats.SizeBytes:
+			if err := cat.UpdatePartition(ctx, t.Database, t.Name, p.Values, p); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	if len(create) > 0 {
+		if err := cat.BatchCreatePartitions(ctx, t.Database, t.Name, create); err != nil {
+			return 0, 0, err
+		}
+	}
+	if len(old) > 0 {
+		gone := make([][]string, 0, len(old))
+		for _, p := range old {
+			gone = append(gone, p.Values)
+		}
+		if err := cat.DeletePartitions(ctx, t.Database, t.Name, gone); err != nil {
+			return 0, 0, err
+		}
+	}
+	return len(create), len(old), nil
 }
 
 // joinLocation appends a topic directory to a path or URL.

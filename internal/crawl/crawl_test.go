@@ -354,3 +354,50 @@ func TestStagingNameCollision(t *testing.T) {
 		t.Errorf("location = %s, want topic a.b's", tbl.Location)
 	}
 }
+
+// The staging crawl registers each topic's dt/hr/p folders as partitions
+// with their object counts and sizes, as a Glue crawler would: new folders
+// are added, a grown one updated, and one whose objects are all gone
+// (staging retention) removed.
+func TestStagingPartitions(t *testing.T) {
+	e := newEnv(t)
+	writeTopics(t, e)
+	crawlOnce := func() {
+		t.Helper()
+		if _, err := crawl.Staging(e.ctx, e.bucket, e.dir, e.store, crawl.Options{Logger: e.logger}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parts := func() string {
+		t.Helper()
+		ps, err := e.store.GetPartitions(e.ctx, "raw", "orders_v1", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range ps {
+			out = append(out, fmt.Sprintf("%s:%d:%s", strings.Join(p.Values, "/"), p.Stats.ObjectCount,
+				strings.TrimPrefix(p.Location, e.dir)))
+		}
+		return strings.Join(out, " ")
+	}
+	crawlOnce()
+	want := "2026-11-21/9/0:1:/orders.v1/dt=2026-11-21/hr=09/p=0 2026-11-22/10/0:1:/orders.v1/dt=2026-11-22/hr=10/p=0 2026-11-22/10/1:1:/orders.v1/dt=2026-11-22/hr=10/p=1"
+	if got := parts(); got != want {
+		t.Fatalf("partitions\n%s\nwant\n%s", got, want)
+	}
+	// A second object in one folder; the first day's folder gone.
+	e.put(t, rec("orders.v1", 1, 2, day2, `{"id": 9}`))
+	first := stage.ObjectName("orders.v1", 0, 0, day1)
+	if err := e.bucket.Delete(e.ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	crawlOnce()
+	want = "2026-11-22/10/0:1:/orders.v1/dt=2026-11-22/hr=10/p=0 2026-11-22/10/1:2:/orders.v1/dt=2026-11-22/hr=10/p=1"
+	if got := parts(); got != want {
+		t.Fatalf("partitions after changes\n%s\nwant\n%s", got, want)
+	}
+	if got := fmt.Sprint(e.query(t, `SHOW PARTITIONS raw.orders_v1`)); got != "[[dt=2026-11-22/hr=10/p=0] [dt=2026-11-22/hr=10/p=1]]" {
+		t.Errorf("SHOW PARTITIONS = %s", got)
+	}
+}

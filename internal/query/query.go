@@ -448,18 +448,21 @@ func openRows(ctx context.Context, conn *sql.Conn, query string, params ...any) 
 		rows.Close()
 		return nil, err
 	}
-	sel, cols, rename := make([]string, len(types)), make([]string, len(types)), false
+	// An unnamed field's type reads `"" INTEGER`; only then is the type
+	// parsed.
+	if !slices.ContainsFunc(types, func(t *sql.ColumnType) bool {
+		return strings.Contains(t.DatabaseTypeName(), `"" `) && parseDuckType(t.DatabaseTypeName()).unnamed()
+	}) {
+		return rows, nil
+	}
+	sel, cols := make([]string, len(types)), make([]string, len(types))
 	for i, t := range types {
 		cols[i] = "c" + strconv.Itoa(i)
 		sel[i] = "q." + cols[i]
 		if d := parseDuckType(t.DatabaseTypeName()); d.unnamed() {
 			sel[i] = "CAST(" + sel[i] + " AS " + d.named() + ")"
-			rename = true
 		}
 		sel[i] += " AS " + schema.QuoteIdent(t.Name())
-	}
-	if !rename {
-		return rows, nil
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err

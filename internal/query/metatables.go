@@ -21,7 +21,8 @@ import (
 // Iceberg table's snapshots, db."t$history" the log of its current
 // snapshot, each with the ids that FOR VERSION AS OF takes, and
 // db."t$partitions" the partitions of its current snapshot and db."t$files"
-// its data files.
+// its data files; db."t$manifests" the manifests of its current snapshot
+// and db."t$refs" its branches and tags.
 //
 //	t$snapshots:  committed_at TIMESTAMPTZ, snapshot_id BIGINT, parent_id BIGINT,
 //	              operation VARCHAR, manifest_list VARCHAR, summary MAP(VARCHAR, VARCHAR)
@@ -31,16 +32,25 @@ import (
 //	              table), record_count BIGINT, file_count BIGINT, total_size BIGINT
 //	t$files:      file_path VARCHAR, file_format VARCHAR, partition STRUCT(...) (as
 //	              above), record_count BIGINT, file_size_in_bytes BIGINT
+//	t$manifests:  path VARCHAR, length BIGINT, partition_spec_id INTEGER,
+//	              added_snapshot_id BIGINT, added_data_files_count INTEGER,
+//	              added_rows_count BIGINT, existing_data_files_count INTEGER,
+//	              existing_rows_count BIGINT, deleted_data_files_count INTEGER,
+//	              deleted_rows_count BIGINT, partition_summaries STRUCT(contains_null
+//	              BOOLEAN, contains_nan BOOLEAN, lower_bound VARCHAR, upper_bound VARCHAR)[]
+//	t$refs:       name VARCHAR, type VARCHAR (BRANCH, TAG), snapshot_id BIGINT,
+//	              max_reference_age_in_ms BIGINT, min_snapshots_to_keep INTEGER,
+//	              max_snapshot_age_in_ms BIGINT
 
 // metaRef is a reference to a metadata table of a catalog table.
 type metaRef struct {
 	table catalog.Table // the Iceberg table
-	kind  string        // snapshots, history, partitions or files
+	kind  string        // snapshots, history, partitions, files, manifests or refs
 	view  string        // name$kind, the view's name in table.Database
 }
 
 // metaKinds are the metadata tables, by suffix.
-var metaKinds = map[string]bool{"snapshots": true, "history": true, "partitions": true, "files": true}
+var metaKinds = map[string]bool{"snapshots": true, "history": true, "partitions": true, "files": true, "manifests": true, "refs": true}
 
 // metaTable returns the metadata table that name (folded) names in db, if
 // name is table$kind and db has the table; errors if that table is not an
@@ -71,7 +81,103 @@ var (
 		{name: "made_current_at", duck: "TIMESTAMPTZ"}, {name: "snapshot_id", duck: "BIGINT"}, {name: "parent_id", duck: "BIGINT"},
 		{name: "is_current_ancestor", duck: "BOOLEAN"},
 	}
+	manifestsColumns = []column{
+		{name: "path", duck: "VARCHAR"}, {name: "length", duck: "BIGINT"}, {name: "partition_spec_id", duck: "INTEGER"},
+		{name: "added_snapshot_id", duck: "BIGINT"}, {name: "added_data_files_count", duck: "INTEGER"},
+		{name: "added_rows_count", duck: "BIGINT"}, {name: "existing_data_files_count", duck: "INTEGER"},
+		{name: "existing_rows_count", duck: "BIGINT"}, {name: "deleted_data_files_count", duck: "INTEGER"},
+		{name: "deleted_rows_count", duck: "BIGINT"},
+		{name: "partition_summaries", duck: "STRUCT(contains_null BOOLEAN, contains_nan BOOLEAN, lower_bound VARCHAR, upper_bound VARCHAR)[]"},
+	}
+	refsColumns = []column{
+		{name: "name", duck: "VARCHAR"}, {name: "type", duck: "VARCHAR"}, {name: "snapshot_id", duck: "BIGINT"},
+		{name: "max_reference_age_in_ms", duck: "BIGINT"}, {name: "min_snapshots_to_keep", duck: "INTEGER"},
+		{name: "max_snapshot_age_in_ms", duck: "BIGINT"},
+	}
 )
+
+// manifestRows are the rows of t$manifests: the manifests of the current
+// snapshot (none without one), with each partition field's summary; a
+// bound reads as the partition value's text (a day as 2026-11-20).
+func manifestRows(ctx context.Context, tbl *table.Table) ([]string, error) {
+	md := tbl.Metadata()
+	snap := md.CurrentSnapshot()
+	if snap == nil {
+		return nil, nil
+	}
+	fs, err := tbl.FS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	manifests, err := snap.Manifests(fs)
+	if err != nil {
+		return nil, err
+	}
+	sc := md.CurrentSchema()
+	rows := make([]string, 0, len(manifests))
+	for _, mf := range manifests {
+		var types []iceberg.Type
+		if spec := md.PartitionSpecByID(int(mf.PartitionSpecID())); spec != nil {
+			for _, f := range spec.Fields() {
+				var t iceberg.Type
+				if src, ok := sc.FindFieldByID(f.SourceID()); ok {
+					t = f.Transform.ResultType(src.Type)
+				}
+				types = append(types, t)
+			}
+		}
+		var sums []string
+		for i, s := range mf.Partitions() {
+			var t iceberg.Type
+			if i < len(types) {
+				t = types[i]
+			}
+			nan := "NULL"
+			if s.ContainsNaN != nil {
+				nan = strconv.FormatBool(*s.ContainsNaN)
+			}
+			sums = append(sums, "{'contains_null': "+strconv.FormatBool(s.ContainsNull)+", 'contains_nan': "+nan+
+				", 'lower_bound': "+boundText(t, s.LowerBound)+", 'upper_bound': "+boundText(t, s.UpperBound)+"}")
+		}
+		rows = append(rows, "("+schema.QuoteString(mf.FilePath())+", "+strconv.FormatInt(mf.Length(), 10)+", "+
+			strconv.Itoa(int(mf.PartitionSpecID()))+", "+strconv.FormatInt(mf.SnapshotID(), 10)+", "+
+			strconv.Itoa(int(mf.AddedDataFiles()))+", "+strconv.FormatInt(mf.AddedRows(), 10)+", "+
+			strconv.Itoa(int(mf.ExistingDataFiles()))+", "+strconv.FormatInt(mf.ExistingRows(), 10)+", "+
+			strconv.Itoa(int(mf.DeletedDataFiles()))+", "+strconv.FormatInt(mf.DeletedRows(), 10)+", ["+strings.Join(sums, ", ")+"])")
+	}
+	return rows, nil
+}
+
+// boundText is a partition summary bound as a SQL string literal of its
+// value's text, or NULL.
+func boundText(t iceberg.Type, b *[]byte) string {
+	if b == nil || t == nil {
+		return "NULL"
+	}
+	lit, err := iceberg.LiteralFromBytes(t, *b)
+	if err != nil {
+		return "NULL"
+	}
+	return schema.QuoteString(lit.String())
+}
+
+// refRows are the rows of t$refs: its branches (main) and tags, by name.
+func refRows(md table.Metadata) []string {
+	var rows []string
+	for name, r := range md.Refs() {
+		rows = append(rows, "("+schema.QuoteString(name)+", "+schema.QuoteString(strings.ToUpper(string(r.SnapshotRefType)))+", "+
+			strconv.FormatInt(r.SnapshotID, 10)+", "+idOrNull(r.MaxRefAgeMs)+", "+intOrNull(r.MinSnapshotsToKeep)+", "+idOrNull(r.MaxSnapshotAgeMs)+")")
+	}
+	slices.Sort(rows)
+	return rows
+}
+
+func intOrNull(n *int) string {
+	if n == nil {
+		return "NULL"
+	}
+	return strconv.Itoa(*n)
+}
 
 // metaView returns the view body of a metadata table: its rows as literals.
 func (e *Engine) metaView(ctx context.Context, m metaRef, r refs) (string, error) {
@@ -95,6 +201,13 @@ func (e *Engine) metaView(ctx context.Context, m metaRef, r refs) (string, error
 		if cols, rows, err = fileRows(ctx, tbl); err != nil {
 			return "", fmt.Errorf("query: table %s.%s: $files: %w", m.table.Database, m.table.Name, err)
 		}
+	case "manifests":
+		if rows, err = manifestRows(ctx, tbl); err != nil {
+			return "", fmt.Errorf("query: table %s.%s: $manifests: %w", m.table.Database, m.table.Name, err)
+		}
+		cols = manifestsColumns
+	case "refs":
+		cols, rows = refsColumns, refRows(md)
 	}
 	if len(rows) == 0 {
 		return emptyView(cols), nil

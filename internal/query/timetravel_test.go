@@ -169,7 +169,8 @@ func TestTimeTravelBytesScannedLimit(t *testing.T) {
 	}
 }
 
-// TestPartitionsMetadataTable: t$partitions and t$files of a table
+// TestPartitionsMetadataTable: t$partitions, t$files, t$manifests and
+// t$refs of a table
 // partitioned by hour and bucket, whose values are ints (an hour's text,
 // 2026-11-21-10, is not), and of an unpartitioned one, which has no
 // partition column.
@@ -195,6 +196,14 @@ func TestPartitionsMetadataTable(t *testing.T) {
 		{`SELECT f.partition = p.partition AND f.record_count = p.record_count AS same FROM lake."hourly$files" f JOIN lake."hourly$partitions" p ON f.partition = p.partition LIMIT 1`,
 			"[same] [[true]]"},
 		{`SELECT record_count FROM lake."flat$files"`, "[record_count] [[6]]"},
+		// $manifests: the CTAS' one commit wrote one manifest of its six
+		// files; its summary bounds the partition values as text.
+		{`SELECT count(*) AS manifests, sum(added_data_files_count) AS files, sum(added_rows_count) AS n, bool_and(path LIKE '%.avro' AND length > 0 AND deleted_rows_count = 0) AS ok, min(partition_summaries[1].lower_bound) AS low, min(len(partition_summaries)) AS fields FROM lake."hourly$manifests"`,
+			fmt.Sprintf("[manifests files n ok low fields] [[1 6 6 true %d 2]]", first)},
+		{`SELECT len(partition_summaries) AS fields, added_rows_count FROM lake."flat$manifests"`, "[fields added_rows_count] [[0 6]]"},
+		// $refs: the main branch, at the current snapshot.
+		{`SELECT r.name, r.type, r.snapshot_id = h.snapshot_id AS current, r.min_snapshots_to_keep FROM lake."flat$refs" r, lake."flat$history" h`,
+			"[name type current min_snapshots_to_keep] [[main BRANCH true <nil>]]"},
 	} {
 		res, err := e.Query(t.Context(), tc.sql)
 		if err != nil {

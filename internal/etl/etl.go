@@ -789,7 +789,7 @@ func (b *batch) addRow(r stage.Record, v schema.Object, event time.Time, dlq boo
 		// An object column with very many keys becomes a map as soon as it
 		// shows them (mapMaxFields), so that merging a batch of map-like
 		// objects does not grow a struct by every key.
-		b.inferred = schema.MergeFirst(b.inferred, schema.Infer(v))
+		b.inferred = schema.MergeFirst(b.inferred, schema.InferFirst(v))
 		if hasWide(b.inferred) {
 			b.inferred = inferMaps(b.inferred, b.cols, nil, b.mapRules(nil))
 		}

@@ -86,6 +86,18 @@ func Of(k Kind) *Type {
 // (map[string]any). Struct fields follow source order for an Object and
 // sorted order for a map.
 func Infer(v any) *Type {
+	return inferWith(v, false)
+}
+
+// InferFirst is Infer, except that the elements of a list whose kinds
+// conflict take the first element's type (as MergeFirst merges), where
+// Infer falls back to string: the ETL infers with it, so that a record's
+// list reads like a run of records.
+func InferFirst(v any) *Type {
+	return inferWith(v, true)
+}
+
+func inferWith(v any, first bool) *Type {
 	switch x := v.(type) {
 	case nil:
 		return tNull
@@ -109,13 +121,17 @@ func Infer(v any) *Type {
 	case []any:
 		elem := tNull
 		for _, e := range x {
-			elem, _ = Merge(elem, Infer(e))
+			if first {
+				elem = MergeFirst(elem, inferWith(e, first))
+			} else {
+				elem, _ = Merge(elem, inferWith(e, first))
+			}
 		}
 		return &Type{Kind: List, Elem: elem}
 	case Object:
 		fields := make([]Field, 0, len(x))
 		for _, m := range x {
-			t := Infer(m.Value)
+			t := inferWith(m.Value, first)
 			if i := indexOf(fields, m.Key); i >= 0 {
 				fields[i].Type = t // duplicate key: the last wins
 				continue
@@ -127,7 +143,7 @@ func Infer(v any) *Type {
 		keys := sortedKeys(x)
 		fields := make([]Field, 0, len(keys))
 		for _, k := range keys {
-			fields = append(fields, Field{Name: k, Type: Infer(x[k])})
+			fields = append(fields, Field{Name: k, Type: inferWith(x[k], first)})
 		}
 		return &Type{Kind: Struct, Fields: fields}
 	}

@@ -256,3 +256,28 @@ func TestMergeWithMap(t *testing.T) {
 		}
 	}
 }
+
+// InferFirst gives a list whose elements conflict the first element's
+// type, nested too, where Infer falls back to string; lists that merge
+// without conflict infer the same both ways.
+func TestInferFirst(t *testing.T) {
+	for doc, want := range map[string][2]string{
+		`{"z":[{"k":1},{"k":"two"}]}`: {"struct<z:array<struct<k:bigint>>>", "struct<z:array<struct<k:string>>>"},
+		`{"a":[1,"x",true]}`:          {"struct<a:array<bigint>>", "struct<a:array<string>>"},
+		`{"a":[1,2.5,null]}`:          {"struct<a:array<double>>", "struct<a:array<double>>"},
+		`{"a":[[1],["x"]]}`:           {"struct<a:array<array<bigint>>>", "struct<a:array<array<string>>>"},
+	} {
+		d := json.NewDecoder(strings.NewReader(doc))
+		d.UseNumber()
+		var v any
+		if err := d.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		if got := InferFirst(v).Hive(); got != want[0] {
+			t.Errorf("InferFirst(%s) = %s, want %s", doc, got, want[0])
+		}
+		if got := Infer(v).Hive(); got != want[1] {
+			t.Errorf("Infer(%s) = %s, want %s", doc, got, want[1])
+		}
+	}
+}

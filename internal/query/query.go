@@ -397,8 +397,9 @@ func (e *Engine) configure(ctx context.Context, conn *sql.Conn, memoryLimit stri
 		stmts = append(stmts, "SET memory_limit = "+schema.QuoteString(memoryLimit))
 	}
 	// Footers are cached across the queries an instance serves; an entry
-	// is used only while the file's modification time is unchanged.
-	stmts = append(stmts, "SET TimeZone = 'UTC'", "SET parquet_metadata_cache = true")
+	// is used only while the file's modification time is unchanged. An
+	// integer divided by an integer is an integer, as in Athena.
+	stmts = append(stmts, "SET TimeZone = 'UTC'", "SET parquet_metadata_cache = true", "SET integer_division = true")
 	for _, s := range stmts {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("query: configure duckdb: %s: %w", s, duckError(err))

@@ -96,3 +96,9 @@ SELECT union_value(n := 1) AS u, CAST(union_value(s := 'x') AS UNION(n INTEGER, 
 -- expect:
 u,u2,l
 1,x,[2]
+
+-- name: integer division is Athena's: an integer quotient, truncated toward zero
+SELECT 5 / 2 AS i, -5 / 2 AS neg, 5.0 / 2 AS dec, 5 / 2.0 AS dec2, CAST(5 AS DOUBLE) / 2 AS dbl, sum(x) / count(*) AS agg, avg(x) AS mean FROM (VALUES (1), (2)) AS t(x);
+-- expect:
+i,neg,dec,dec2,dbl,agg,mean
+2,-2,2.5,2.5,2.5,1,1.5

@@ -254,7 +254,11 @@ func parsePartitionField(s string) (partitionField, error) {
 	}
 	m := transformCall.FindStringSubmatch(s)
 	if m == nil {
-		return partitionField{}, fmt.Errorf("%q is not col, year|month|day|hour(col) or bucket|truncate(n, col): %w", s, ErrUnsupported)
+		hint := ""
+		if !strings.ContainsAny(s, `()"`) {
+			hint = fmt.Sprintf(` (quote a column whose name is not letters, digits and _, as Trino does: '"%s"')`, strings.TrimSpace(s))
+		}
+		return partitionField{}, fmt.Errorf("%q is not col, year|month|day|hour(col) or bucket|truncate(n, col)%s: %w", s, hint, ErrUnsupported)
 	}
 	f := partitionField{transform: strings.ToLower(m[1])}
 	args := []string{strings.TrimSpace(m[2])}

@@ -140,3 +140,13 @@ d0,"{""field0"":0,""field1"":""d0""}","[{""field0"":1,""field1"":2}]"
 d1,"{""field0"":1,""field1"":""d1""}","[{""field0"":1,""field1"":2}]"
 d2,"{""field0"":2,""field1"":""d2""}","[{""field0"":1,""field1"":2}]"
 d9,"{""field0"":9,""field1"":""d9""}","[{""field0"":3,""field1"":4}]"
+
+-- name: a partition column whose name is not letters, digits and _ is quoted, as in Trino
+CREATE TABLE lake.agents WITH (partitioning = ARRAY['"user-agent"', 'bucket(2, "user-agent")']) AS SELECT 'curl' AS "user-agent", 1 AS id;
+-- expect:
+rows_written
+1
+
+-- name: unquoted, it is refused with the quoting to use
+CREATE TABLE lake.agents2 WITH (partitioning = ARRAY['user-agent']) AS SELECT 'curl' AS "user-agent", 1 AS id;
+-- error: USER: query: CREATE TABLE lake.agents2: WITH: partitioning: "user-agent" is not col, year|month|day|hour(col) or bucket|truncate(n, col) (quote a column whose name is not letters, digits and _, as Trino does: '"user-agent"'): not supported

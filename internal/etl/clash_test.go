@@ -48,15 +48,7 @@ func TestClashingNamesAreDeadLetters(t *testing.T) {
 	if res.Rows != 1 || res.DeadLetters != 1 {
 		t.Fatalf("second load: %+v, want 1 row and 1 dead letter", res)
 	}
-	tbl, err := e.store.LoadIceberg(ctx, "lake", "ev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, f := range tbl.Schema().Fields() {
-		names = append(names, f.Name)
-	}
-	if got, want := strings.Join(names, ","), "id,ts,Name,a.b,extra"; got != want {
+	if got, want := tableColumns(t, e, "ev"), "id,ts,Name,a.b,extra"; got != want {
 		t.Errorf("columns %s, want %s", got, want)
 	}
 	reasons := deadLetterReasons(t, e, "ev")

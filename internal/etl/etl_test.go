@@ -416,3 +416,17 @@ func dictEncoded(encs []parquet.Encoding) bool {
 		return e == parquet.Encodings.RLEDict || e == parquet.Encodings.PlainDict
 	})
 }
+
+// tableColumns lists lake.name's top-level columns, comma-separated.
+func tableColumns(t *testing.T, e *env, name string) string {
+	t.Helper()
+	tbl, err := e.store.LoadIceberg(context.Background(), "lake", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range tbl.Schema().Fields() {
+		names = append(names, f.Name)
+	}
+	return strings.Join(names, ",")
+}

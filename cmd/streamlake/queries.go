@@ -118,7 +118,7 @@ func listResult(list []query.Execution, short bool) *query.Result {
 		if r := []rune(sql); short && len(r) > 60 {
 			sql = string(r[:59]) + "…"
 		}
-		out.Rows = append(out.Rows, []any{x.ID, string(x.State), x.Workgroup, x.Submitted.UTC(), elapsed,
+		out.Rows = append(out.Rows, []any{x.ID, string(x.State), x.Workgroup, x.Submitted.UTC().Truncate(time.Millisecond), elapsed,
 			x.Statistics.RowsReturned, x.Statistics.BytesScanned, sql})
 	}
 	return out
@@ -150,7 +150,7 @@ func showResult(x query.Execution) *query.Result {
 		if t.IsZero() {
 			return nil
 		}
-		return t.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)
+		return t.UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano)
 	}
 	add("id", x.ID)
 	add("state", string(x.State))

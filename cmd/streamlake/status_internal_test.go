@@ -5,9 +5,10 @@ import (
 	"time"
 
 	"github.com/streamlake/streamlake/internal/monitor"
+	"github.com/streamlake/streamlake/internal/query"
 )
 
-// Alarm and table times print to the millisecond, as the rest of the
+// Alarm, table and execution times print to the millisecond, as the rest of the
 // output does, not with the nanoseconds of the clock that took them.
 func TestStatusTimesInMilliseconds(t *testing.T) {
 	at := time.Date(2026, 12, 3, 13, 58, 58, 484290816, time.UTC)
@@ -20,5 +21,14 @@ func TestStatusTimesInMilliseconds(t *testing.T) {
 	}
 	if got := timeOrNil(at); got != at.Truncate(time.Millisecond) {
 		t.Errorf("timeOrNil %v", got)
+	}
+	x := query.Execution{ID: "x", Submitted: at, Started: at, Finished: at.Add(time.Second)}
+	if got := listResult([]query.Execution{x}, true).Rows[0][3]; got != at.Truncate(time.Millisecond) {
+		t.Errorf("queries list submitted %v", got)
+	}
+	for _, row := range showResult(x).Rows {
+		if row[0] == "submitted" && row[1] != "2026-12-03T13:58:58.484Z" {
+			t.Errorf("queries show submitted %v", row[1])
+		}
 	}
 }

@@ -15,10 +15,12 @@ import (
 const (
 	// CategoryUser is an error the query's author can fix: a syntax, binder
 	// or catalog error, a missing table, a refused file access or setting,
-	// a query over its workgroup's bytes-scanned limit or timeout.
+	// a query over its workgroup's bytes-scanned limit, timeout or memory
+	// limit.
 	CategoryUser = "USER"
 	// CategorySystem is anything else: I/O, corrupt or unsupported data
-	// files, DuckDB internal errors, running out of memory.
+	// files, DuckDB internal errors, running out of memory without a
+	// memory limit (over a workgroup's memory limit is a USER error).
 	CategorySystem = "SYSTEM"
 )
 
@@ -78,6 +80,23 @@ func category(err error) string {
 		return CategoryUser
 	}
 	return CategorySystem
+}
+
+// outOfMemory reports whether err is DuckDB running out of the memory its
+// limit allows.
+func outOfMemory(err error) bool {
+	var de *duckdb.Error
+	return errors.As(err, &de) && de.Type == duckdb.ErrorTypeOutOfMemory
+}
+
+// firstSentence is err's message up to its first ". " or "Possible
+// solutions" (DuckDB appends advice).
+func firstSentence(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, " Possible solutions"); i >= 0 {
+		msg = msg[:i]
+	}
+	return strings.TrimSuffix(strings.TrimSpace(msg), ".")
 }
 
 // paramCountError is how the duckdb-go driver (statement.go) refuses

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -103,6 +104,15 @@ func (s *Service) finish(ctx context.Context, a *active, x Execution, err error,
 	default:
 		x.State = Failed
 		x.Error = &ExecError{Category: category(err), Message: err.Error()}
+		if limit := cmp.Or(s.wgs[x.Workgroup].MemoryLimit, s.engine.opts.MemoryLimit); limit != "" && outOfMemory(err) {
+			// The query needs more than its workgroup allows, as a query
+			// over the timeout or the bytes-scanned limit does: DuckDB's
+			// advice (SET threads, ...) is for settings queries cannot
+			// change.
+			x.Error = &ExecError{Category: CategoryUser, Message: fmt.Sprintf(
+				"query: the query needs more memory than the memory limit of workgroup %s (%s): %s",
+				x.Workgroup, limit, firstSentence(err))}
+		}
 	}
 	if x.State != Succeeded {
 		x.Output = ""

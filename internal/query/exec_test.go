@@ -525,6 +525,15 @@ func TestExecutionMemoryLimit(t *testing.T) {
 	if lean != "[286.1 MiB]" || primary == lean {
 		t.Errorf("memory_limit: lean %s, primary %s", lean, primary)
 	}
+	// A query that needs more than the limit fails as the author's
+	// error, naming the workgroup's limit, without DuckDB's advice to
+	// change settings that queries cannot change.
+	x := execute(t, s, query.StartInput{SQL: "SELECT list(i) FROM range(100000000) t(i)", Workgroup: "lean"})
+	if x.State != query.Failed || x.Error == nil || x.Error.Category != query.CategoryUser ||
+		!strings.HasPrefix(x.Error.Message, "query: the query needs more memory than the memory limit of workgroup lean (300MB): query: Out of Memory Error: ") ||
+		strings.Contains(x.Error.Message, "SET ") {
+		t.Errorf("%s %+v", x.State, x.Error)
+	}
 }
 
 // The history outlives the Service and the catalog handle.

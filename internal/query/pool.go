@@ -45,7 +45,7 @@ type instance struct {
 	views   map[string]string
 	// macros marks the macros of athena the instance has created.
 	macros []bool
-	timer   *time.Timer // closes it while idle
+	timer  *time.Timer // closes it while idle
 }
 
 // instanceKey says which instances can serve a query: those for the same

@@ -220,7 +220,7 @@ func validPartition(key string) bool {
 }
 
 // stagingPartitions are the dt/hr/p partitions of a topic's objects under
-// its table's location, with their object counts and sizes, in key order.
+// its table's location, with their object counts and sizes.
 func stagingPartitions(location string, objs []object) []catalog.Partition {
 	var parts []catalog.Partition
 	index := map[string]int{}
@@ -246,8 +246,21 @@ func stagingPartitions(location string, objs []object) []catalog.Partition {
 
 // syncPartitions makes t's partitions in cat those of want: new ones are
 // created, those whose statistics changed updated, those whose objects are
-// all gone (staging retention) removed.
+// all gone (staging retention) removed. Several run processes crawl the
+// same staging area: a change another crawl made first (a partition that
+// now exists, or no longer does) makes it read the partitions again and
+// retry.
 func syncPartitions(ctx context.Context, cat Registrar, t catalog.Table, want []catalog.Partition) (added, removed int, err error) {
+	for range 3 {
+		added, removed, err = syncPartitionsOnce(ctx, cat, t, want)
+		if !errors.Is(err, catalog.ErrAlreadyExists) && !errors.Is(err, catalog.ErrNoSuchPartition) {
+			break
+		}
+	}
+	return added, removed, err
+}
+
+func syncPartitionsOnce(ctx context.Context, cat Registrar, t catalog.Table, want []catalog.Partition) (added, removed int, err error) {
 	have, err := cat.GetPartitions(ctx, t.Database, t.Name, "")
 	if err != nil {
 		return 0, 0, err

@@ -401,3 +401,59 @@ func TestStagingPartitions(t *testing.T) {
 		t.Errorf("SHOW PARTITIONS = %s", got)
 	}
 }
+
+// racingRegistrar is the catalog as another crawl changes it first: just
+// before this crawl creates or deletes partitions, the other one does the
+// same.
+type racingRegistrar struct {
+	*catalog.Store
+	raced int
+}
+
+func (r *racingRegistrar) BatchCreatePartitions(ctx context.Context, db, table string, parts []catalog.Partition) error {
+	if r.raced == 0 {
+		r.raced++
+		if err := r.Store.BatchCreatePartitions(ctx, db, table, parts[:1]); err != nil {
+			return err
+		}
+	}
+	return r.Store.BatchCreatePartitions(ctx, db, table, parts)
+}
+
+func (r *racingRegistrar) DeletePartitions(ctx context.Context, db, table string, values [][]string) error {
+	if r.raced == 1 {
+		r.raced++
+		if err := r.Store.DeletePartitions(ctx, db, table, values[:1]); err != nil {
+			return err
+		}
+	}
+	return r.Store.DeletePartitions(ctx, db, table, values)
+}
+
+// Two crawls of one staging area (two run processes) that change the same
+// partitions both succeed, and the partitions are as one crawl would leave
+// them.
+func TestStagingPartitionsConcurrentCrawls(t *testing.T) {
+	e := newEnv(t)
+	writeTopics(t, e)
+	r := &racingRegistrar{Store: e.store}
+	if _, err := crawl.Staging(e.ctx, e.bucket, e.dir, r, crawl.Options{Logger: e.logger}); err != nil {
+		t.Fatalf("create raced: %v", err)
+	}
+	if err := e.bucket.Delete(e.ctx, stage.ObjectName("orders.v1", 0, 0, day1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := crawl.Staging(e.ctx, e.bucket, e.dir, r, crawl.Options{Logger: e.logger}); err != nil {
+		t.Fatalf("delete raced: %v", err)
+	}
+	if r.raced != 2 {
+		t.Fatalf("raced %d times, want 2", r.raced)
+	}
+	ps, err := e.store.GetPartitions(e.ctx, "raw", "orders_v1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 2 {
+		t.Errorf("%d partitions, want 2: %+v", len(ps), ps)
+	}
+}

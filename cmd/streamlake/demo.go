@@ -95,7 +95,7 @@ func (a *app) demo(cmd *cobra.Command, topic string, records int) error {
 		if st, err = p.monitor.Status(p.reg, catalog.TableName); err != nil {
 			return err
 		}
-		if ts := st.Topics; len(ts) == 1 && ts[0].RowsCommitted > 0 && ts[0].DeadLetters >= demoBadRecords && ts[0].IngestRate > 0 {
+		if ts := st.Topics; len(ts) == 1 && ts[0].RowsCommitted > 0 && ts[0].DeadLetters >= demoBadRecords && ts[0].IngestRate != nil && *ts[0].IngestRate > 0 {
 			break
 		}
 	}

@@ -245,7 +245,7 @@ func topicsResult(st monitor.Status) *query.Result {
 		Rows:  [][]any{},
 	}
 	for _, t := range st.Topics {
-		out.Rows = append(out.Rows, []any{t.Topic, t.Table, int64(t.LagRecords), round(t.LagSeconds), round(t.IngestRate),
+		out.Rows = append(out.Rows, []any{t.Topic, t.Table, int64(t.LagRecords), round(t.LagSeconds), roundOrNil(t.IngestRate),
 			int64(t.RecordsConsumed), int64(t.RowsCommitted), timeOrNil(t.NewestEvent), timeOrNil(t.NewestCommitted),
 			round(t.Freshness), int64(t.DeadLetters), timeOrNil(t.LastCrawl), alarmNames(t.Alarms)})
 	}
@@ -312,6 +312,14 @@ func alarmNames(names []string) string {
 }
 
 func round(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
+
+// roundOrNil is round(*f), or NULL for a value not measured yet.
+func roundOrNil(f *float64) any {
+	if f == nil {
+		return nil
+	}
+	return round(*f)
+}
 
 func timeOrNil(t time.Time) any {
 	if t.IsZero() {

@@ -20,8 +20,10 @@ type TopicStatus struct {
 	LagRecords float64 `json:"lag_records"`
 	LagSeconds float64 `json:"lag_seconds"`
 	// IngestRate is records consumed per second over the samples of the
-	// last minute (monitor.sample_interval apart).
-	IngestRate float64 `json:"ingest_rate"`
+	// last minute (monitor.sample_interval apart); nil (null) until two
+	// samples measure it, so that a run just started does not read as
+	// stalled.
+	IngestRate *float64 `json:"ingest_rate"`
 	// RecordsConsumed and RowsCommitted count since the process started.
 	RecordsConsumed float64 `json:"records_consumed"`
 	RowsCommitted   float64 `json:"rows_committed"`
@@ -128,7 +130,8 @@ func (e *Engine) Status(g prometheus.Gatherer, tableName func(string) string) (S
 		if pts := e.consumed[t.Topic]; t.Topic != "" && len(pts) >= 2 {
 			first, last := pts[0], pts[len(pts)-1]
 			if dt := last.T.Sub(first.T).Seconds(); dt > 0 && last.V >= first.V {
-				t.IngestRate = (last.V - first.V) / dt
+				rate := (last.V - first.V) / dt
+				t.IngestRate = &rate
 			}
 		}
 	}

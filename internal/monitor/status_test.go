@@ -30,6 +30,10 @@ func TestStatusFromMetrics(t *testing.T) {
 	}
 	records.WithLabelValues("click-stream").Add(1000)
 	e.step(now)
+	// One sample does not measure a rate: null, not 0 (stalled).
+	if st, err := e.Status(reg, func(topic string) string { return strings.ReplaceAll(topic, "-", "_") }); err != nil || len(st.Topics) != 1 || st.Topics[0].IngestRate != nil {
+		t.Fatalf("after one sample: %+v, %v; want a null ingest rate", st.Topics, err)
+	}
 	now = now.Add(10 * time.Second)
 	records.WithLabelValues("click-stream").Add(500)
 	lag.WithLabelValues("click-stream", "0").Set(30)
@@ -53,7 +57,7 @@ func TestStatusFromMetrics(t *testing.T) {
 	}
 	got := st.Topics[0]
 	if got.Topic != "click-stream" || got.Table != "click_stream" || got.LagRecords != 42 || got.LagSeconds != 4 ||
-		got.IngestRate != 50 || got.RecordsConsumed != 1500 || got.RowsCommitted != 1400 || got.DeadLetters != 7 ||
+		got.IngestRate == nil || *got.IngestRate != 50 || got.RecordsConsumed != 1500 || got.RowsCommitted != 1400 || got.DeadLetters != 7 ||
 		!got.NewestEvent.Equal(now.Add(-time.Minute)) || got.Freshness != 2 || !got.LastCrawl.Equal(now.Add(-5*time.Second)) {
 		t.Fatalf("status %+v", got)
 	}

@@ -4,11 +4,15 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/etl"
 	"github.com/streamlake/streamlake/internal/query"
+	"github.com/streamlake/streamlake/internal/schema"
 )
 
 func (a *app) dlqCmd() *cobra.Command {
@@ -16,7 +20,113 @@ func (a *app) dlqCmd() *cobra.Command {
 		Use:   "dlq",
 		Short: "Work with dead-letter tables (lake.<table>_dlq)",
 	}
-	cmd.AddCommand(a.dlqReplayCmd())
+	cmd.AddCommand(a.dlqListCmd(), a.dlqShowCmd(), a.dlqReplayCmd())
+	return cmd
+}
+
+// dlqSuffix names a table's dead-letter table, as the ETL does.
+const dlqSuffix = "_dlq"
+
+func (a *app) dlqListCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the dead-letter tables: how many records each holds, by stage, and the commonest reason",
+		Long: `Lists every dead-letter table of the lake database (lake.<table>_dlq)
+with its dead letters, their count per stage (decode, route, transform,
+convert), the first and last time a record failed, and the commonest
+reason with its count (reasons name the field and often its value). 'streamlake dlq show TABLE' lists the records.`,
+		Example: `  streamlake dlq list
+  streamlake dlq list --format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := a.openForFormat(cmd, nil, format)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			db := a.cfg.ETL.Database
+			tables, err := store.Tables(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			out := &query.Result{Columns: []string{"table", "dead_letters", "by_stage", "first_failed", "last_failed", "commonest_reason"},
+				Types: []string{"VARCHAR", "BIGINT", "VARCHAR", "TIMESTAMPTZ", "TIMESTAMPTZ", "VARCHAR"}, Rows: [][]any{}}
+			eng := query.New(store, a.queryOptions())
+			defer eng.Close()
+			for _, t := range tables {
+				if !strings.HasSuffix(t.Name, dlqSuffix) || t.Type != catalog.Iceberg {
+					continue
+				}
+				name := schema.QuoteIdent(db) + "." + schema.QuoteIdent(t.Name)
+				res, err := eng.Query(cmd.Context(), `SELECT count(*),
+	(SELECT string_agg(error_stage || ' ' || n, ', ' ORDER BY n DESC, error_stage) FROM (SELECT error_stage, count(*) AS n FROM `+name+` GROUP BY 1)),
+	min(failed_at), max(failed_at),
+	(SELECT error || ' (' || n || ')' FROM (SELECT error, count(*) AS n FROM `+name+` GROUP BY 1) ORDER BY n DESC, error LIMIT 1) FROM `+name)
+				if err != nil {
+					return fmt.Errorf("dlq list: %s.%s: %w", db, t.Name, err)
+				}
+				row := res.Rows[0]
+				out.Rows = append(out.Rows, []any{db + "." + t.Name, row[0], row[1], row[2], row[3], row[4]})
+			}
+			return query.Write(cmd.OutOrStdout(), out, format)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table, csv, json")
+	return cmd
+}
+
+func (a *app) dlqShowCmd() *cobra.Command {
+	var (
+		format string
+		limit  int
+		stage  string
+	)
+	cmd := &cobra.Command{
+		Use:   "show TABLE",
+		Short: "List a table's dead letters, newest first: where each came from, why it failed, and the record",
+		Long: `Lists the records of lake.TABLE_dlq, newest failure first: the Kafka
+topic, partition and offset, when it failed, the stage and the reason, and
+the record's value (shortened in table output; csv and json give it whole).`,
+		Example: `  streamlake dlq show sensors
+  streamlake dlq show sensors --stage convert --limit 5 --format json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if limit < 1 {
+				return fmt.Errorf("--limit: %d must be at least 1", limit)
+			}
+			switch stage {
+			case "", "decode", "route", "transform", "convert":
+			default:
+				return fmt.Errorf("--stage: %q is not one of decode, route, transform, convert", stage)
+			}
+			store, err := a.openForFormat(cmd, nil, format)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			eng := query.New(store, a.queryOptions())
+			defer eng.Close()
+			value := "raw_value"
+			if format == "table" {
+				value = "CASE WHEN length(raw_value) > 120 THEN left(raw_value, 117) || '...' ELSE raw_value END"
+			}
+			where := ""
+			if stage != "" {
+				where = " WHERE error_stage = " + schema.QuoteString(stage)
+			}
+			res, err := eng.Query(cmd.Context(), `SELECT topic, "partition", "offset", failed_at, error_stage, error, `+value+` AS raw_value FROM `+
+				schema.QuoteIdent(a.cfg.ETL.Database)+"."+schema.QuoteIdent(args[0]+dlqSuffix)+where+
+				` ORDER BY failed_at DESC, topic, "partition", "offset" DESC LIMIT `+strconv.Itoa(limit))
+			if err != nil {
+				return fmt.Errorf("dlq show: %w", err)
+			}
+			return query.Write(cmd.OutOrStdout(), res, format)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table, csv, json")
+	cmd.Flags().IntVar(&limit, "limit", 20, "at most this many dead letters")
+	cmd.Flags().StringVar(&stage, "stage", "", "only dead letters of this stage: decode, route, transform, convert")
 	return cmd
 }
 

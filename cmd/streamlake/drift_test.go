@@ -64,6 +64,20 @@ func TestSchemaDriftAndReplay(t *testing.T) {
 		t.Fatalf("dead letters:\n%s", got)
 	}
 
+	// dlq list sums them up, dlq show lists them newest first.
+	if got := sl("dlq", "list", "--format", "csv"); !strings.Contains(got, `lake.drift_dlq,50,convert 50,`) ||
+		!strings.HasSuffix(strings.TrimSpace(got), `"field $.reading: ""n/a"" does not fit column type double (50)"`) {
+		t.Fatalf("dlq list:\n%s", got)
+	}
+	show := strings.Split(strings.TrimSpace(sl("dlq", "show", "drift", "--limit", "2", "--stage", "convert", "--format", "csv")), "\n")
+	if len(show) != 3 || show[0] != "topic,partition,offset,failed_at,error_stage,error,raw_value" {
+		t.Fatalf("dlq show:\n%s", strings.Join(show, "\n"))
+	}
+	for _, row := range show[1:] {
+		if !strings.HasPrefix(row, "drift,") || !strings.Contains(row, `,convert,"field $.reading: ""n/a"" does not fit column type double","{""id"":`) {
+			t.Errorf("dlq show row: %s", row)
+		}
+	}
 	if got := sl("dlq", "replay", "drift", "--format", "csv"); !strings.Contains(got, "replayed,,0") || !strings.Contains(got, "still failing") {
 		t.Fatalf("replay without a fix:\n%s", got)
 	}

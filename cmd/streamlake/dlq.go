@@ -24,9 +24,6 @@ func (a *app) dlqCmd() *cobra.Command {
 	return cmd
 }
 
-// dlqSuffix names a table's dead-letter table, as the ETL does.
-const dlqSuffix = "_dlq"
-
 func (a *app) dlqListCmd() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
@@ -55,7 +52,7 @@ reason with its count (reasons name the field and often its value). 'streamlake 
 			eng := query.New(store, a.queryOptions())
 			defer eng.Close()
 			for _, t := range tables {
-				if !strings.HasSuffix(t.Name, dlqSuffix) || t.Type != catalog.Iceberg {
+				if !strings.HasSuffix(t.Name, etl.DLQSuffix) || t.Type != catalog.Iceberg {
 					continue
 				}
 				name := schema.QuoteIdent(db) + "." + schema.QuoteIdent(t.Name)
@@ -116,7 +113,7 @@ the record's value (shortened in table output; csv and json give it whole).`,
 				where = " WHERE error_stage = " + schema.QuoteString(stage)
 			}
 			res, err := eng.Query(cmd.Context(), `SELECT topic, "partition", "offset", failed_at, error_stage, error, `+value+` AS raw_value FROM `+
-				schema.QuoteIdent(a.cfg.ETL.Database)+"."+schema.QuoteIdent(args[0]+dlqSuffix)+where+
+				schema.QuoteIdent(a.cfg.ETL.Database)+"."+schema.QuoteIdent(args[0]+etl.DLQSuffix)+where+
 				` ORDER BY failed_at DESC, topic, "partition", "offset" DESC LIMIT `+strconv.Itoa(limit))
 			if err != nil {
 				return fmt.Errorf("dlq show: %w", err)

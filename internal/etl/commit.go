@@ -98,11 +98,11 @@ func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
 	if len(b.dead) > 0 {
 		if *dlq == nil {
 			var err error
-			if *dlq, err = e.createDLQ(ctx, name+dlqSuffix); err != nil {
+			if *dlq, err = e.createDLQ(ctx, name+DLQSuffix); err != nil {
 				return res, err
 			}
 		}
-		t, err := e.append(ctx, name+dlqSuffix, (*dlq).NewTransaction(), dlqBM, objList, deadLetterRecord(b.dead))
+		t, err := e.append(ctx, name+DLQSuffix, (*dlq).NewTransaction(), dlqBM, objList, deadLetterRecord(b.dead))
 		if err != nil {
 			return res, err
 		}

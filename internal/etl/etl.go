@@ -52,8 +52,8 @@ const (
 	SummaryObjects = "streamlake.staging-objects" // ["<key>:<size>", ...]
 )
 
-// dlqSuffix names a table's dead-letter table: lake.<table>_dlq.
-const dlqSuffix = "_dlq"
+// DLQSuffix names a table's dead-letter table: lake.<table>_dlq.
+const DLQSuffix = "_dlq"
 
 // Config configures an ETL.
 type Config struct {
@@ -411,7 +411,7 @@ func (e *ETL) loadTopic(ctx context.Context, topic string, objs []object) (Resul
 		if tg.main, err = e.load(ctx, t.Name()); err != nil {
 			return res, err
 		}
-		if tg.dlq, err = e.load(ctx, t.Name()+dlqSuffix); err != nil {
+		if tg.dlq, err = e.load(ctx, t.Name()+DLQSuffix); err != nil {
 			return res, err
 		}
 		tg.mainBM, tg.dlqBM = bookmark(tg.main), bookmark(tg.dlq)

@@ -54,7 +54,7 @@ func (e *ETL) Replay(ctx context.Context, name string) (ReplayResult, error) {
 
 func (e *ETL) replayOnce(ctx context.Context, name string) (ReplayResult, error) {
 	res := ReplayResult{StillFailing: map[string]int{}}
-	dlq, err := e.load(ctx, name+dlqSuffix)
+	dlq, err := e.load(ctx, name+DLQSuffix)
 	if err != nil {
 		return res, err
 	}

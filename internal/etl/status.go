@@ -51,7 +51,7 @@ func LakeStatus(ctx context.Context, cat icecat.Catalog, database string) ([]Tab
 	}
 	var bases []string
 	for name := range names {
-		if base, ok := strings.CutSuffix(name, dlqSuffix); !ok {
+		if base, ok := strings.CutSuffix(name, DLQSuffix); !ok {
 			bases = append(bases, name)
 		} else if !names[base] {
 			bases = append(bases, base)
@@ -77,8 +77,8 @@ func LakeStatus(ctx context.Context, cat icecat.Catalog, database string) ([]Tab
 				return nil, fmt.Errorf("etl: table %s.%s: %w", database, name, err)
 			}
 		}
-		if names[name+dlqSuffix] {
-			dlq, err := load(name + dlqSuffix)
+		if names[name+DLQSuffix] {
+			dlq, err := load(name + DLQSuffix)
 			if err != nil {
 				return nil, err
 			}

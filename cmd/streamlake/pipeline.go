@@ -241,7 +241,7 @@ func (p *pipeline) prefaultHeap(ctx context.Context, budget int) {
 	}
 	start := time.Now()
 	if prefault.Heap(n) {
-		p.log.Debug("heap prefaulted for the backlog", "stage", "ingest", "lag", lag, "bytes", n, "took", time.Since(start).String())
+		p.log.Debug("heap prefaulted for the backlog", "stage", "ingest", "lag", lag, "bytes", n, "took", time.Since(start))
 	}
 }
 

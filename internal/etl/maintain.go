@@ -138,7 +138,7 @@ func (e *ETL) compact(ctx context.Context, tbl *table.Table, cfg MaintainConfig,
 	e.m.compactedFiles.WithLabelValues(name).Add(float64(out.RemovedDataFiles))
 	e.log.Info("compacted table", "table", name, "groups", len(groups), "files_rewritten", out.RemovedDataFiles,
 		"files_written", out.AddedDataFiles, "bytes_before", out.BytesBefore, "bytes_after", out.BytesAfter,
-		"duckdb_groups", out.duckGroups, "took", time.Since(start).Round(time.Millisecond).String())
+		"duckdb_groups", out.duckGroups, "took", time.Since(start).Round(time.Millisecond))
 	return out.Table, nil
 }
 

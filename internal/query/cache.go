@@ -403,6 +403,6 @@ func (e *Engine) readableFile(ctx context.Context, c *filecache.Cache, t tableFo
 	if err != nil {
 		return "", nil, err
 	}
-	e.log.Debug("query file readable", "file", f.path, "as", filepath.Base(h.Path), "elapsed", time.Since(start).String())
+	e.log.Debug("query file readable", "file", f.path, "as", filepath.Base(h.Path), "elapsed", time.Since(start))
 	return h.Path, h, nil
 }

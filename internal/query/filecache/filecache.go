@@ -297,7 +297,7 @@ func (c *Cache) fill(ctx context.Context, e *entry, fill Fill) error {
 	c.bytes += size
 	close(e.ready)
 	c.m.filled.Add(float64(size))
-	c.log.Debug("cache fill", "path", e.path, "bytes", size, "elapsed", time.Since(start).String())
+	c.log.Debug("cache fill", "path", e.path, "bytes", size, "elapsed", time.Since(start))
 	c.evict()
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/streamlake/streamlake/internal/catalog"
+	"github.com/streamlake/streamlake/internal/etl/tables"
 	"github.com/streamlake/streamlake/internal/stage"
 )
 
@@ -101,6 +102,18 @@ func (e *ETL) replayOnce(ctx context.Context, name string) (ReplayResult, error)
 		v, reason := decodeObject(r)
 		if reason != "" {
 			b.addDead(r, "decode", reason)
+			continue
+		}
+		// Routed as the ETL routes it now: a record that no table's match
+		// takes (a route dead letter), or that another table's now takes,
+		// does not go into this one.
+		switch to := tables.Select(e.targets(r.Topic), r.Topic, v); {
+		case to == nil:
+			b.addDead(r, "route", "matches no table configured for topic "+r.Topic)
+			continue
+		case to.Name() != name:
+			b.addDead(r, "route", "the tables: config routes it to "+e.cfg.Database+"."+to.Name()+
+				" now, and a replay does not move records between tables")
 			continue
 		}
 		row, et, why := spec.Prepare(v, r.Timestamp, now)

@@ -109,6 +109,41 @@ func TestTablesRouteByFieldValue(t *testing.T) {
 			t.Fatalf("rerun: %+v, %v", res, err)
 		}
 	}
+	// Replayed without the lateness limit, the late click comes into
+	// clicks; the record no table takes stays a dead letter, also once a
+	// table for it exists: a replay of clicks puts nothing else in clicks.
+	unlimited := `
+- name: clicks
+  topic: mixed
+  match: {kind: click}
+  time_field: at
+  time_format: epoch_ms
+- name: views
+  topic: mixed
+  match: {kind: view}
+  time_field: at
+`
+	for _, c := range []struct{ config, reason string }{
+		{unlimited, "matches no table configured for topic mixed"},
+		{unlimited + `
+- name: others
+  topic: mixed
+  match: {kind: other}
+  time_field: at
+  time_format: epoch_ms
+`, "the tables: config routes it to lake.others now, and a replay does not move records between tables"},
+	} {
+		rr, err := etl.New(etl.Config{Database: "lake", TimeField: "ts", Tables: compile(t, c.config)}, e.staging, e.store.Iceberg()).Replay(ctx, "clicks")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rr.Replayed+rr.Skipped != 1 || len(rr.StillFailing) != 1 || rr.StillFailing[c.reason] != 1 {
+			t.Errorf("replay: %+v, want the late click in and %q still failing", rr, c.reason)
+		}
+		if n := count(t, e.store, "clicks"); n != 15 {
+			t.Errorf("clicks has %d rows after the replay, want 15", n)
+		}
+	}
 }
 
 // TestTableNamesAgree pins the tables package's copy of the topic-to-table

@@ -136,7 +136,9 @@ func (a *app) dlqReplayCmd() *cobra.Command {
 settings (for instance after etl.on_type_mismatch became coerce-to-string).
 Records that now load are appended to lake.TABLE in one commit that also
 records which dead letters it brought in, so replaying again never adds a
-record twice. Records that still fail stay in the dead-letter table; the
+record twice. Records are routed as 'streamlake run' routes them now: one
+that another table's match takes (a record no table took, then a table
+configured for it) goes into that table, in a commit of its own. Records that still fail stay in the dead-letter table; the
 output counts them by reason. Safe while 'streamlake run' is writing.`,
 		Example: `  streamlake dlq replay sensors
   streamlake dlq replay sensors --on-type-mismatch coerce-to-string --format json`,
@@ -157,12 +159,21 @@ output counts them by reason. Safe while 'streamlake run' is writing.`,
 				Types: []string{"VARCHAR", "VARCHAR", "BIGINT"}}
 			out.Rows = append(out.Rows, []any{"replayed", nil, int64(res.Replayed)},
 				[]any{"replayed before", nil, int64(res.Skipped)})
+			db := a.cfg.ETL.Database
+			var into []string
+			for _, t := range slices.Sorted(maps.Keys(res.Into)) {
+				// Records a table's match takes now go into it.
+				out.Rows = append(out.Rows, []any{"replayed into " + db + "." + t, nil, int64(res.Into[t])})
+				into = append(into, fmt.Sprintf("%d into %s.%s", res.Into[t], db, t))
+			}
 			for _, reason := range slices.Sorted(maps.Keys(res.StillFailing)) {
 				out.Rows = append(out.Rows, []any{"still failing", reason, int64(res.StillFailing[reason])})
 			}
 			if format == "table" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s.%s_dlq: %d dead letters; %d replayed into %s.%s\n",
-					a.cfg.ETL.Database, args[0], res.DeadLetters, res.Replayed, a.cfg.ETL.Database, args[0])
+				if len(into) == 0 {
+					into = []string{"none"}
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s.%s_dlq: %d dead letters; replayed %s\n", db, args[0], res.DeadLetters, strings.Join(into, ", "))
 			}
 			return query.Write(cmd.OutOrStdout(), out, format)
 		},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/etl/tables"
+	"github.com/streamlake/streamlake/internal/schema"
 	"github.com/streamlake/streamlake/internal/stage"
 )
 
@@ -33,6 +34,9 @@ type ReplayResult struct {
 	// StillFailing counts the dead letters that failed again, by reason;
 	// they stay in the dead-letter table.
 	StillFailing map[string]int
+	// Into counts the replayed records by the table they went into: the
+	// replayed table, or another of the topic's that takes them now.
+	Into map[string]int
 }
 
 // Replay re-processes the dead letters of table name (the rows of
@@ -54,7 +58,7 @@ func (e *ETL) Replay(ctx context.Context, name string) (ReplayResult, error) {
 }
 
 func (e *ETL) replayOnce(ctx context.Context, name string) (ReplayResult, error) {
-	res := ReplayResult{StillFailing: map[string]int{}}
+	res := ReplayResult{StillFailing: map[string]int{}, Into: map[string]int{}}
 	dlq, err := e.load(ctx, name+DLQSuffix)
 	if err != nil {
 		return res, err
@@ -62,23 +66,75 @@ func (e *ETL) replayOnce(ctx context.Context, name string) (ReplayResult, error)
 	if dlq == nil {
 		return res, fmt.Errorf("etl: replay %s.%s: %w: no dead-letter table %s_dlq", e.cfg.Database, name, catalog.ErrNoSuchTable, name)
 	}
-	main, err := e.load(ctx, name)
-	if err != nil {
-		return res, err
-	}
-	done := map[string][]int64{}
-	if main != nil {
-		if v, ok := main.Properties()[PropReplayed]; ok {
-			if err := json.Unmarshal([]byte(v), &done); err != nil {
-				return res, fmt.Errorf("etl: replay %s: property %s: %w", name, PropReplayed, err)
-			}
-		}
-	}
 	recs, err := deadLetters(ctx, dlq)
 	if err != nil {
 		return res, fmt.Errorf("etl: replay %s: read %s_dlq: %w", name, name, err)
 	}
 	res.DeadLetters = len(recs)
+	// Each record goes where run would route it now: this table, or
+	// another of its topic's (a record no table's match took, then a
+	// table added for it); each table takes its records in a commit of
+	// its own.
+	// A table that hashes, masks or drops fields stored its dead letters
+	// with those transforms run (tables.Scrub): they are not run again,
+	// and such a record cannot go into another table, whose transforms
+	// would meet it half transformed.
+	scrubbed := e.table(name).Scrubs()
+	var order []string
+	byTable := map[string][]replayRecord{}
+	for _, r := range recs {
+		v, reason := decodeObject(r)
+		if reason != "" {
+			res.StillFailing[reason]++
+			continue
+		}
+		to := tables.Select(e.targets(r.Topic), r.Topic, v)
+		if to == nil {
+			res.StillFailing["matches no table configured for topic "+r.Topic]++
+			continue
+		}
+		if scrubbed && to.Name() != name {
+			res.StillFailing[fmt.Sprintf("the tables: config routes it to %s.%s now, but it was stored with %s.%s's hash, mask and drop transforms run",
+				e.cfg.Database, to.Name(), e.cfg.Database, name)]++
+			continue
+		}
+		if byTable[to.Name()] == nil {
+			order = append(order, to.Name())
+		}
+		byTable[to.Name()] = append(byTable[to.Name()], replayRecord{r, v})
+	}
+	slices.Sort(order)
+	for _, target := range order {
+		if err := e.replayInto(ctx, target, byTable[target], scrubbed, &res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// replayRecord is a dead letter to replay and its decoded value.
+type replayRecord struct {
+	rec stage.Record
+	v   schema.Object
+}
+
+// replayInto appends the records that now load to table name in one commit
+// that also adds them to its PropReplayed property, skipping those it
+// lists; it counts what it did in res. scrubbed says the records were
+// stored scrubbed by the table's transforms (tables.PrepareScrubbed).
+func (e *ETL) replayInto(ctx context.Context, name string, recs []replayRecord, scrubbed bool, res *ReplayResult) error {
+	main, err := e.load(ctx, name)
+	if err != nil {
+		return err
+	}
+	done := map[string][]int64{}
+	if main != nil {
+		if v, ok := main.Properties()[PropReplayed]; ok {
+			if err := json.Unmarshal([]byte(v), &done); err != nil {
+				return fmt.Errorf("etl: replay %s: property %s: %w", name, PropReplayed, err)
+			}
+		}
+	}
 	spec := e.table(name)
 	b := newBatch(spec, main)
 	now := time.Now()
@@ -89,7 +145,8 @@ func (e *ETL) replayOnce(ctx context.Context, name string) (ReplayResult, error)
 			seen[k][o] = true
 		}
 	}
-	for _, r := range recs {
+	for _, rr := range recs {
+		r := rr.rec
 		k := tpKey(r.Topic, r.Partition)
 		if seen[k][r.Offset] {
 			res.Skipped++
@@ -99,24 +156,11 @@ func (e *ETL) replayOnce(ctx context.Context, name string) (ReplayResult, error)
 			seen[k] = map[int64]bool{}
 		}
 		seen[k][r.Offset] = true // a record dead-lettered twice is replayed once
-		v, reason := decodeObject(r)
-		if reason != "" {
-			b.addDead(r, "decode", reason)
-			continue
+		prepare := spec.Prepare
+		if scrubbed {
+			prepare = spec.PrepareScrubbed
 		}
-		// Routed as the ETL routes it now: a record that no table's match
-		// takes (a route dead letter), or that another table's now takes,
-		// does not go into this one.
-		switch to := tables.Select(e.targets(r.Topic), r.Topic, v); {
-		case to == nil:
-			b.addDead(r, "route", "matches no table configured for topic "+r.Topic)
-			continue
-		case to.Name() != name:
-			b.addDead(r, "route", "the tables: config routes it to "+e.cfg.Database+"."+to.Name()+
-				" now, and a replay does not move records between tables")
-			continue
-		}
-		row, et, why := spec.Prepare(v, r.Timestamp, now)
+		row, et, why := prepare(rr.v, r.Timestamp, now)
 		if why != "" {
 			b.addDead(r, "transform", why)
 			continue
@@ -125,13 +169,13 @@ func (e *ETL) replayOnce(ctx context.Context, name string) (ReplayResult, error)
 	}
 	tx, sc, good, err := e.prepare(ctx, name, b, &main)
 	if err != nil {
-		return res, err
+		return err
 	}
 	for _, d := range b.dead {
 		res.StillFailing[d.reason]++
 	}
 	if len(good) == 0 {
-		return res, nil
+		return nil
 	}
 	for _, r := range good {
 		k := tpKey(r.rec.Topic, r.rec.Partition)
@@ -142,19 +186,20 @@ func (e *ETL) replayOnce(ctx context.Context, name string) (ReplayResult, error)
 	}
 	doneJSON, _ := json.Marshal(done)
 	if err := tx.SetProperties(iceberg.Properties{PropReplayed: string(doneJSON)}); err != nil {
-		return res, fmt.Errorf("etl: replay %s: %w", name, err)
+		return fmt.Errorf("etl: replay %s: %w", name, err)
 	}
 	rec, err := rowsRecord(sc, good)
 	if err != nil {
-		return res, fmt.Errorf("etl: replay %s: build rows: %w", name, err)
+		return fmt.Errorf("etl: replay %s: build rows: %w", name, err)
 	}
 	if _, err := e.append(ctx, name, tx, nil, []string{}, rec); err != nil {
-		return res, err
+		return err
 	}
-	res.Replayed = len(good)
+	res.Replayed += len(good)
+	res.Into[name] += len(good)
 	e.m.rows.WithLabelValues(name).Add(float64(len(good)))
 	e.log.Info("replayed dead letters", "table", name, "replayed", len(good), "still_failing", len(b.dead))
-	return res, nil
+	return nil
 }
 
 // deadLetters reads a dead-letter table back into staging records.

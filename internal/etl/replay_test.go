@@ -114,3 +114,50 @@ func TestReplayAfterCoerceToString(t *testing.T) {
 		t.Fatalf("%d rows, want 18: the replay commit must keep the offset bookmark", n)
 	}
 }
+
+// A table that hashes a field stores its dead letters with the field
+// hashed; a replay hashes it no second time, so a replayed record's hash
+// is the one its loaded siblings have.
+func TestReplayHashesOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	recs := []string{
+		`{"id":1,"ts":"2026-11-20T10:00:00Z","device":"d1","temperature":1.5}`,
+		`{"id":2,"ts":"2026-11-20T10:00:00Z","device":"d1","temperature":"hot"}`,
+	}
+	e.put(t, "hashed", 0, 0, 2, func(i int64) []byte { return []byte(recs[i]) })
+	config := `
+- topic: hashed
+  transforms:
+    - hash: {field: device, salt: s}
+`
+	if res, err := etl.New(etl.Config{Database: "lake", TimeField: "ts", Tables: compile(t, config)}, e.staging, e.store.Iceberg()).RunOnce(ctx); err != nil || res.Rows != 1 || res.DeadLetters != 1 {
+		t.Fatalf("run: %+v, %v", res, err)
+	}
+	rr, err := etl.New(etl.Config{Database: "lake", TimeField: "ts", Tables: compile(t, config+"  on_type_mismatch: coerce-to-string\n")},
+		e.staging, e.store.Iceberg()).Replay(ctx, "hashed")
+	if err != nil || rr.Replayed != 1 {
+		t.Fatalf("replay: %+v, %v", rr, err)
+	}
+	tbl, err := e.store.LoadIceberg(ctx, "lake", "hashed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := tbl.Scan(table.WithSelectedFields("id", "device")).ToArrowTable(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer at.Release()
+	devices := map[string]bool{}
+	tr := array.NewTableReader(at, 0)
+	defer tr.Release()
+	for tr.Next() {
+		col := tr.RecordBatch().Column(1).(*array.String)
+		for i := range col.Len() {
+			devices[col.Value(i)] = true
+		}
+	}
+	if len(devices) != 1 || devices["d1"] {
+		t.Errorf("devices %v: want the one hash of d1 for both rows", devices)
+	}
+}

@@ -36,14 +36,22 @@ func (t *Table) Scrub(raw []byte) []byte {
 		return t.redacted(len(raw))
 	}
 	for _, s := range t.steps {
-		switch s.kind {
-		case "rename", "flatten", "drop", "hash", "mask":
+		if scrubs(s.kind) {
 			if n, err := s.apply(t, o); err == nil {
 				o = n
 			}
 		}
 	}
 	return appendJSON(nil, o)
+}
+
+// scrubs reports whether Scrub runs transforms of kind.
+func scrubs(kind string) bool {
+	switch kind {
+	case "rename", "flatten", "drop", "hash", "mask":
+		return true
+	}
+	return false
 }
 
 // RedactedKey is the one member of Scrub's placeholder.

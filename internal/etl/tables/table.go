@@ -124,11 +124,19 @@ func Select(ts []*Table, topic string, v schema.Object) *Table {
 //
 // A table without transforms returns v itself: nothing to copy for.
 func (t *Table) Apply(v schema.Object) (schema.Object, error) {
+	return t.apply(v, false)
+}
+
+// apply is Apply; scrubbed skips the steps Scrub runs.
+func (t *Table) apply(v schema.Object, scrubbed bool) (schema.Object, error) {
 	if len(t.steps) == 0 {
 		return v, nil
 	}
 	o, _ := clone(v).(schema.Object)
 	for _, s := range t.steps {
+		if scrubbed && scrubs(s.kind) {
+			continue
+		}
 		var err error
 		if o, err = s.apply(t, o); err != nil {
 			return nil, fmt.Errorf("%s: %w", s.name, err)
@@ -231,7 +239,23 @@ func (t *Table) Late(eventTime, now time.Time) bool {
 // check. A non-empty reason means the record goes to the dead-letter table
 // with that reason; row is nil then.
 func (t *Table) Prepare(v schema.Object, kafkaTS, now time.Time) (row schema.Object, eventTime time.Time, reason string) {
-	row, err := t.Apply(v)
+	return t.prepare(v, kafkaTS, now, false)
+}
+
+// Scrubs reports whether the table's dead letters are stored scrubbed
+// (see Scrub): it hashes, masks or drops fields.
+func (t *Table) Scrubs() bool { return t.hasPII }
+
+// PrepareScrubbed is Prepare for a value that Scrub stored: the transforms
+// Scrub ran (rename, flatten, drop, hash, mask) are not run again, so that
+// a replayed dead letter is hashed once, as a record that loaded is; the
+// others (cast, derive) run, in order.
+func (t *Table) PrepareScrubbed(v schema.Object, kafkaTS, now time.Time) (row schema.Object, eventTime time.Time, reason string) {
+	return t.prepare(v, kafkaTS, now, t.hasPII)
+}
+
+func (t *Table) prepare(v schema.Object, kafkaTS, now time.Time, scrubbed bool) (row schema.Object, eventTime time.Time, reason string) {
+	row, err := t.apply(v, scrubbed)
 	if err != nil {
 		return nil, time.Time{}, "transform: " + err.Error()
 	}

@@ -43,7 +43,8 @@ them into tables by folder and schema similarity, types partition keys, and
 writes the tables and partitions to --database. Only files that changed since
 the crawler's last run (by size and mtime) are read. Prints the run report:
 tables created, updated (a new version), deprecated or deleted, partitions
-added and removed, files per format, unclassified files, type conflicts,
+added and removed, files per format, unclassified files, files in tables
+that the query engine cannot read (Parquet's Hadoop-framed LZ4, LZO), type conflicts,
 similarity decisions and the catalog diff. --dry-run prints the diff and
 writes nothing. The crawler's state and every run's report are kept under
 <data-dir>/crawlers/<name>/ ('streamlake crawl runs' lists them).
@@ -271,6 +272,9 @@ func writeRunReport(w io.Writer, r crawl.RunReport, format string) error {
 	fmt.Fprintf(&b, "partitions: %d added, %d removed, %d updated\n", r.PartitionsAdded, r.PartitionsRemoved, r.PartitionsUpdated)
 	for _, u := range r.Unclassified {
 		fmt.Fprintf(&b, "unclassified: %s: %s\n", u.Key, u.Reason)
+	}
+	for _, u := range r.Unreadable {
+		fmt.Fprintf(&b, "unreadable here: %s: %s\n", u.Key, u.Reason)
 	}
 	for _, c := range r.Conflicts {
 		fmt.Fprintf(&b, "conflict: %s %s: %s\n", c.Table, c.Key, c.Conflict.String())

@@ -60,6 +60,8 @@ type RunReport struct {
 	// Similarity are the similarity scores that merged subfolders into a
 	// table or split folders and files apart.
 	Similarity []layout.SimilarityScore `json:"similarity,omitempty"`
+	// Unreadable are files in tables that the query engine cannot read.
+	Unreadable []layout.Unclassified `json:"unreadable,omitempty"`
 	// Diff is the catalog diff, one line per change (see Run):
 	//	+ table / + partition   created
 	//	~ table / ~ partition   updated (a version change names the columns)
@@ -94,6 +96,7 @@ func (r *RunReport) fromCrawl(res layout.CrawlResult) {
 	r.Unclassified = g.Unclassified
 	r.Conflicts = g.Conflicts
 	r.Similarity = g.Similarity
+	r.Unreadable = g.Unreadable
 }
 
 const (

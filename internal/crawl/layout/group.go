@@ -80,6 +80,9 @@ func Group(files []File, opts Options) ([]TableSpec, Report, error) {
 			rep.Unclassified = append(rep.Unclassified, Unclassified{Key: f.Key, Reason: f.Result.Reason})
 			continue
 		}
+		if why := engineCannotRead(f.Result); why != "" {
+			rep.Unreadable = append(rep.Unreadable, Unclassified{Key: f.Key, Reason: why})
+		}
 		root.add(f)
 	}
 	g := &grouper{opts: opts, threshold: opts.Threshold, rep: &rep}
@@ -121,6 +124,24 @@ func Excluded(globs []*Glob, key string) bool {
 		}
 	}
 	return false
+}
+
+// engineCannotRead says why the query engine cannot read a file that is in a
+// table, or "": other engines (Trino, Spark) may read it, so it stays in
+// the table, and the report says so. DuckDB reads Parquet compressed with
+// none, snappy, gzip, zstd, brotli and lz4_raw; not Parquet's deprecated
+// LZ4 (Hadoop's framing) nor LZO.
+func engineCannotRead(r classify.Result) string {
+	if r.Format != classify.Parquet {
+		return ""
+	}
+	switch r.Compression {
+	case "lz4":
+		return "Parquet compressed with LZ4 in Hadoop's framing (Parquet's deprecated LZ4 codec), which the query engine cannot read; rewrite it with LZ4_RAW, ZSTD or SNAPPY"
+	case "lzo":
+		return "Parquet compressed with LZO, which the query engine cannot read; rewrite it with ZSTD or SNAPPY"
+	}
+	return ""
 }
 
 // compatKey is what files of one table must share.

@@ -202,4 +202,7 @@ type Report struct {
 	// Similarity lists the decisions between subfolders, and those between
 	// files that found them dissimilar.
 	Similarity []SimilarityScore `json:"similarity,omitempty"`
+	// Unreadable are files that are in a table but that the query engine
+	// cannot read (a Parquet codec DuckDB lacks), with why.
+	Unreadable []Unclassified `json:"unreadable,omitempty"`
 }

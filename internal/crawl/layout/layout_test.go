@@ -149,3 +149,27 @@ func TestCompatKeyReadable(t *testing.T) {
 		}
 	}
 }
+
+// A Parquet file the query engine cannot decompress stays in its table
+// (other engines may read it) and the report names it with why; files it
+// reads are not named.
+func TestUnreadableCodecsReported(t *testing.T) {
+	cols := []classify.Field{{Name: "a", Type: classify.Of(classify.BigInt)}}
+	file := func(key string, c classify.Compression) File {
+		return File{Object: Object{Key: key, Size: 10},
+			Result: classify.Result{Format: classify.Parquet, Compression: c, Columns: cols, Records: 1, RecordsExact: true}}
+	}
+	tables, rep, err := Group([]File{
+		file("t/a.parquet", "lz4"), file("t/b.parquet", "lz4_raw"), file("t/c.parquet", "zstd"), file("t/d.parquet", "lzo"),
+	}, Options{Location: "file:///x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) != 1 || len(tables[0].Partitions) != 1 || len(tables[0].Partitions[0].Files) != 4 {
+		t.Fatalf("tables %+v, want one of four files", tables)
+	}
+	if len(rep.Unreadable) != 2 || rep.Unreadable[0].Key != "t/a.parquet" || rep.Unreadable[1].Key != "t/d.parquet" ||
+		!strings.Contains(rep.Unreadable[0].Reason, "LZ4 in Hadoop's framing") || !strings.Contains(rep.Unreadable[1].Reason, "LZO") {
+		t.Errorf("unreadable %+v", rep.Unreadable)
+	}
+}

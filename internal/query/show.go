@@ -1,9 +1,11 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -21,6 +23,8 @@ import (
 //	SHOW COLUMNS IN | FROM db.table                       -> field
 //	SHOW COLUMNS IN | FROM table IN | FROM db             -> field
 //	SHOW PARTITIONS db.table                              -> partition ('k=v/k2=v2')
+//	SHOW TBLPROPERTIES db.table [('key')]                 -> prpt_name, prpt_value
+//	SHOW CREATE TABLE db.table                            -> createtab_stmt (a row per line)
 //
 // A pattern after LIKE is SQL's (% and _); a bare one is Athena's (* for
 // any characters, | between alternatives). Names match case-insensitively.
@@ -161,6 +165,48 @@ func (e *Engine) showQuery(ctx context.Context, query string) (sql string, ok bo
 		}
 		return valuesSQL([]string{"field"}, rows), true, nil
 
+	case kw(1, "tblproperties"):
+		db, ok1 := name(2)
+		tbl, ok2 := name(4)
+		if !ok1 || !ok2 || len(toks) < 5 || toks[3].kind != tokDot {
+			return "", false, nil
+		}
+		only, filtered := "", false
+		switch {
+		case len(toks) == 5:
+		case len(toks) == 8 && toks[5].text == "(" && toks[6].kind == tokString && toks[7].text == ")":
+			only, filtered = toks[6].text, true
+		default:
+			return "", false, nil
+		}
+		t, err := e.table(ctx, db, tbl)
+		if err != nil {
+			return "", true, err
+		}
+		var rows [][]string
+		for _, k := range slices.Sorted(maps.Keys(t.Properties)) {
+			if !filtered || k == only {
+				rows = append(rows, []string{k, t.Properties[k]})
+			}
+		}
+		return valuesSQL([]string{"prpt_name", "prpt_value"}, rows), true, nil
+
+	case kw(1, "create") && kw(2, "table"):
+		db, ok1 := name(3)
+		tbl, ok2 := name(5)
+		if !ok1 || !ok2 || len(toks) != 6 || toks[4].kind != tokDot {
+			return "", false, nil
+		}
+		t, err := e.table(ctx, db, tbl)
+		if err != nil {
+			return "", true, err
+		}
+		var rows [][]string
+		for _, line := range createTable(t) {
+			rows = append(rows, []string{line})
+		}
+		return valuesSQL([]string{"createtab_stmt"}, rows), true, nil
+
 	case kw(1, "partitions"):
 		db, ok1 := name(2)
 		tbl, ok2 := name(4)
@@ -183,6 +229,107 @@ func (e *Engine) showQuery(ctx context.Context, query string) (sql string, ok bo
 	}
 	return "", false, nil
 }
+
+// createTable is the DDL of t as Athena shows it, one line per element: an
+// Iceberg table with its partition transforms and table_type, an external
+// table with its partition keys and how its files are read.
+func createTable(t catalog.Table) []string {
+	q := func(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
+	str := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "\\'") + "'" }
+	columns := func(cols []catalog.Column) []string {
+		out := make([]string, len(cols))
+		for i, c := range cols {
+			out[i] = "  " + q(c.Name) + " " + c.Type
+			if i < len(cols)-1 {
+				out[i] += ","
+			}
+		}
+		return out
+	}
+	props := t.Properties
+	var lines []string
+	if t.Type == catalog.Iceberg {
+		lines = append(lines, "CREATE TABLE "+q(t.Database)+"."+q(t.Name)+" (")
+		lines = append(lines, columns(t.Columns)...)
+		lines[len(lines)-1] += ")"
+		if len(t.PartitionKeys) > 0 {
+			parts := make([]string, len(t.PartitionKeys))
+			for i, k := range t.PartitionKeys {
+				parts[i] = athenaTransform(k.Comment, q(k.Name))
+			}
+			lines = append(lines, "PARTITIONED BY ("+strings.Join(parts, ", ")+")")
+		}
+		lines = append(lines, "LOCATION "+str(t.Location))
+		props = maps.Clone(props)
+		if props == nil {
+			props = map[string]string{}
+		}
+		props["table_type"] = "iceberg"
+	} else {
+		lines = append(lines, "CREATE EXTERNAL TABLE "+q(t.Database)+"."+q(t.Name)+" (")
+		lines = append(lines, columns(t.Columns)...)
+		lines[len(lines)-1] += ")"
+		if len(t.PartitionKeys) > 0 {
+			lines = append(lines, "PARTITIONED BY (")
+			keys := columns(t.PartitionKeys)
+			keys[len(keys)-1] += ")"
+			lines = append(lines, keys...)
+		}
+		switch t.Format {
+		case "json":
+			lines = append(lines, "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'")
+		case "csv":
+			lines = append(lines, "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'",
+				"WITH SERDEPROPERTIES ('separatorChar' = "+str(cmp.Or(props["delimiter"], ","))+", 'quoteChar' = "+str(cmp.Or(props["quoteChar"], `"`))+")")
+		case "parquet":
+			lines = append(lines, "STORED AS PARQUET")
+		case "avro":
+			lines = append(lines, "STORED AS AVRO")
+		}
+		lines = append(lines, "LOCATION "+str(t.Location))
+	}
+	if len(props) > 0 {
+		lines = append(lines, "TBLPROPERTIES (")
+		keys := slices.Sorted(maps.Keys(props))
+		for i, k := range keys {
+			line := "  " + str(k) + "=" + str(props[k])
+			if i < len(keys)-1 {
+				line += ","
+			} else {
+				line += ")"
+			}
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
+// athenaTransform writes an Iceberg partition field's transform, as the
+// catalog notes it (day(ts), bucket[4](user), identity(site)), in
+// Athena's DDL: day(ts), bucket(4, user), site. Without a note it is the
+// field's name.
+func athenaTransform(note, name string) string {
+	m := transformNote.FindStringSubmatch(note)
+	if m == nil {
+		return cmp.Or(note, name)
+	}
+	col := m[3]
+	if !plainName.MatchString(col) {
+		col = "`" + strings.ReplaceAll(col, "`", "``") + "`"
+	}
+	switch {
+	case m[1] == "identity":
+		return col
+	case m[2] != "":
+		return m[1] + "(" + m[2] + ", " + col + ")"
+	}
+	return m[1] + "(" + col + ")"
+}
+
+var (
+	transformNote = regexp.MustCompile(`^(\w+)(?:\[(\d+)\])?\((.*)\)$`)
+	plainName     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
 
 // databasesLister is the catalog's list of databases, empty ones included.
 type databasesLister interface {

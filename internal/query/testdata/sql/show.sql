@@ -80,3 +80,15 @@ SHOW TABLES IN nowhere;
 -- name: SHOW PARTITIONS of a table that does not exist
 SHOW PARTITIONS lake.nothing;
 -- error: table lake.nothing not found
+
+-- name: SHOW TBLPROPERTIES of a crawled table, one property
+SHOW TBLPROPERTIES raw.sensors ('classification');
+-- expect:
+prpt_name,prpt_value
+classification,json
+
+-- name: SHOW TBLPROPERTIES of an Iceberg table, one property
+SHOW TBLPROPERTIES lake.sensors ('write.parquet.compression-codec');
+-- expect:
+prpt_name,prpt_value
+write.parquet.compression-codec,zstd

@@ -92,3 +92,7 @@ SHOW TBLPROPERTIES lake.sensors ('write.parquet.compression-codec');
 -- expect:
 prpt_name,prpt_value
 write.parquet.compression-codec,zstd
+
+-- name: MSCK REPAIR TABLE is not needed: the crawlers register partitions
+MSCK REPAIR TABLE raw.sensors;
+-- error: USER: query: MSCK REPAIR TABLE is not needed: crawlers register partitions and files (streamlake crawl --name N, or run on each crawler's interval); the raw staging tables are read whole: not supported

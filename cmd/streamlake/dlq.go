@@ -32,7 +32,8 @@ func (a *app) dlqListCmd() *cobra.Command {
 		Long: `Lists every dead-letter table of the lake database (lake.<table>_dlq)
 with its dead letters, their count per stage (decode, route, transform,
 convert), the first and last time a record failed, and the commonest
-reason with its count (reasons name the field and often its value). 'streamlake dlq show TABLE' lists the records.`,
+reason with its count (reasons name the field and often its value).
+'streamlake dlq show TABLE' lists the records.`,
 		Example: `  streamlake dlq list
   streamlake dlq list --format json`,
 		Args: cobra.NoArgs,
@@ -47,24 +48,27 @@ reason with its count (reasons name the field and often its value). 'streamlake 
 			if err != nil {
 				return err
 			}
-			out := &query.Result{Columns: []string{"table", "dead_letters", "by_stage", "first_failed", "last_failed", "commonest_reason"},
-				Types: []string{"VARCHAR", "BIGINT", "VARCHAR", "TIMESTAMPTZ", "TIMESTAMPTZ", "VARCHAR"}, Rows: [][]any{}}
-			eng := query.New(store, a.queryOptions())
-			defer eng.Close()
+			// One query over every dead-letter table: one DuckDB.
+			var parts []string
 			for _, t := range tables {
 				if !strings.HasSuffix(t.Name, etl.DLQSuffix) || t.Type != catalog.Iceberg {
 					continue
 				}
 				name := schema.QuoteIdent(db) + "." + schema.QuoteIdent(t.Name)
-				res, err := eng.Query(cmd.Context(), `SELECT count(*),
-	(SELECT string_agg(error_stage || ' ' || n, ', ' ORDER BY n DESC, error_stage) FROM (SELECT error_stage, count(*) AS n FROM `+name+` GROUP BY 1)),
-	min(failed_at), max(failed_at),
-	(SELECT error || ' (' || n || ')' FROM (SELECT error, count(*) AS n FROM `+name+` GROUP BY 1) ORDER BY n DESC, error LIMIT 1) FROM `+name)
-				if err != nil {
-					return fmt.Errorf("dlq list: %s.%s: %w", db, t.Name, err)
+				parts = append(parts, `SELECT `+schema.QuoteString(db+"."+t.Name)+` AS "table", count(*) AS dead_letters,
+	(SELECT string_agg(error_stage || ' ' || n, ', ' ORDER BY n DESC, error_stage) FROM (SELECT error_stage, count(*) AS n FROM `+name+` GROUP BY 1)) AS by_stage,
+	min(failed_at) AS first_failed, max(failed_at) AS last_failed,
+	(SELECT error || ' (' || n || ')' FROM (SELECT error, count(*) AS n FROM `+name+` GROUP BY 1) ORDER BY n DESC, error LIMIT 1) AS commonest_reason
+FROM `+name)
+			}
+			out := &query.Result{Columns: []string{"table", "dead_letters", "by_stage", "first_failed", "last_failed", "commonest_reason"},
+				Types: []string{"VARCHAR", "BIGINT", "VARCHAR", "TIMESTAMPTZ", "TIMESTAMPTZ", "VARCHAR"}, Rows: [][]any{}}
+			if len(parts) > 0 {
+				eng := query.New(store, a.queryOptions())
+				defer eng.Close()
+				if out, err = eng.Query(cmd.Context(), strings.Join(parts, "\nUNION ALL\n")+"\nORDER BY 1"); err != nil {
+					return fmt.Errorf("dlq list: %w", err)
 				}
-				row := res.Rows[0]
-				out.Rows = append(out.Rows, []any{db + "." + t.Name, row[0], row[1], row[2], row[3], row[4]})
 			}
 			return query.Write(cmd.OutOrStdout(), out, format)
 		},

@@ -684,6 +684,9 @@ func readObject(ctx context.Context, b *blob.Bucket, key string) ([]byte, error)
 	}
 }
 
+// unrouted is the dead-letter reason of a record no table's match takes.
+func unrouted(topic string) string { return "matches no table configured for topic " + topic }
+
 // route adds one record to the batch of the table it goes to.
 func route(r stage.Record, k string, specs []*tables.Table, targets []*target, home *target, now time.Time) {
 	v, reason := decodeObject(r)
@@ -696,7 +699,7 @@ func route(r stage.Record, k string, specs []*tables.Table, targets []*target, h
 	t := tables.Select(specs, r.Topic, v)
 	if t == nil {
 		if r.Offset >= home.dlqBM[k] {
-			home.b.addDead(r, "route", "matches no table configured for topic "+r.Topic)
+			home.b.addDead(r, "route", unrouted(r.Topic))
 		}
 		return
 	}

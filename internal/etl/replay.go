@@ -90,7 +90,7 @@ func (e *ETL) replayOnce(ctx context.Context, name string) (ReplayResult, error)
 		}
 		to := tables.Select(e.targets(r.Topic), r.Topic, v)
 		if to == nil {
-			res.StillFailing["matches no table configured for topic "+r.Topic]++
+			res.StillFailing[unrouted(r.Topic)]++
 			continue
 		}
 		if scrubbed && to.Name() != name {
@@ -136,6 +136,10 @@ func (e *ETL) replayInto(ctx context.Context, name string, recs []replayRecord, 
 		}
 	}
 	spec := e.table(name)
+	prepare := spec.Prepare
+	if scrubbed {
+		prepare = spec.PrepareScrubbed
+	}
 	b := newBatch(spec, main)
 	now := time.Now()
 	seen := map[string]map[int64]bool{}
@@ -156,10 +160,6 @@ func (e *ETL) replayInto(ctx context.Context, name string, recs []replayRecord, 
 			seen[k] = map[int64]bool{}
 		}
 		seen[k][r.Offset] = true // a record dead-lettered twice is replayed once
-		prepare := spec.Prepare
-		if scrubbed {
-			prepare = spec.PrepareScrubbed
-		}
 		row, et, why := prepare(rr.v, r.Timestamp, now)
 		if why != "" {
 			b.addDead(r, "transform", why)

@@ -89,8 +89,8 @@ func outOfMemory(err error) bool {
 	return errors.As(err, &de) && de.Type == duckdb.ErrorTypeOutOfMemory
 }
 
-// firstSentence is err's message up to its first ". " or "Possible
-// solutions" (DuckDB appends advice).
+// firstSentence is err's message without the "Possible solutions" DuckDB
+// appends to it, and without its final period.
 func firstSentence(err error) string {
 	msg := err.Error()
 	if i := strings.Index(msg, " Possible solutions"); i >= 0 {

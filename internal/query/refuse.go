@@ -10,9 +10,6 @@ import (
 // outside the query's tables.
 var ErrNotAllowed = errors.New("not allowed")
 
-// errNotNeeded says a statement has nothing to do here.
-var errNotNeeded = errors.New("not needed")
-
 // refusedStatements are the first keywords of statements that attach
 // databases, load extensions or move data in or out of DuckDB. Without
 // Options.AllowFileAccess they are refused before DuckDB runs. This is a
@@ -32,15 +29,17 @@ func refuseStatements(query string) error {
 			start = true
 			continue
 		}
-		if start && tok.kind == tokIdent && !tok.quoted && refusedStatements[strings.ToLower(tok.text)] {
-			return fmt.Errorf("query: %s statements are %w: SQL can only read the catalog's tables",
-				strings.ToUpper(tok.text), ErrNotAllowed)
-		}
-		if start && tok.kind == tokIdent && !tok.quoted && strings.EqualFold(tok.text, "msck") {
-			// Athena's MSCK REPAIR TABLE registers partitions found in
-			// storage; here the crawlers do.
-			return fmt.Errorf("query: MSCK REPAIR TABLE is %w: crawlers register partitions and files (streamlake crawl --name N, or run on each crawler's interval); the raw staging tables are read whole: %w",
-				errNotNeeded, ErrUnsupported)
+		if start && tok.kind == tokIdent && !tok.quoted {
+			switch word := strings.ToLower(tok.text); {
+			case refusedStatements[word]:
+				return fmt.Errorf("query: %s statements are %w: SQL can only read the catalog's tables",
+					strings.ToUpper(tok.text), ErrNotAllowed)
+			case word == "msck":
+				// Athena's MSCK REPAIR TABLE registers partitions found in
+				// storage; here the crawlers do.
+				return fmt.Errorf("query: MSCK REPAIR TABLE is not needed: crawlers register partitions and files (streamlake crawl --name N, or run on each crawler's interval); the raw staging tables are read whole: %w",
+					ErrUnsupported)
+			}
 		}
 		start = false
 	}

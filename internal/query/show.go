@@ -234,75 +234,74 @@ func (e *Engine) showQuery(ctx context.Context, query string) (sql string, ok bo
 // Iceberg table with its partition transforms and table_type, an external
 // table with its partition keys and how its files are read.
 func createTable(t catalog.Table) []string {
-	q := func(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
 	str := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "\\'") + "'" }
 	columns := func(cols []catalog.Column) []string {
 		out := make([]string, len(cols))
 		for i, c := range cols {
-			out[i] = "  " + q(c.Name) + " " + c.Type
-			if i < len(cols)-1 {
-				out[i] += ","
-			}
+			out[i] = backtick(c.Name) + " " + c.Type
 		}
 		return out
 	}
-	props := t.Properties
-	var lines []string
+	kind, props := "EXTERNAL TABLE", t.Properties
 	if t.Type == catalog.Iceberg {
-		lines = append(lines, "CREATE TABLE "+q(t.Database)+"."+q(t.Name)+" (")
-		lines = append(lines, columns(t.Columns)...)
-		lines[len(lines)-1] += ")"
-		if len(t.PartitionKeys) > 0 {
-			parts := make([]string, len(t.PartitionKeys))
-			for i, k := range t.PartitionKeys {
-				parts[i] = athenaTransform(k.Comment, q(k.Name))
-			}
-			lines = append(lines, "PARTITIONED BY ("+strings.Join(parts, ", ")+")")
-		}
-		lines = append(lines, "LOCATION "+str(t.Location))
+		kind = "TABLE"
 		props = maps.Clone(props)
 		if props == nil {
 			props = map[string]string{}
 		}
 		props["table_type"] = "iceberg"
-	} else {
-		lines = append(lines, "CREATE EXTERNAL TABLE "+q(t.Database)+"."+q(t.Name)+" (")
-		lines = append(lines, columns(t.Columns)...)
-		lines[len(lines)-1] += ")"
-		if len(t.PartitionKeys) > 0 {
-			lines = append(lines, "PARTITIONED BY (")
-			keys := columns(t.PartitionKeys)
-			keys[len(keys)-1] += ")"
-			lines = append(lines, keys...)
+	}
+	lines := append([]string{"CREATE " + kind + " " + backtick(t.Database) + "." + backtick(t.Name) + " ("}, ddlList(columns(t.Columns))...)
+	switch {
+	case len(t.PartitionKeys) == 0:
+	case t.Type == catalog.Iceberg:
+		parts := make([]string, len(t.PartitionKeys))
+		for i, k := range t.PartitionKeys {
+			parts[i] = athenaTransform(k.Comment, backtick(k.Name))
 		}
+		lines = append(lines, "PARTITIONED BY ("+strings.Join(parts, ", ")+")")
+	default:
+		lines = append(append(lines, "PARTITIONED BY ("), ddlList(columns(t.PartitionKeys))...)
+	}
+	if t.Type != catalog.Iceberg {
 		switch t.Format {
 		case "json":
 			lines = append(lines, "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'")
 		case "csv":
 			lines = append(lines, "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'",
-				"WITH SERDEPROPERTIES ('separatorChar' = "+str(cmp.Or(props["delimiter"], ","))+", 'quoteChar' = "+str(cmp.Or(props["quoteChar"], `"`))+")")
+				"WITH SERDEPROPERTIES ('separatorChar' = "+str(cmp.Or(props[propDelimiter], ","))+", 'quoteChar' = "+str(cmp.Or(props[propQuote], `"`))+")")
 		case "parquet":
 			lines = append(lines, "STORED AS PARQUET")
 		case "avro":
 			lines = append(lines, "STORED AS AVRO")
 		}
-		lines = append(lines, "LOCATION "+str(t.Location))
 	}
+	lines = append(lines, "LOCATION "+str(t.Location))
 	if len(props) > 0 {
-		lines = append(lines, "TBLPROPERTIES (")
-		keys := slices.Sorted(maps.Keys(props))
-		for i, k := range keys {
-			line := "  " + str(k) + "=" + str(props[k])
-			if i < len(keys)-1 {
-				line += ","
-			} else {
-				line += ")"
-			}
-			lines = append(lines, line)
+		var entries []string
+		for _, k := range slices.Sorted(maps.Keys(props)) {
+			entries = append(entries, str(k)+"="+str(props[k]))
 		}
+		lines = append(append(lines, "TBLPROPERTIES ("), ddlList(entries)...)
 	}
 	return lines
 }
+
+// ddlList indents a DDL list's items, one per line, separated by commas
+// and closed by ")".
+func ddlList(items []string) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = "  " + it + ","
+	}
+	if len(out) > 0 {
+		out[len(out)-1] = strings.TrimSuffix(out[len(out)-1], ",") + ")"
+	}
+	return out
+}
+
+// backtick quotes a name in Hive DDL.
+func backtick(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
 
 // athenaTransform writes an Iceberg partition field's transform, as the
 // catalog notes it (day(ts), bucket[4](user), identity(site)), in
@@ -314,8 +313,8 @@ func athenaTransform(note, name string) string {
 		return cmp.Or(note, name)
 	}
 	col := m[3]
-	if !plainName.MatchString(col) {
-		col = "`" + strings.ReplaceAll(col, "`", "``") + "`"
+	if !plainIdent.MatchString(col) {
+		col = backtick(col)
 	}
 	switch {
 	case m[1] == "identity":
@@ -326,10 +325,7 @@ func athenaTransform(note, name string) string {
 	return m[1] + "(" + col + ")"
 }
 
-var (
-	transformNote = regexp.MustCompile(`^(\w+)(?:\[(\d+)\])?\((.*)\)$`)
-	plainName     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-)
+var transformNote = regexp.MustCompile(`^(\w+)(?:\[(\d+)\])?\((.*)\)$`)
 
 // databasesLister is the catalog's list of databases, empty ones included.
 type databasesLister interface {

@@ -31,9 +31,10 @@ var writeProps = iceberg.Properties{
 	"created-by":                "streamlake query",
 }
 
-// tableName is what a table CTAS creates may be called: its location is
-// derived from it, so it cannot hold a path.
-var tableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// plainIdent is a name of letters, digits and _: what a table CTAS creates
+// may be called (its location is derived from it, so it cannot hold a
+// path), and a column name DDL need not quote.
+var plainIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // write runs s's write statement: its query part (s.sql, with time travel
 // rewritten) on s's DuckDB, the rows appended to the target table in one
@@ -163,7 +164,7 @@ func srcColumns(n int) string {
 // columns (src.c1, ...) to it. If it exists, it is nil with IF NOT EXISTS,
 // else an error wrapping catalog.ErrAlreadyExists.
 func (e *Engine) createTarget(ctx context.Context, ice icecat.Catalog, w *writeStmt, cols []*sql.ColumnType) (*table.Table, *iceberg.Schema, string, error) {
-	if !tableName.MatchString(w.name) {
+	if !plainIdent.MatchString(w.name) {
 		return nil, nil, "", fmt.Errorf("table name %q: %w: a new table's name has letters, digits and underscores only", w.name, ErrNotAllowed)
 	}
 	db, name := strings.ToLower(w.db), strings.ToLower(w.name)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/schema"
 )
 
@@ -49,7 +50,7 @@ type instance struct {
 }
 
 // instanceKey says which instances can serve a query: those for the same
-// tables and memory limit.
+// tables, of the same kind (see immutable), and memory limit.
 func instanceKey(r refs, memoryLimit string) string {
 	names := make([]string, len(r.tables))
 	for i, t := range r.tables {
@@ -62,11 +63,11 @@ func instanceKey(r refs, memoryLimit string) string {
 		names = append(names, strings.ToLower(schema.QuoteIdent(m.table.Database)+"."+schema.QuoteIdent(m.view)))
 	}
 	slices.Sort(names)
-	return memoryLimit + "\x00" + strings.Join(names, "\x00")
+	return fmt.Sprint(immutable(r)) + "\x00" + memoryLimit + "\x00" + strings.Join(names, "\x00")
 }
 
-// newInstance opens and configures a DuckDB.
-func (e *Engine) newInstance(ctx context.Context, key, memoryLimit string) (*instance, error) {
+// newInstance opens and configures a DuckDB for the tables of r.
+func (e *Engine) newInstance(ctx context.Context, key string, r refs, memoryLimit string) (*instance, error) {
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		return nil, fmt.Errorf("query: open duckdb: %w", err)
@@ -77,11 +78,24 @@ func (e *Engine) newInstance(ctx context.Context, key, memoryLimit string) (*ins
 		return nil, fmt.Errorf("query: open duckdb: %w", duckError(err))
 	}
 	in := &instance{db: db, conn: conn, key: key, schemas: map[string]bool{}, views: map[string]string{}, macros: make([]bool, len(athena))}
-	if err := e.configure(ctx, conn, memoryLimit); err != nil {
+	if err := e.configure(ctx, conn, memoryLimit, immutable(r)); err != nil {
 		in.close()
 		return nil, err
 	}
 	return in, nil
+}
+
+// immutable reports whether every file r's tables read is immutable:
+// Iceberg's data files are never rewritten in place (a rewrite is a new
+// file in a new snapshot); an external table's files are whatever sits
+// in its folders, and a crawled folder's file can be overwritten.
+func immutable(r refs) bool {
+	for _, t := range r.tables {
+		if t.Type != catalog.Iceberg {
+			return false
+		}
+	}
+	return true // time travel and metadata tables are Iceberg's
 }
 
 func (in *instance) close() {

@@ -2,7 +2,9 @@ package query_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/apache/iceberg-go"
 
+	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/query"
 )
 
@@ -255,5 +258,59 @@ func TestReusedInstanceCreatesAthenaFunctionsOnce(t *testing.T) {
 	}
 	if query.IdleInstance(e) != first {
 		t.Error("the queries did not reuse the first query's DuckDB")
+	}
+}
+
+// A reused DuckDB reads an external table's file again when the file was
+// rewritten in place (a crawled folder's files can be), while for Iceberg
+// tables, whose data files never change, it skips the check.
+func TestReusedInstanceSeesRewrittenExternalFile(t *testing.T) {
+	ctx := t.Context()
+	store, dir := eventsLake(t)
+	loc := filepath.Join(dir, "files")
+	if err := os.MkdirAll(loc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(loc, "part-0.parquet")
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	write := func(sum int, mtime time.Time) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("COPY (SELECT range AS a FROM range(%d)) TO '%s' (FORMAT parquet)", sum, file)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(file, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(10, time.Now().Add(-time.Hour))
+	err = store.PutTable(ctx, catalog.Table{Database: "ext", Name: "files", Format: "parquet", Location: "file://" + loc,
+		Columns: []catalog.Column{{Name: "a", Type: "bigint"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine(t, store)
+	defer e.Close()
+	const validation = `(SELECT value FROM duckdb_settings() WHERE name = 'validate_external_file_cache')`
+	const ext = `SELECT count(a), sum(a), ` + validation + ` FROM ext.files`
+	if got := queryRows(t, e, ext); got != "[[10 45 VALIDATE_ALL]]" {
+		t.Fatalf("before the rewrite: %s", got)
+	}
+	first := query.IdleInstance(e)
+	write(20, time.Now())
+	if got := queryRows(t, e, ext); got != "[[20 190 VALIDATE_ALL]]" {
+		t.Errorf("after the rewrite: %s, want [[20 190 VALIDATE_ALL]]", got)
+	}
+	if query.IdleInstance(e) != first {
+		t.Error("the queries did not reuse the first query's DuckDB")
+	}
+	if got := queryRows(t, e, `SELECT count(id), `+validation+` FROM lake.events`); got != "[[5 NO_VALIDATION]]" {
+		t.Errorf("iceberg: %s", got)
+	}
+	if got := queryRows(t, e, `SELECT count(*), `+validation+` FROM lake.events, ext.files`); got != "[[100 VALIDATE_ALL]]" {
+		t.Errorf("iceberg and external: %s", got)
 	}
 }

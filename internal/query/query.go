@@ -321,7 +321,7 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 			e.log.Debug("query instance not reused", "err", err)
 		}
 	}
-	in, err := e.newInstance(ctx, key, memoryLimit)
+	in, err := e.newInstance(ctx, key, refs, memoryLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -388,7 +388,9 @@ func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bo
 	return s, nil
 }
 
-func (e *Engine) configure(ctx context.Context, conn *sql.Conn, memoryLimit string) error {
+// configure sets conn's DuckDB up for queries. immutable says that the
+// files its queries read are never rewritten in place (see immutable).
+func (e *Engine) configure(ctx context.Context, conn *sql.Conn, memoryLimit string, immutable bool) error {
 	var stmts []string
 	if e.opts.Threads > 0 {
 		stmts = append(stmts, fmt.Sprintf("SET threads = %d", e.opts.Threads))
@@ -400,6 +402,14 @@ func (e *Engine) configure(ctx context.Context, conn *sql.Conn, memoryLimit stri
 	// is used only while the file's modification time is unchanged. An
 	// integer divided by an integer is an integer, as in Athena.
 	stmts = append(stmts, "SET TimeZone = 'UTC'", "SET parquet_metadata_cache = true", "SET integer_division = true")
+	if immutable {
+		// DuckDB keeps what it read of a file in memory (its external
+		// file cache) and by default opens and stats the file on every
+		// query to check the entry: with the file restriction that is a
+		// realpath per path component, per file. A file that never
+		// changes needs no check.
+		stmts = append(stmts, "SET validate_external_file_cache = 'NO_VALIDATION'")
+	}
 	for _, s := range stmts {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("query: configure duckdb: %s: %w", s, duckError(err))

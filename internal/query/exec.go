@@ -54,7 +54,8 @@ type Statistics struct {
 	// the current snapshot, an external table's files under its location.
 	// Whole files are counted; DuckDB may read less of them (only the
 	// needed columns and row groups), so this is an upper bound of the
-	// bytes read. It is 0 for a query that did not reach RUNNING.
+	// bytes read. It is 0 for a query that did not reach RUNNING, and for
+	// DESCRIBE and EXPLAIN (without ANALYZE), which read no data.
 	BytesScanned int64 `json:"bytes_scanned"`
 	// FilesScanned is the number of those files.
 	FilesScanned int64 `json:"files_scanned"`

@@ -425,6 +425,26 @@ func TestBytesScannedLimit(t *testing.T) {
 			t.Errorf("%+v: %s %+v", in, x.State, x.Error)
 		}
 	}
+	// Describing reads no data, as in Athena: it scans nothing and the
+	// limit does not refuse it. EXPLAIN ANALYZE runs the query.
+	for _, sql := range []string{
+		"DESCRIBE lake.events", "describe SELECT id FROM lake.events", "SHOW lake.events",
+		"EXPLAIN SELECT count(id) FROM lake.events", "/* plan */ explain select * from lake.events; DESCRIBE lake.events",
+	} {
+		x := execute(t, s, query.StartInput{SQL: sql, Workgroup: "small"})
+		if x.State != query.Succeeded || x.Statistics.BytesScanned != 0 || x.Statistics.FilesScanned != 0 || x.Statistics.RowsReturned == 0 {
+			t.Errorf("%q: %s %+v, statistics %+v, want SUCCEEDED, rows, nothing scanned", sql, x.State, x.Error, x.Statistics)
+		}
+	}
+	for _, sql := range []string{"EXPLAIN ANALYZE SELECT count(id) FROM lake.events", "DESCRIBE lake.events; SELECT id FROM lake.events"} {
+		if x := execute(t, s, query.StartInput{SQL: sql, Workgroup: "small"}); x.State != query.Failed || x.Error == nil || !strings.Contains(x.Error.Message, "bytes-scanned limit") {
+			t.Errorf("%q: %s %+v, want refused over the limit", sql, x.State, x.Error)
+		}
+	}
+	x = execute(t, s, query.StartInput{SQL: "EXPLAIN ANALYZE SELECT count(id) FROM lake.events", Workgroup: "exact"})
+	if x.State != query.Succeeded || x.Statistics.BytesScanned != bytes {
+		t.Errorf("EXPLAIN ANALYZE: %s %+v, scanned %d, want %d", x.State, x.Error, x.Statistics.BytesScanned, bytes)
+	}
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -233,6 +233,37 @@ var pooledStatements = map[string]bool{
 	"pivot": true, "unpivot": true,
 }
 
+// readsNoData reports whether every statement of query describes rather
+// than runs: DESCRIBE (or DuckDB's SHOW of a table or query), and EXPLAIN
+// without ANALYZE.
+func readsNoData(query string) bool {
+	toks := tokens(query)
+	start, seen := true, false
+	for i, tok := range toks {
+		if isPunct(tok, ";") {
+			start = true
+			continue
+		}
+		if !start {
+			continue
+		}
+		start, seen = false, true
+		if tok.kind != tokIdent || tok.quoted {
+			return false
+		}
+		switch strings.ToLower(tok.text) {
+		case "describe", "show":
+		case "explain":
+			if i+1 < len(toks) && toks[i+1].kind == tokIdent && !toks[i+1].quoted && strings.EqualFold(toks[i+1].text, "analyze") {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return seen
+}
+
 // readOnly reports whether every statement of query starts with one of
 // pooledStatements or a parenthesis.
 func readOnly(query string) bool {

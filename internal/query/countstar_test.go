@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -122,7 +123,7 @@ func TestCountFromMetadata(t *testing.T) {
 	// A table without a snapshot counts 0, as its empty view does.
 	x := execute(t, s, query.StartInput{SQL: "SELECT count(*) FROM lake.empty WHERE ts >= '2026-11-22'"})
 	page, err := s.Results(ctx, x.ID, 0, 10)
-	if err != nil || pageRows(page) != "[0]" || fmt.Sprint(page.Columns) != "[{count_star() BIGINT}]" || x.Statistics.FilesScanned != 0 {
+	if err != nil || pageRows(page) != "[0]" || fmt.Sprint(page.Columns) != "[{_col0 BIGINT}]" || x.Statistics.FilesScanned != 0 {
 		t.Errorf("count of an empty table: %+v, %v", page, err)
 	}
 	// A commit is counted at once: nothing cached outlives a snapshot.
@@ -133,13 +134,14 @@ func TestCountFromMetadata(t *testing.T) {
 	}
 	// Engine.Query answers the same way.
 	res, err := newEngine(t, store).Query(ctx, "SELECT count(*) FROM lake.events WHERE ts >= '2026-11-22'")
-	if err != nil || fmt.Sprint(res.Columns, res.Types, res.Rows) != "[count_star()] [BIGINT] [[6]]" {
+	if err != nil || fmt.Sprint(res.Columns, res.Types, res.Rows) != "[_col0] [BIGINT] [[6]]" {
 		t.Errorf("Engine.Query = %+v, %v", res, err)
 	}
 }
 
 // duckCount runs sql on conn and returns its columns as Results shows them
-// and its rows as pageRows prints them.
+// (an unaliased call, which DuckDB names after itself, is _col<i> as in
+// Athena) and its rows as pageRows prints them.
 func duckCount(t *testing.T, conn *sql.Conn, sql string) (cols, rows string) {
 	t.Helper()
 	r, err := conn.QueryContext(t.Context(), sql)
@@ -154,6 +156,9 @@ func duckCount(t *testing.T, conn *sql.Conn, sql string) (cols, rows string) {
 	rc := make([]query.ResultColumn, len(types))
 	for i, ct := range types {
 		rc[i] = query.ResultColumn{Name: ct.Name(), Type: ct.DatabaseTypeName()}
+		if strings.HasSuffix(rc[i].Name, ")") {
+			rc[i].Name = "_col" + strconv.Itoa(i)
+		}
 	}
 	var out []string
 	for r.Next() {

@@ -84,7 +84,7 @@ func (s *Service) Results(ctx context.Context, id string, offset, limit int) (*R
 // saveCSV runs query on conn and writes its result to path (through a
 // temporary file, renamed when complete). It returns the columns and the
 // number of rows.
-func saveCSV(ctx context.Context, conn *sql.Conn, query string, params []any, path string) ([]ResultColumn, int64, error) {
+func saveCSV(ctx context.Context, conn *sql.Conn, query string, params []any, names func([]string) []string, path string) ([]ResultColumn, int64, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, 0, fmt.Errorf("query: results: %w", err)
 	}
@@ -94,7 +94,7 @@ func saveCSV(ctx context.Context, conn *sql.Conn, query string, params []any, pa
 		return nil, 0, fmt.Errorf("query: results: %w", err)
 	}
 	defer os.Remove(tmp)
-	cols, n, err := writeRows(ctx, conn, query, params, f)
+	cols, n, err := writeRows(ctx, conn, query, params, names, f)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("query: results: %w", cerr)
 	}
@@ -107,7 +107,7 @@ func saveCSV(ctx context.Context, conn *sql.Conn, query string, params []any, pa
 	return cols, n, nil
 }
 
-func writeRows(ctx context.Context, conn *sql.Conn, query string, params []any, f io.Writer) ([]ResultColumn, int64, error) {
+func writeRows(ctx context.Context, conn *sql.Conn, query string, params []any, names func([]string) []string, f io.Writer) ([]ResultColumn, int64, error) {
 	rows, err := openRows(ctx, conn, query, params...)
 	if err != nil {
 		return nil, 0, queryError(ctx, err)
@@ -117,16 +117,21 @@ func writeRows(ctx context.Context, conn *sql.Conn, query string, params []any, 
 	if err != nil {
 		return nil, 0, queryError(ctx, err)
 	}
+	named := make([]string, len(types))
+	for i, t := range types {
+		named[i] = t.Name()
+	}
+	named = names(named)
 	cols := make([]ResultColumn, len(types))
 	dtypes := make([]*dtype, len(types))
-	names := make([]*string, len(types))
+	header := make([]*string, len(types))
 	for i, t := range types {
-		cols[i] = ResultColumn{Name: t.Name(), Type: t.DatabaseTypeName()}
+		cols[i] = ResultColumn{Name: named[i], Type: t.DatabaseTypeName()}
 		dtypes[i] = parseDuckType(cols[i].Type)
-		names[i] = &cols[i].Name
+		header[i] = &cols[i].Name
 	}
 	w := bufio.NewWriterSize(f, 64<<10)
-	writeRecord(w, names)
+	writeRecord(w, header)
 	vals := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
 	for i := range vals {

@@ -151,6 +151,7 @@ type Engine struct {
 	plans plans
 	count counts
 	meta  tables
+	cols  selectLists // see athenaNames
 	names atomic.Pointer[tableListing] // the last listing (see names.go)
 	pool  pool
 
@@ -210,7 +211,7 @@ func (e *Engine) Query(ctx context.Context, query string) (*Result, error) {
 		}
 		sql = rowsWritten(n)
 	}
-	res, err := run(ctx, s.conn, sql)
+	res, err := run(ctx, s.conn, sql, e.resultNames(ctx, s))
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +227,7 @@ type session struct {
 	in     *instance
 	conn   *sql.Conn
 	sql    string     // the query to run: rewritten by resolve; a write's query part; an answer from metadata (countstar.go); after the statements that start a pooled session's transaction
+	named  string     // the query whose select list names the result (refs.named)
 	write  *writeStmt // the write statement, or nil (write.go)
 	tables int
 	scan   scan
@@ -303,6 +305,9 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 	if err != nil {
 		return nil, err
 	}
+	if w == nil {
+		refs.named = refs.query
+	}
 	if answer, ok := e.countFromMetadata(ctx, refs); ok {
 		refs.tables, refs.query = nil, answer // no view: no file is read
 	}
@@ -338,7 +343,7 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 // close or the next query on in rolls back. w is the write statement
 // whose query part refs.query is, or nil.
 func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bool, w *writeStmt) (_ *session, err error) {
-	s := &session{in: in, conn: in.conn, sql: refs.query, write: w, tables: len(refs.tables) + len(refs.travels) + len(refs.metas)}
+	s := &session{in: in, conn: in.conn, sql: refs.query, named: refs.named, write: w, tables: len(refs.tables) + len(refs.travels) + len(refs.metas)}
 	defer func() {
 		if err != nil {
 			s.scan.release()
@@ -490,7 +495,13 @@ func openRows(ctx context.Context, conn *sql.Conn, query string, params ...any) 
 	return conn.QueryContext(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM (\n"+query+"\n) AS q("+strings.Join(cols, ", ")+")", params...)
 }
 
-func run(ctx context.Context, conn *sql.Conn, query string) (*Result, error) {
+// resultNames returns what renames the result columns of s as Athena
+// names them (athenaNames).
+func (e *Engine) resultNames(ctx context.Context, s *session) func([]string) []string {
+	return func(cols []string) []string { return e.cols.athenaNames(ctx, s.in.db, s.named, cols) }
+}
+
+func run(ctx context.Context, conn *sql.Conn, query string, names func([]string) []string) (*Result, error) {
 	rows, err := openRows(ctx, conn, query)
 	if err != nil {
 		return nil, queryError(ctx, err)
@@ -504,7 +515,7 @@ func run(ctx context.Context, conn *sql.Conn, query string) (*Result, error) {
 	if err != nil {
 		return nil, queryError(ctx, err)
 	}
-	res := &Result{Columns: cols, Types: make([]string, len(types)), Rows: [][]any{}}
+	res := &Result{Columns: names(cols), Types: make([]string, len(types)), Rows: [][]any{}}
 	for i, t := range types {
 		res.Types[i] = t.DatabaseTypeName()
 	}

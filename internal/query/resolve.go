@@ -22,6 +22,10 @@ type refs struct {
 	// database and name (catalog spelling): the views and the count from
 	// metadata use them, so the query reads one snapshot of each.
 	loaded map[[2]string]*table.Table
+	// named is the query whose select list names the result's columns
+	// (see athenaNames): query, before an answer from metadata replaced
+	// it; "" for a write, whose result is its row count.
+	named string
 }
 
 // iceberg returns the Iceberg table t, as resolving loaded it or loaded

@@ -102,3 +102,22 @@ SELECT 5 / 2 AS i, -5 / 2 AS neg, 5.0 / 2 AS dec, 5 / 2.0 AS dec2, CAST(5 AS DOU
 -- expect:
 i,neg,dec,dec2,dbl,agg,mean
 2,-2,2.5,2.5,2.5,1,1.5
+
+-- name: an expression without an alias is named _col<i> as in Athena; columns and aliases keep their names
+SELECT site, count(*), max(temperature) AS hottest, 1, upper(site), s.site FROM lake.sensors s WHERE site IS NOT NULL GROUP BY site ORDER BY site LIMIT 1;
+-- expect:
+site,_col1,hottest,_col3,_col4,site
+s0,5,28,1,S0,s0
+
+-- name: a union's columns are named by its first select
+SELECT count(*), 'a' FROM lake.sensors UNION ALL SELECT 1 AS n, 'b' ORDER BY 2;
+-- expect:
+_col0,_col1
+20,a
+1,b
+
+-- name: columns around a star are named by their position
+SELECT id * 2, *, id + 1 FROM (SELECT 1 AS id, 'x' AS name);
+-- expect:
+_col0,id,name,_col3
+2,1,x,2

@@ -151,7 +151,7 @@ type Engine struct {
 	plans plans
 	count counts
 	meta  tables
-	cols  selectLists // see athenaNames
+	cols  selectLists                  // see athenaNames
 	names atomic.Pointer[tableListing] // the last listing (see names.go)
 	pool  pool
 

@@ -59,7 +59,14 @@ func (e *Engine) write(ctx context.Context, s *session, params []any) (int64, er
 		sel string
 	)
 	if w.kind == ctas {
-		tbl, sc, sel, err = e.createTarget(ctx, ic.Iceberg(), w, cols)
+		names := make([]string, len(cols))
+		for i, c := range cols {
+			names[i] = c.Name()
+		}
+		// An expression without an alias makes a column named as a
+		// query shows it (_col1), not count_star().
+		names = e.cols.athenaNames(ctx, s.in.db, s.sql, names)
+		tbl, sc, sel, err = e.createTarget(ctx, ic.Iceberg(), w, cols, names)
 		if tbl == nil && err == nil {
 			return 0, nil // IF NOT EXISTS, and it does
 		}
@@ -161,9 +168,9 @@ func srcColumns(n int) string {
 
 // createTarget creates the table of a CTAS with the query's columns and
 // returns it, its schema and the select list that casts the query's
-// columns (src.c1, ...) to it. If it exists, it is nil with IF NOT EXISTS,
+// columns (src.c1, ...) to it. names are the columns' names. If it exists, it is nil with IF NOT EXISTS,
 // else an error wrapping catalog.ErrAlreadyExists.
-func (e *Engine) createTarget(ctx context.Context, ice icecat.Catalog, w *writeStmt, cols []*sql.ColumnType) (*table.Table, *iceberg.Schema, string, error) {
+func (e *Engine) createTarget(ctx context.Context, ice icecat.Catalog, w *writeStmt, cols []*sql.ColumnType, names []string) (*table.Table, *iceberg.Schema, string, error) {
 	if !plainIdent.MatchString(w.name) {
 		return nil, nil, "", fmt.Errorf("table name %q: %w: a new table's name has letters, digits and underscores only", w.name, ErrNotAllowed)
 	}
@@ -182,14 +189,14 @@ func (e *Engine) createTarget(ctx context.Context, ice icecat.Catalog, w *writeS
 	for i, c := range cols {
 		typ, err := icebergType(c, parseDuckType(c.DatabaseTypeName()).withNames(), ids)
 		if err != nil {
-			return nil, nil, "", fmt.Errorf("column %s: %w", c.Name(), err)
+			return nil, nil, "", fmt.Errorf("column %s: %w", names[i], err)
 		}
-		fields[i] = iceberg.NestedField{ID: ids.next(), Name: c.Name(), Type: typ}
+		fields[i] = iceberg.NestedField{ID: ids.next(), Name: names[i], Type: typ}
 		d, err := duckType(typ)
 		if err != nil {
-			return nil, nil, "", fmt.Errorf("column %s: %w", c.Name(), err)
+			return nil, nil, "", fmt.Errorf("column %s: %w", names[i], err)
 		}
-		list[i] = fmt.Sprintf("CAST(src.c%d AS %s) AS %s", i+1, d, schema.QuoteIdent(c.Name()))
+		list[i] = fmt.Sprintf("CAST(src.c%d AS %s) AS %s", i+1, d, schema.QuoteIdent(names[i]))
 	}
 	// Top-level fields first (ids 1..n), as Iceberg writers number them.
 	sc, err := newSchema(fields)

@@ -150,3 +150,17 @@ rows_written
 -- name: unquoted, it is refused with the quoting to use
 CREATE TABLE lake.agents2 WITH (partitioning = ARRAY['user-agent']) AS SELECT 'curl' AS "user-agent", 1 AS id;
 -- error: USER: query: CREATE TABLE lake.agents2: WITH: partitioning: "user-agent" is not col, year|month|day|hour(col) or bucket|truncate(n, col) (quote a column whose name is not letters, digits and _, as Trino does: '"user-agent"'): not supported
+
+-- name: CTAS names an expression without an alias as a query shows it
+CREATE TABLE lake.unnamed AS SELECT device, count(*), max(id) AS top FROM lake.sensors GROUP BY device;
+-- expect:
+rows_written
+4
+
+-- name: its columns
+SELECT column_name FROM (DESCRIBE lake.unnamed);
+-- expect:
+column_name
+device
+_col1
+top

@@ -34,13 +34,11 @@ var athenaMacros = []string{
 	// date_sub); DuckDB's date_diff counts unit boundaries crossed, which
 	// its alias datediff still does.
 	`date_diff(unit, a, b) AS date_sub(unit, a, b)`,
-	// MySQL-style formats, as Athena's date_format takes. (Its date_parse
-	// is left out: DuckDB's strptime takes only a constant format, which
-	// a macro's parameter is not.)
-	`__streamlake_mysql_format(f) AS
-		replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(
-		replace(f, '%M', '%B'), '%i', '%M'), '%s', '%S'), '%e', '%-d'), '%c', '%-m'), '%k', '%-H'),
-		'%l', '%-I'), '%h', '%I'), '%W', '%A'), '%T', '%H:%M:%S'), '%r', '%I:%M:%S %p'), '%v', '%V')`,
+	// MySQL-style formats, as Athena's date_format takes (mysqlFormats).
+	// (date_parse is rewritten in the query text instead: DuckDB's
+	// strptime takes only a constant format, which a macro's parameter
+	// is not; see rewriteFormats.)
+	mysqlFormatMacro(),
 	`date_format(x, f) AS strftime(x, __streamlake_mysql_format(f))`,
 	// Date parts.
 	`day_of_week(x) AS isodow(x)`,
@@ -121,6 +119,17 @@ var athenaMacros = []string{
 	`url_extract_query(u) AS regexp_extract(u, '\?([^#]*)', 1)`,
 	`url_extract_fragment(u) AS regexp_extract(u, '#(.*)$', 1)`,
 	`url_extract_parameter(u, name) AS url_decode(regexp_extract(u, '[?&]' || regexp_escape(name) || '=([^&#]*)', 1))`,
+}
+
+// mysqlFormatMacro translates a MySQL format to strftime's as
+// mysqlFormats does, one replace after another (no replacement makes text
+// a later one matches).
+func mysqlFormatMacro() string {
+	expr := "f"
+	for i := 2; i < len(mysqlFormatPairs); i += 2 { // after %%, which needs no replace
+		expr = "replace(" + expr + ", '" + mysqlFormatPairs[i] + "', '" + mysqlFormatPairs[i+1] + "')"
+	}
+	return "__streamlake_mysql_format(f) AS " + expr
 }
 
 // concatMacro is Athena's concat for 1 to n arguments: NULL if any is

@@ -121,3 +121,15 @@ SELECT id * 2, *, id + 1 FROM (SELECT 1 AS id, 'x' AS name);
 -- expect:
 _col0,id,name,_col3
 2,1,x,2
+
+-- name: date_parse takes MySQL's format letters, parse_datetime and format_datetime Java's patterns
+SELECT date_parse('2026-01-02 03:04:05', '%Y-%m-%d %H:%i:%s') AS dp, typeof(date_parse('Jan 5 2026', '%b %e %Y')) AS dp_type, parse_datetime('2026-1-2 3:04:05 PM', 'yyyy-M-d h:mm:ss a') AS pd, parse_datetime('02/Jan/2026:10:00:00 +0100', 'dd/MMM/yyyy:HH:mm:ss Z') AS clf, format_datetime(TIMESTAMPTZ '2026-01-02 03:04:05.123+00', 'EEEE, MMMM d, yyyy ''at'' h a, SSS') AS fd;
+-- expect:
+dp,dp_type,pd,clf,fd
+2026-01-02T03:04:05Z,TIMESTAMP,2026-01-02T15:04:05Z,2026-01-02T09:00:00Z,"Friday, January 2, 2026 at 3 AM, 123"
+
+-- name: format is Java's printf, whose %s takes any value; DuckDB's format would print '%s' as it is
+SELECT format('%s has %d readings, max %.1f', site, count(*), max(temperature)) AS line, format('%s|%s|%5s|%%', 1, [1, 2], true) AS any_value, format('{}', 1) AS braces FROM lake.sensors WHERE site = 's0' GROUP BY site;
+-- expect:
+line,any_value,braces
+"s0 has 5 readings, max 28.0","1|[1, 2]| true|%",{}

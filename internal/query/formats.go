@@ -1,0 +1,262 @@
+package query
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/streamlake/streamlake/internal/schema"
+)
+
+// Athena's functions that take a format in another syntax than DuckDB's,
+// where DuckDB needs the format to be a constant (so a macro cannot
+// translate it: a macro's parameter is not a constant). rewriteFormats
+// rewrites their calls in the query text when the format is a string
+// literal, as it nearly always is:
+//
+//	date_parse(s, '%Y-%m-%d %H:%i:%s')         strptime(s, '%Y-%m-%d %H:%M:%S')
+//	parse_datetime(s, 'yyyy-MM-dd HH:mm')      CAST(strptime(s, '%Y-%m-%d %H:%M') AS TIMESTAMPTZ)
+//	format_datetime(ts, 'yyyy-MM-dd')          strftime(ts, '%Y-%m-%d')
+//	format('%s: %.2f', name, x)                printf('%s: %.2f', CAST(name AS VARCHAR), x)
+//
+// date_parse takes MySQL's format letters (as date_format does),
+// parse_datetime and format_datetime Java's (Joda) patterns, format Java's
+// printf conversions, whose %s formats any value (DuckDB's printf takes
+// only strings for %s; DuckDB's format has {} placeholders and would
+// print '%s' as it is). A call whose format is not a literal is left for
+// DuckDB, which names what it lacks.
+
+// formatFunctions are the names rewriteFormats rewrites.
+var formatFunctions = []string{"date_parse", "parse_datetime", "format_datetime", "format"}
+
+// edit replaces query[pos:end] with text (an insertion when pos == end).
+type edit struct {
+	pos, end int
+	text     string
+}
+
+// rewriteFormats returns query with the calls of formatFunctions whose
+// format is a string literal rewritten for DuckDB.
+func rewriteFormats(query string) string {
+	lower := strings.ToLower(query)
+	if !slices.ContainsFunc(formatFunctions, func(f string) bool { return strings.Contains(lower, f+"(") || strings.Contains(lower, f+" (") }) {
+		return query
+	}
+	toks := tokens(query)
+	var edits []edit
+	for i, t := range toks {
+		if t.kind != tokIdent || t.quoted || i+1 >= len(toks) || !isPunct(toks[i+1], "(") ||
+			i > 0 && toks[i-1].kind == tokDot {
+			continue
+		}
+		name := strings.ToLower(t.text)
+		if !slices.Contains(formatFunctions, name) {
+			continue
+		}
+		args := callArgs(toks, i+1)
+		switch name {
+		case "date_parse", "parse_datetime", "format_datetime":
+			if len(args) != 2 || len(args[1]) != 1 || args[1][0].kind != tokString {
+				continue
+			}
+			lit := args[1][0]
+			switch name {
+			case "date_parse":
+				edits = append(edits, edit{t.pos, t.end, "strptime"}, edit{lit.pos, lit.end, schema.QuoteString(mysqlFormats.Replace(lit.text))})
+			case "parse_datetime":
+				end := closeParen(toks, i+1)
+				edits = append(edits, edit{t.pos, t.end, "CAST(strptime"}, edit{lit.pos, lit.end, schema.QuoteString(jodaFormat(lit.text))},
+					edit{end, end, " AS TIMESTAMPTZ)"})
+			default:
+				edits = append(edits, edit{t.pos, t.end, "strftime"}, edit{lit.pos, lit.end, schema.QuoteString(jodaFormat(lit.text))})
+			}
+		case "format":
+			if len(args) < 1 || len(args[0]) != 1 || args[0][0].kind != tokString {
+				continue
+			}
+			edits = append(edits, edit{t.pos, t.end, "printf"})
+			for k, conv := range printfConversions(args[0][0].text) {
+				if k+1 >= len(args) || len(args[k+1]) == 0 || conv != 's' && conv != 'S' {
+					continue
+				}
+				a := args[k+1]
+				edits = append(edits, edit{a[0].pos, a[0].pos, "CAST("}, edit{a[len(a)-1].end, a[len(a)-1].end, " AS VARCHAR)"})
+			}
+		}
+	}
+	if len(edits) == 0 {
+		return query
+	}
+	// Insertions before replacements at the same place: CAST( goes
+	// before a name that is itself rewritten.
+	slices.SortStableFunc(edits, func(a, b edit) int {
+		if a.pos != b.pos {
+			return a.pos - b.pos
+		}
+		return (a.end - a.pos) - (b.end - b.pos)
+	})
+	var b strings.Builder
+	at := 0
+	for _, e := range edits {
+		b.WriteString(query[at:e.pos])
+		b.WriteString(e.text)
+		at = e.end
+	}
+	b.WriteString(query[at:])
+	return b.String()
+}
+
+// callArgs returns the arguments (their tokens) of the call whose opening
+// parenthesis is toks[open], split at its top-level commas.
+func callArgs(toks []token, open int) [][]token {
+	var args [][]token
+	depth, start := 0, open+1
+	for j := open; j < len(toks); j++ {
+		switch {
+		case isPunct(toks[j], "(") || isPunct(toks[j], "[") || isPunct(toks[j], "{"):
+			depth++
+		case isPunct(toks[j], ")") || isPunct(toks[j], "]") || isPunct(toks[j], "}"):
+			depth--
+			if depth == 0 {
+				if j > start || len(args) > 0 {
+					args = append(args, toks[start:j])
+				}
+				return args
+			}
+		case depth == 1 && isPunct(toks[j], ","):
+			args = append(args, toks[start:j])
+			start = j + 1
+		}
+	}
+	return nil // unbalanced: DuckDB reports it
+}
+
+// closeParen returns the position of the parenthesis that closes the call
+// whose opening parenthesis is toks[open].
+func closeParen(toks []token, open int) int {
+	depth := 0
+	for j := open; j < len(toks); j++ {
+		switch {
+		case isPunct(toks[j], "(") || isPunct(toks[j], "[") || isPunct(toks[j], "{"):
+			depth++
+		case isPunct(toks[j], ")") || isPunct(toks[j], "]") || isPunct(toks[j], "}"):
+			depth--
+			if depth == 0 {
+				return toks[j].end
+			}
+		}
+	}
+	return toks[len(toks)-1].end
+}
+
+// mysqlFormats translates MySQL's format letters, which Athena's
+// date_format and date_parse take, to strftime's and strptime's.
+var mysqlFormats = strings.NewReplacer(mysqlFormatPairs...)
+
+var mysqlFormatPairs = []string{
+	"%%", "%%", "%M", "%B", "%i", "%M", "%s", "%S", "%e", "%-d", "%c", "%-m", "%k", "%-H",
+	"%l", "%-I", "%h", "%I", "%W", "%A", "%T", "%H:%M:%S", "%r", "%I:%M:%S %p", "%v", "%V",
+}
+
+// jodaFormat translates a Java (Joda) date pattern, which Athena's
+// parse_datetime and format_datetime take, to strptime's and strftime's
+// format: letters repeat for width (yyyy, MM, dd, HH, mm, ss, SSS), text
+// in single quotes is literal.
+func jodaFormat(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); {
+		c := p[i]
+		if c == '\'' {
+			j := strings.IndexByte(p[i+1:], '\'')
+			if j < 0 {
+				j = len(p) - i - 1
+			}
+			lit := p[i+1 : i+1+j]
+			if lit == "" {
+				lit = "'" // '' is a quote
+			}
+			b.WriteString(strings.ReplaceAll(lit, "%", "%%"))
+			i += j + 2
+			continue
+		}
+		n := 1
+		for i+n < len(p) && p[i+n] == c {
+			n++
+		}
+		i += n
+		var f string
+		switch c {
+		case 'y', 'Y', 'u':
+			f = "%Y"
+			if n == 2 {
+				f = "%y"
+			}
+		case 'M':
+			f = [...]string{"%-m", "%m", "%b", "%B"}[min(n, 4)-1]
+		case 'd':
+			f = pick(n, "%-d", "%d")
+		case 'H':
+			f = pick(n, "%-H", "%H")
+		case 'h':
+			f = pick(n, "%-I", "%I")
+		case 'm':
+			f = pick(n, "%-M", "%M")
+		case 's':
+			f = pick(n, "%-S", "%S")
+		case 'S':
+			f = "%g" // milliseconds
+			if n > 3 {
+				f = "%f"
+			}
+		case 'a':
+			f = "%p"
+		case 'E':
+			f = "%a"
+			if n >= 4 {
+				f = "%A"
+			}
+		case 'D':
+			f = "%j"
+		case 'Z':
+			f = "%z"
+		case 'z':
+			f = "%Z"
+		case '%':
+			f = strings.Repeat("%%", n)
+		default:
+			f = strings.Repeat(string(c), n)
+		}
+		b.WriteString(f)
+	}
+	return b.String()
+}
+
+// pick is short for one letter, long for two or more.
+func pick(n int, short, long string) string {
+	if n == 1 {
+		return short
+	}
+	return long
+}
+
+// printfConversions returns the conversion letters of a Java printf format
+// in argument order (%% and %n take no argument).
+func printfConversions(f string) []byte {
+	var out []byte
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			continue
+		}
+		j := i + 1
+		for j < len(f) && strings.IndexByte("-#+ 0,(.123456789$", f[j]) >= 0 {
+			j++
+		}
+		if j >= len(f) {
+			break
+		}
+		if f[j] != '%' && f[j] != 'n' {
+			out = append(out, f[j])
+		}
+		i = j
+	}
+	return out
+}

@@ -1,0 +1,40 @@
+package query
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRewriteFormats(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`SELECT date_parse(s, '%Y-%m-%d %H:%i:%s') FROM t`, `SELECT strptime(s, '%Y-%m-%d %H:%M:%S') FROM t`},
+		{`SELECT DATE_PARSE (s, '%M %e, %Y %%i')`, `SELECT strptime (s, '%B %-d, %Y %%i')`},
+		{`SELECT parse_datetime(concat(a, 'x'), 'yyyy-MM-dd''T''HH:mm:ss.SSS')`, `SELECT CAST(strptime(concat(a, 'x'), '%Y-%m-%dT%H:%M:%S.%g') AS TIMESTAMPTZ)`},
+		{`SELECT format_datetime(ts, 'EEE, d MMM yy h:m a Z')`, `SELECT strftime(ts, '%a, %-d %b %y %-I:%-M %p %z')`},
+		{`SELECT format('%s: %.2f%% %5s %n %d', a.b, f(x, y), [1, 2], n)`, `SELECT printf('%s: %.2f%% %5s %n %d', CAST(a.b AS VARCHAR), f(x, y), CAST([1, 2] AS VARCHAR), n)`},
+		// Nested: the outer argument's cast wraps the inner rewrite.
+		{`SELECT format('%s', date_parse(s, '%i'))`, `SELECT printf('%s', CAST(strptime(s, '%M') AS VARCHAR))`},
+		// Left alone: a format that is not a literal, a quoted or
+		// qualified name, the words in strings and comments.
+		{`SELECT date_parse(s, f), "format"('%s', 1), x.format('%s', 1)`, `SELECT date_parse(s, f), "format"('%s', 1), x.format('%s', 1)`},
+		{`SELECT 'format(''%s'', 1)' -- date_parse(s, '%i')`, `SELECT 'format(''%s'', 1)' -- date_parse(s, '%i')`},
+		{`SELECT format(`, `SELECT format(`}, // unbalanced: DuckDB reports it
+	} {
+		if got := rewriteFormats(tc.in); got != tc.want {
+			t.Errorf("%s\n got %s\nwant %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+func FuzzRewriteFormats(f *testing.F) {
+	for _, s := range []string{`SELECT format('%s %d', a, b)`, `date_parse(x, '%i')`, `parse_datetime(s, 'yyyy''T''')`, `format(('%s'), [1,`, `format_datetime(t, '''')`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		out := rewriteFormats(q)
+		lower := strings.ToLower(q)
+		if !strings.Contains(lower, "format") && !strings.Contains(lower, "parse") && out != q {
+			t.Errorf("rewrote a query without the functions: %q -> %q", q, out)
+		}
+	})
+}

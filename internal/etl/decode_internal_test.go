@@ -22,3 +22,19 @@ func TestEmptyFieldNameIsDeadLetter(t *testing.T) {
 		}
 	}
 }
+
+// A value in Schema Registry's wire format is a dead letter that says so.
+func TestWireFormatIsDeadLetter(t *testing.T) {
+	for _, c := range []struct {
+		value  []byte
+		reason string
+	}{
+		{[]byte{0, 0, 0, 1, 7, 2, 'a'}, "value is not valid JSON: it is in Schema Registry's wire format (schema id 263), which is not decoded; produce JSON values, or convert them before this topic"},
+		{[]byte{0, 1}, "value is not valid JSON"},
+		{[]byte("plain text"), "value is not valid JSON"},
+	} {
+		if _, reason := decodeObject(stage.Record{Value: c.value}); reason != c.reason {
+			t.Errorf("%q: reason %q, want %q", c.value, reason, c.reason)
+		}
+	}
+}

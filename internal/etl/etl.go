@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -809,6 +810,11 @@ func decodeObject(r stage.Record) (schema.Object, string) {
 	switch {
 	case r.Value == nil:
 		return nil, "value is empty (tombstone)"
+	case !r.ValueIsJSON && len(r.Value) >= 5 && r.Value[0] == 0:
+		// Confluent's wire format: magic byte 0, a 4-byte schema id, then
+		// Avro, Protobuf or JSON Schema encoded bytes.
+		return nil, fmt.Sprintf("value is not valid JSON: it is in Schema Registry's wire format (schema id %d), "+
+			"which is not decoded; produce JSON values, or convert them before this topic", binary.BigEndian.Uint32(r.Value[1:5]))
 	case !r.ValueIsJSON:
 		return nil, "value is not valid JSON"
 	}

@@ -301,6 +301,8 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 	}
 	if w != nil {
 		query = w.query // DuckDB runs the query part
+	} else if err := refuseCatalogDDL(query, dbs); err != nil {
+		return nil, err
 	}
 	refs, err := e.resolve(ctx, query)
 	if err != nil {

@@ -66,6 +66,45 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// Statements that would create, change or remove a catalog database's
+// objects in the query's own DuckDB, and answer as if they had, are
+// refused; on a query's own objects they run.
+func TestCatalogDDLRefused(t *testing.T) {
+	ctx := t.Context()
+	store, _ := eventsLake(t)
+	e := newEngine(t, store)
+	defer e.Close()
+	for sql, want := range map[string]string{
+		"CREATE VIEW lake.v AS SELECT id FROM lake.events":                  "CREATE VIEW lake.v is not supported: views are not kept in the catalog",
+		"create or replace temp view LAKE.v as select 1":                    "CREATE OR REPLACE TEMP VIEW LAKE.v is not supported: views",
+		"SELECT 1; DROP TABLE IF EXISTS lake.events":                        "DROP TABLE IF EXISTS lake.events is not supported: SQL here reads",
+		"ALTER TABLE lake.events ADD COLUMN x INT":                          "ALTER TABLE lake.events is not supported",
+		"DELETE FROM lake.events WHERE id = 1":                              "DELETE FROM lake.events is not supported",
+		"UPDATE lake.events SET name = 'x'":                                 "UPDATE lake.events is not supported",
+		"MERGE INTO lake.events USING (SELECT 1 AS id) s ON s.id = id":      "MERGE INTO lake.events is not supported",
+		"TRUNCATE lake.events":                                              "TRUNCATE lake.events is not supported",
+		"DROP SCHEMA lake CASCADE":                                          "DROP SCHEMA lake is not supported",
+		"/* c */ CREATE MACRO lake.m(x) AS x + 1; SELECT lake.m(1)":         "CREATE MACRO lake.m is not supported",
+		"SELECT count(id) FROM lake.events; CREATE VIEW lake.w AS SELECT 1": "CREATE VIEW lake.w is not supported",
+	} {
+		_, err := e.Query(ctx, sql)
+		if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, query.ErrUnsupported) {
+			t.Errorf("%q: err = %v, want one saying %q", sql, err, want)
+		}
+	}
+	// The table is untouched, and a query's own objects still work.
+	for sql, want := range map[string]string{
+		"SELECT count(id) FROM lake.events":                                               "[[5]]",
+		"CREATE TEMP VIEW v AS SELECT count(id) AS n FROM lake.events; SELECT n FROM v":   "[[5]]",
+		"CREATE TABLE t AS SELECT 1 AS a; INSERT INTO t VALUES (2); SELECT sum(a) FROM t": "[[3]]",
+		"CREATE VIEW lake AS SELECT 7 AS x; SELECT x FROM lake":                           "[[7]]",
+	} {
+		if got := queryRows(t, e, sql); got != want {
+			t.Errorf("%q = %s, want %s", sql, got, want)
+		}
+	}
+}
+
 func TestFileAccess(t *testing.T) {
 	ctx := t.Context()
 	store, dir := openCatalog(t)

@@ -3,6 +3,7 @@ package query
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -42,6 +43,65 @@ func refuseStatements(query string) error {
 			}
 		}
 		start = false
+	}
+	return nil
+}
+
+// catalogDDL are the first keywords of statements that create, change or
+// remove objects: on a catalog database's name they are refused by
+// refuseCatalogDDL, since DuckDB would make the change in the query's own
+// instance, where it is gone when the query ends, and answer as if it had
+// succeeded.
+var catalogDDL = map[string]bool{
+	"create": true, "drop": true, "alter": true, "delete": true, "update": true, "merge": true,
+	"truncate": true, "insert": true, "comment": true,
+}
+
+// ddlWords are the words between a catalogDDL keyword and the name of the
+// object it acts on.
+var ddlWords = map[string]bool{
+	"or": true, "replace": true, "temp": true, "temporary": true, "persistent": true, "view": true,
+	"table": true, "macro": true, "function": true, "sequence": true, "schema": true, "index": true,
+	"unique": true, "type": true, "if": true, "not": true, "exists": true, "from": true, "into": true,
+	"on": true, "column": true, "materialized": true, "external": true, "database": true,
+}
+
+// refuseCatalogDDL returns an error wrapping ErrUnsupported if a statement
+// of query creates, changes or removes an object in one of dbs (the
+// catalog's databases, folded): CREATE VIEW lake.v, DROP TABLE lake.t,
+// ALTER TABLE, DELETE FROM, UPDATE, MERGE INTO, TRUNCATE or a CREATE
+// TABLE that is not CREATE TABLE AS (which parseWrite takes). The same
+// statements on a query's own objects (CREATE TEMP VIEW v AS ...; SELECT
+// ... FROM v) run.
+func refuseCatalogDDL(query string, dbs map[string]bool) error {
+	toks := tokens(query)
+	for i := 0; i < len(toks); i++ {
+		if i > 0 && !isPunct(toks[i-1], ";") || toks[i].kind != tokIdent || toks[i].quoted || !catalogDDL[strings.ToLower(toks[i].text)] {
+			continue
+		}
+		j := i + 1
+		var kinds []string
+		for j < len(toks) && toks[j].kind == tokIdent && !toks[j].quoted && ddlWords[strings.ToLower(toks[j].text)] {
+			kinds = append(kinds, strings.ToUpper(toks[j].text))
+			j++
+		}
+		if j >= len(toks) || toks[j].kind != tokIdent || !dbs[strings.ToLower(toks[j].text)] {
+			continue
+		}
+		name := toks[j].text
+		schemaOnly := j+1 >= len(toks) || toks[j+1].kind != tokDot
+		if !schemaOnly && j+2 < len(toks) && toks[j+2].kind == tokIdent {
+			name += "." + toks[j+2].text
+		} else if !schemaOnly || !slices.Contains(kinds, "SCHEMA") && !slices.Contains(kinds, "DATABASE") {
+			continue // a name in a database of the query's own, or not a name
+		}
+		stmt := strings.Join(append([]string{strings.ToUpper(toks[i].text)}, kinds...), " ")
+		hint := "SQL here reads the catalog's tables and adds to them with CREATE TABLE ... AS SELECT and INSERT INTO ... SELECT"
+		if slices.Contains(kinds, "VIEW") && strings.EqualFold(toks[i].text, "create") {
+			hint = "views are not kept in the catalog: save the SQL as a named query (streamlake queries save), or write its rows with CREATE TABLE ... AS SELECT"
+		}
+		return fmt.Errorf("query: %s %s is %w: %s (each query runs on a DuckDB of its own, where any other change would be gone when it ends)",
+			stmt, name, ErrUnsupported, hint)
 	}
 	return nil
 }

@@ -342,10 +342,18 @@ func (w *writeStmt) parseInsert(toks []token, i int) (int, error) {
 }
 
 // writeDatabases returns the folded names of the catalog's databases if
-// query may be a write (it starts with CREATE or INSERT), else nil.
+// a statement of query may write or change objects (it starts with
+// CREATE, INSERT or another of catalogDDL), else nil.
 func (e *Engine) writeDatabases(ctx context.Context, query string) (map[string]bool, error) {
 	toks := tokens(query)
-	if len(toks) == 0 || !(isWord(toks[0], "create") || isWord(toks[0], "insert")) {
+	ddl := false
+	for i, t := range toks {
+		if (i == 0 || isPunct(toks[i-1], ";")) && t.kind == tokIdent && !t.quoted && catalogDDL[strings.ToLower(t.text)] {
+			ddl = true
+			break
+		}
+	}
+	if !ddl {
 		return nil, nil
 	}
 	all, err := e.cat.Tables(ctx, "")

@@ -153,8 +153,12 @@ output counts them by reason. Safe while 'streamlake run' is writing.`,
 				return err
 			}
 			defer store.Close()
+			values, err := a.valueDecoder()
+			if err != nil {
+				return err
+			}
 			e := etl.New(etl.Config{Database: a.cfg.ETL.Database, TimeField: a.cfg.ETL.TimeField, Tables: a.tables,
-				OnTypeMismatch: a.cfg.ETL.OnTypeMismatch, MaxColumns: a.cfg.ETL.MaxColumns, Logger: a.log}, nil, store.Iceberg())
+				OnTypeMismatch: a.cfg.ETL.OnTypeMismatch, MaxColumns: a.cfg.ETL.MaxColumns, Values: values, Logger: a.log}, nil, store.Iceberg())
 			res, err := e.Replay(cmd.Context(), args[0])
 			if err != nil {
 				return err

@@ -33,6 +33,7 @@ import (
 	"github.com/streamlake/streamlake/internal/ingest"
 	"github.com/streamlake/streamlake/internal/monitor"
 	"github.com/streamlake/streamlake/internal/prefault"
+	"github.com/streamlake/streamlake/internal/registry"
 	"github.com/streamlake/streamlake/internal/query"
 	"github.com/streamlake/streamlake/internal/stage"
 )
@@ -61,6 +62,19 @@ func warehouseURL(c config.Config) (string, error) {
 		return c.Storage.Warehouse, nil
 	}
 	return sblob.DirURL(c.Paths().Lake)
+}
+
+// valueDecoder is the decoder of values in Schema Registry's wire format
+// when kafka.schema_registry is set, else nil.
+func (a *app) valueDecoder() (etl.ValueDecoder, error) {
+	if a.cfg.Kafka.SchemaRegistry == "" {
+		return nil, nil
+	}
+	d, err := registry.New(a.cfg.Kafka.SchemaRegistry)
+	if err != nil {
+		return nil, fmt.Errorf("kafka.schema_registry: %w", err)
+	}
+	return d, nil
 }
 
 func (a *app) openCatalog(ctx context.Context) (*catalog.Store, error) {
@@ -222,8 +236,12 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 	}
 	p.etlMetrics = etl.NewMetrics(p.reg)
 	p.crawlMetrics = crawl.NewMetrics(p.reg)
+	values, err := a.valueDecoder()
+	if err != nil {
+		return nil, err
+	}
 	p.etl = etl.New(etl.Config{Database: a.cfg.ETL.Database, TimeField: a.cfg.ETL.TimeField, OnTypeMismatch: a.cfg.ETL.OnTypeMismatch,
-		Tables: a.tables, MaxColumns: a.cfg.ETL.MaxColumns,
+		Tables: a.tables, MaxColumns: a.cfg.ETL.MaxColumns, Values: values,
 		StagingRetention: a.cfg.Storage.StagingRetention, Handoff: p.handoff, Logger: a.log, Metrics: p.etlMetrics}, p.staging, p.store.Iceberg())
 	return p, nil
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -104,8 +105,12 @@ type Kafka struct {
 	// derives one from the host name and the data directory, so a
 	// restarted process reclaims its partitions at once.
 	InstanceID string `yaml:"instance_id"`
-	TLS        TLS    `yaml:"tls"`
-	SASL       SASL   `yaml:"sasl"`
+	// SchemaRegistry is the URL of a Confluent-compatible schema registry
+	// (http://host:8081): values in its wire format (Avro, JSON Schema)
+	// are decoded into rows. Empty: such values are dead letters.
+	SchemaRegistry string `yaml:"schema_registry"`
+	TLS            TLS    `yaml:"tls"`
+	SASL           SASL   `yaml:"sasl"`
 }
 
 // TLS encrypts Kafka connections: enabled, or implied by any file set.
@@ -413,6 +418,8 @@ func (c *Config) Validate() error {
 		return bad("kafka.partitions", "%d is out of range 1..10000", c.Kafka.Partitions)
 	case c.Kafka.SessionTimeout < 6*time.Second || c.Kafka.SessionTimeout > 30*time.Minute:
 		return bad("kafka.session_timeout", "%s is out of range 6s..30m", c.Kafka.SessionTimeout)
+	case c.Kafka.SchemaRegistry != "" && !httpURL(c.Kafka.SchemaRegistry):
+		return bad("kafka.schema_registry", "%q is not an http:// or https:// URL with a host (e.g. http://127.0.0.1:8081)", c.Kafka.SchemaRegistry)
 	case c.Ingest.FlushRecords < 1:
 		return bad("ingest.flush_records", "%d must be at least 1", c.Ingest.FlushRecords)
 	case c.Ingest.FlushBytes < 1024:
@@ -490,6 +497,12 @@ var (
 	identifier = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 	hostPort   = regexp.MustCompile(`^[^\s:]*:\d{1,5}$`)
 )
+
+// httpURL reports whether s is an http or https URL with a host.
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
 
 func oneOf(s string, allowed ...string) bool {
 	for _, a := range allowed {

@@ -84,10 +84,22 @@ type Config struct {
 	// process just staged; read takes them from there instead of
 	// decompressing (see stage.Handoff).
 	Handoff *stage.Handoff
+	// Values, when set, decodes values in Schema Registry's wire format
+	// (a zero byte and a schema id) into JSON objects; without it they
+	// are dead letters.
+	Values  ValueDecoder
 	Logger  *slog.Logger
 	Metrics *Metrics
 
 	noFastPath bool // tests: every record through the general path
+}
+
+// ValueDecoder decodes a record value in Schema Registry's wire format
+// into a JSON object (registry.Decoder). A value it cannot decode has a
+// reason, which makes it a dead letter; err is for a registry that cannot
+// be asked now, which fails the load until it can.
+type ValueDecoder interface {
+	Decode(ctx context.Context, value []byte) (json []byte, reason string, err error)
 }
 
 // ETL loads staging objects into the lake.
@@ -599,7 +611,11 @@ func (e *ETL) read(ctx context.Context, o object, targets []*target, limit int) 
 		if r.Offset >= home.mainBM[k] || r.Offset >= home.dlqBM[k] {
 			routed++
 		}
-		route(r, k, specs, targets, home, now)
+		r, reason, err := e.decodeWire(ctx, r)
+		if err != nil {
+			return err
+		}
+		route(r, reason, k, specs, targets, home, now)
 		for _, tg := range targets {
 			tg.mainBM[k] = max(tg.mainBM[k], r.Offset+1)
 			tg.dlqBM[k] = max(tg.dlqBM[k], r.Offset+1)
@@ -688,9 +704,28 @@ func readObject(ctx context.Context, b *blob.Bucket, key string) ([]byte, error)
 // unrouted is the dead-letter reason of a record no table's match takes.
 func unrouted(topic string) string { return "matches no table configured for topic " + topic }
 
-// route adds one record to the batch of the table it goes to.
-func route(r stage.Record, k string, specs []*tables.Table, targets []*target, home *target, now time.Time) {
-	v, reason := decodeObject(r)
+// decodeWire decodes r's value if it is in Schema Registry's wire format
+// and the ETL has a ValueDecoder: r with a JSON value, or a reason it
+// cannot be decoded.
+func (e *ETL) decodeWire(ctx context.Context, r stage.Record) (stage.Record, string, error) {
+	if e.cfg.Values == nil || r.ValueIsJSON || len(r.Value) < 5 || r.Value[0] != 0 {
+		return r, "", nil
+	}
+	v, reason, err := e.cfg.Values.Decode(ctx, r.Value)
+	if err != nil || reason != "" {
+		return r, reason, err
+	}
+	r.Value, r.ValueIsJSON = v, true
+	return r, "", nil
+}
+
+// route adds one record to the batch of the table it goes to. A reason
+// makes it a dead letter of the first table (decodeWire's).
+func route(r stage.Record, reason, k string, specs []*tables.Table, targets []*target, home *target, now time.Time) {
+	var v schema.Object
+	if reason == "" {
+		v, reason = decodeObject(r)
+	}
 	if reason != "" {
 		if r.Offset >= home.dlqBM[k] {
 			home.b.addDead(r, "decode", reason)

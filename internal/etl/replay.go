@@ -83,7 +83,14 @@ func (e *ETL) replayOnce(ctx context.Context, name string) (ReplayResult, error)
 	var order []string
 	byTable := map[string][]replayRecord{}
 	for _, r := range recs {
-		v, reason := decodeObject(r)
+		r, reason, err := e.decodeWire(ctx, r)
+		if err != nil {
+			return res, fmt.Errorf("etl: replay %s: %w", name, err)
+		}
+		var v schema.Object
+		if reason == "" {
+			v, reason = decodeObject(r)
+		}
 		if reason != "" {
 			res.StillFailing[reason]++
 			continue

@@ -33,8 +33,8 @@ import (
 	"github.com/streamlake/streamlake/internal/ingest"
 	"github.com/streamlake/streamlake/internal/monitor"
 	"github.com/streamlake/streamlake/internal/prefault"
-	"github.com/streamlake/streamlake/internal/registry"
 	"github.com/streamlake/streamlake/internal/query"
+	"github.com/streamlake/streamlake/internal/registry"
 	"github.com/streamlake/streamlake/internal/stage"
 )
 

@@ -608,12 +608,14 @@ func (e *ETL) read(ctx context.Context, o object, targets []*target, limit int) 
 		case r.Partition != kp:
 			kp, k = r.Partition, tpKey(r.Topic, r.Partition)
 		}
+		var reason string
 		if r.Offset >= home.mainBM[k] || r.Offset >= home.dlqBM[k] {
 			routed++
-		}
-		r, reason, err := e.decodeWire(ctx, r)
-		if err != nil {
-			return err
+			// Only a record a table takes is decoded: one loaded before
+			// needs no registry.
+			if r, reason, err = e.decodeWire(ctx, r); err != nil {
+				return err
+			}
 		}
 		route(r, reason, k, specs, targets, home, now)
 		for _, tg := range targets {
@@ -848,8 +850,8 @@ func decodeObject(r stage.Record) (schema.Object, string) {
 	case !r.ValueIsJSON && len(r.Value) >= 5 && r.Value[0] == 0:
 		// Confluent's wire format: magic byte 0, a 4-byte schema id, then
 		// Avro, Protobuf or JSON Schema encoded bytes.
-		return nil, fmt.Sprintf("value is not valid JSON: it is in Schema Registry's wire format (schema id %d), "+
-			"which is not decoded; produce JSON values, or convert them before this topic", binary.BigEndian.Uint32(r.Value[1:5]))
+		return nil, fmt.Sprintf("value is not valid JSON: it is in Schema Registry's wire format (schema id %d); "+
+			"set kafka.schema_registry to decode Avro and JSON Schema values", binary.BigEndian.Uint32(r.Value[1:5]))
 	case !r.ValueIsJSON:
 		return nil, "value is not valid JSON"
 	}

@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -121,16 +122,11 @@ func renameExpressions(items []selectItem, cols []string) []string {
 	if first < 0 && len(items) != len(cols) || first >= 0 && len(items)-1 > len(cols) {
 		return cols
 	}
-	out := cols
+	out := slices.Clone(cols)
 	rename := func(item, col int) {
-		it := items[item]
-		if it.Alias != "" || it.Class == "COLUMN_REF" || it.Class == "STAR" {
-			return
+		if it := items[item]; it.Alias == "" && it.Class != "COLUMN_REF" && it.Class != "STAR" {
+			out[col] = "_col" + strconv.Itoa(col)
 		}
-		if &out[0] == &cols[0] {
-			out = append([]string(nil), cols...)
-		}
-		out[col] = "_col" + strconv.Itoa(col)
 	}
 	if first < 0 {
 		for i := range items {

@@ -37,7 +37,7 @@ var athenaMacros = []string{
 	// MySQL-style formats, as Athena's date_format takes (mysqlFormats).
 	// (date_parse is rewritten in the query text instead: DuckDB's
 	// strptime takes only a constant format, which a macro's parameter
-	// is not; see rewriteFormats.)
+	// is not; see rewriteAthena.)
 	mysqlFormatMacro(),
 	`date_format(x, f) AS strftime(x, __streamlake_mysql_format(f))`,
 	// Date parts.

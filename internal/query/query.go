@@ -285,7 +285,7 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 	} else if ok {
 		query = answer // SHOW ...: the catalog's answer, as a VALUES table
 	}
-	query = rewriteFormats(query) // Athena's format functions (formats.go)
+	query = rewriteAthena(query) // Athena's SQL that DuckDB reads otherwise (rewrite.go)
 	if !e.opts.AllowFileAccess {
 		if err := refuseStatements(query); err != nil {
 			return nil, err

@@ -133,3 +133,15 @@ SELECT format('%s has %d readings, max %.1f', site, count(*), max(temperature)) 
 -- expect:
 line,any_value,braces
 "s0 has 5 readings, max 28.0","1|[1, 2]| true|%",{}
+
+-- name: functions that take a lambda: transform, any_match, all_match, none_match (and filter, the same in both)
+SELECT transform(ARRAY[1, 2, 3], x -> x * 2) AS doubled, any_match(ARRAY[1, 2], x -> x > 1) AS some, all_match(ARRAY[1, 2], x -> x > 1) AS every, none_match(ARRAY[1, 2], x -> x > 5) AS none, filter(ARRAY[1, 2, 3], x -> x <> 2) AS kept;
+-- expect:
+doubled,some,every,none,kept
+"[2,4,6]",true,false,true,"[1,3]"
+
+-- name: TABLESAMPLE's size is a percentage, as in Athena
+SELECT (SELECT count(*) FROM lake.sensors TABLESAMPLE BERNOULLI (0)) AS no_rows, (SELECT count(*) FROM lake.sensors TABLESAMPLE BERNOULLI (100)) AS all_rows, (SELECT count(*) FROM lake.sensors TABLESAMPLE SYSTEM (100)) AS system_all;
+-- expect:
+no_rows,all_rows,system_all
+0,20,20

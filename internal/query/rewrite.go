@@ -7,11 +7,13 @@ import (
 	"github.com/streamlake/streamlake/internal/schema"
 )
 
-// Athena's functions that take a format in another syntax than DuckDB's,
-// where DuckDB needs the format to be a constant (so a macro cannot
-// translate it: a macro's parameter is not a constant). rewriteFormats
-// rewrites their calls in the query text when the format is a string
-// literal, as it nearly always is:
+// Athena's (Trino's) SQL that DuckDB reads otherwise or not at all, and
+// that no macro can stand in for, rewritten in the query text by
+// rewriteAthena.
+//
+// Functions whose format DuckDB takes only as a constant, or in another
+// syntax (a macro's parameter is not a constant), when the format is a
+// string literal, as it nearly always is:
 //
 //	date_parse(s, '%Y-%m-%d %H:%i:%s')         strptime(s, '%Y-%m-%d %H:%M:%S')
 //	parse_datetime(s, 'yyyy-MM-dd HH:mm')      CAST(strptime(s, '%Y-%m-%d %H:%M') AS TIMESTAMPTZ)
@@ -24,9 +26,32 @@ import (
 // only strings for %s; DuckDB's format has {} placeholders and would
 // print '%s' as it is). A call whose format is not a literal is left for
 // DuckDB, which names what it lacks.
+//
+// Functions that take a lambda (a macro cannot pass one on):
+//
+//	transform(a, x -> x * 2)                   list_transform(a, x -> x * 2)
+//	any_match(a, x -> x > 0)                   list_bool_or(list_transform(a, x -> x > 0))
+//	all_match(a, x -> x > 0)                   list_bool_and(list_transform(a, x -> x > 0))
+//	none_match(a, x -> x > 0)                  (NOT list_bool_or(list_transform(a, x -> x > 0)))
+//
+// (filter is the same in both.) And sampling, whose size is a percentage
+// in Trino and a row count in DuckDB:
+//
+//	TABLESAMPLE BERNOULLI (10)                 TABLESAMPLE BERNOULLI (10 PERCENT)
+//	TABLESAMPLE SYSTEM (10)                    TABLESAMPLE SYSTEM (10 PERCENT)
 
-// formatFunctions are the names rewriteFormats rewrites.
-var formatFunctions = []string{"date_parse", "parse_datetime", "format_datetime", "format"}
+// lambdaFunctions are Athena's functions of an array and a lambda, as the
+// text before and after their arguments.
+var lambdaFunctions = map[string][2]string{
+	"transform":  {"list_transform(", ")"},
+	"any_match":  {"list_bool_or(list_transform(", "))"},
+	"all_match":  {"list_bool_and(list_transform(", "))"},
+	"none_match": {"(NOT list_bool_or(list_transform(", ")))"},
+}
+
+// rewritten are the words rewriteAthena looks for.
+var rewritten = []string{"date_parse", "parse_datetime", "format_datetime", "format",
+	"transform", "any_match", "all_match", "none_match", "tablesample"}
 
 // edit replaces query[pos:end] with text (an insertion when pos == end).
 type edit struct {
@@ -34,22 +59,35 @@ type edit struct {
 	text     string
 }
 
-// rewriteFormats returns query with the calls of formatFunctions whose
-// format is a string literal rewritten for DuckDB.
-func rewriteFormats(query string) string {
+// rewriteAthena returns query with Athena's SQL that DuckDB reads
+// otherwise rewritten for DuckDB (see above).
+func rewriteAthena(query string) string {
 	lower := strings.ToLower(query)
-	if !slices.ContainsFunc(formatFunctions, func(f string) bool { return strings.Contains(lower, f+"(") || strings.Contains(lower, f+" (") }) {
+	if !slices.ContainsFunc(rewritten, func(w string) bool { return strings.Contains(lower, w) }) {
 		return query
 	}
 	toks := tokens(query)
 	var edits []edit
 	for i, t := range toks {
-		if t.kind != tokIdent || t.quoted || i+1 >= len(toks) || !isPunct(toks[i+1], "(") ||
-			i > 0 && toks[i-1].kind == tokDot {
+		if t.kind != tokIdent || t.quoted || i+1 >= len(toks) || i > 0 && toks[i-1].kind == tokDot {
 			continue
 		}
 		name := strings.ToLower(t.text)
-		if !slices.Contains(formatFunctions, name) {
+		if name == "tablesample" {
+			// TABLESAMPLE BERNOULLI|SYSTEM ( number )
+			if i+4 < len(toks) && (isWord(toks[i+1], "bernoulli") || isWord(toks[i+1], "system")) && isPunct(toks[i+2], "(") &&
+				toks[i+3].kind == tokOther && toks[i+3].text == "" && isPunct(toks[i+4], ")") {
+				edits = append(edits, edit{toks[i+3].end, toks[i+3].end, " PERCENT"})
+			}
+			continue
+		}
+		if !isPunct(toks[i+1], "(") || !slices.Contains(rewritten, name) {
+			continue
+		}
+		if f, ok := lambdaFunctions[name]; ok {
+			if end := closeParen(toks, i+1); end > 0 {
+				edits = append(edits, edit{t.pos, toks[i+1].end, f[0]}, edit{end - 1, end, f[1]})
+			}
 			continue
 		}
 		args := callArgs(toks, i+1)
@@ -63,7 +101,7 @@ func rewriteFormats(query string) string {
 			case "date_parse":
 				edits = append(edits, edit{t.pos, t.end, "strptime"}, edit{lit.pos, lit.end, schema.QuoteString(mysqlFormats.Replace(lit.text))})
 			case "parse_datetime":
-				end := closeParen(toks, i+1)
+				end := closeParen(toks, i+1) // > 0: callArgs found it
 				edits = append(edits, edit{t.pos, t.end, "CAST(strptime"}, edit{lit.pos, lit.end, schema.QuoteString(jodaFormat(lit.text))},
 					edit{end, end, " AS TIMESTAMPTZ)"})
 			default:
@@ -130,8 +168,8 @@ func callArgs(toks []token, open int) [][]token {
 	return nil // unbalanced: DuckDB reports it
 }
 
-// closeParen returns the position of the parenthesis that closes the call
-// whose opening parenthesis is toks[open].
+// closeParen returns the position after the parenthesis that closes the
+// call whose opening parenthesis is toks[open], or -1 if none does.
 func closeParen(toks []token, open int) int {
 	depth := 0
 	for j := open; j < len(toks); j++ {
@@ -145,7 +183,7 @@ func closeParen(toks []token, open int) int {
 			}
 		}
 	}
-	return toks[len(toks)-1].end
+	return -1
 }
 
 // mysqlFormats translates MySQL's format letters, which Athena's

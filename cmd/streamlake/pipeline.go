@@ -387,6 +387,7 @@ func (p *pipeline) run(ctx context.Context, exitWhenIdle bool) error {
 	}
 	var lastCrawl time.Time // the first iteration crawls
 	var loopErr error
+	failures := 0 // consecutive failed loads
 loop:
 	for {
 		idle := false
@@ -398,7 +399,11 @@ loop:
 		// it has committed everything it listed: nothing is left to wait for.
 		res, err := p.etl.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {
-			p.log.Error("etl run failed", "stage", "etl", "database", p.cfg.ETL.Database, "err", err)
+			failures++
+			p.log.Error("etl run failed", "stage", "etl", "database", p.cfg.ETL.Database, "err", err,
+				"failures", failures, "retry_in", retryWait(interval, failures))
+		} else if err == nil {
+			failures = 0
 		}
 		p.ready.Store(true)
 		if idle && err == nil && p.ingester.Idle() {
@@ -412,7 +417,7 @@ loop:
 		// Ingest waiting for the handoff to make room means a backlog the
 		// ETL is the bottleneck of: load again at once rather than pause
 		// (while loads make progress: no listing in a tight loop).
-		wait := interval
+		wait := retryWait(interval, failures)
 		if err == nil && res.Objects > 0 && p.handoff.Waiting() {
 			wait = 0
 		}
@@ -446,6 +451,24 @@ loop:
 		return fmt.Errorf("run: %w", loopErr)
 	}
 	return nil
+}
+
+// maxRetryWait bounds how long the loop waits after failed loads.
+const maxRetryWait = 30 * time.Second
+
+// retryWait is how long the loop waits before the next load: interval,
+// doubled for each consecutive failure before the last (a sink or schema
+// registry that is down is not asked several times a second), up to
+// maxRetryWait.
+func retryWait(interval time.Duration, failures int) time.Duration {
+	wait := interval
+	for range max(failures-1, 0) {
+		if wait >= maxRetryWait/2 {
+			return max(maxRetryWait, interval)
+		}
+		wait *= 2
+	}
+	return wait
 }
 
 // tick calls fn every d until ctx is done.

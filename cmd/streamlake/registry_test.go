@@ -2,9 +2,11 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -101,5 +103,67 @@ func TestSchemaRegistryAvro(t *testing.T) {
 	}
 	if got := inDir(t, dir, "dlq", "replay", "readings", "--config", cfg, "--format", "csv"); !strings.Contains(got, "replayed,,0") || !strings.Contains(got, "replayed before,,10") {
 		t.Fatalf("second replay:\n%s", got)
+	}
+}
+
+// TestEmbeddedSchemaRegistry runs `streamlake broker --registry-listen`:
+// franz-go's client registers a schema there, Avro values produced with it
+// load into the lake through kafka.schema_registry, and after the broker
+// restarts the schema id still names the schema.
+func TestEmbeddedSchemaRegistry(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	addr, regAddr := freePort(t), freePort(t)
+	startWithRegistry := func() *exec.Cmd {
+		t.Helper()
+		cmd := exec.Command(bin, "broker", "--listen", addr, "--registry-listen", regAddr, "--data-dir", dir, "--log-level", "warn")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill() })
+		waitDial(t, addr)
+		waitDial(t, regAddr)
+		return cmd
+	}
+	broker := startWithRegistry()
+	rc, err := sr.NewClient(sr.URLs("http://" + regAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, err := rc.CreateSchema(ctx, "embedded-value", sr.Schema{Schema: readingSchema, Type: sr.TypeAvro})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sch := avro.MustParse(readingSchema)
+	var serde sr.Serde
+	serde.Register(ss.ID, map[string]any{}, sr.EncodeFn(func(v any) ([]byte, error) { return avro.Marshal(sch, v) }))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("embedded"), kgo.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for id := range int64(5) {
+		v, err := serde.Encode(map[string]any{"id": id, "ts": time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC), "site": nil, "value": 1.5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.ProduceSync(ctx, &kgo.Record{Value: v}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(dir, "registry.yml")
+	if err := os.WriteFile(cfg, []byte("kafka:\n  schema_registry: http://"+regAddr+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inDir(t, dir, "run", "--brokers", addr, "--topics", "embedded", "--exit-when-idle", "--metrics-listen", "", "--log-level", "warn", "--config", cfg)
+	if got := inDir(t, dir, "query", "--format", "csv", "SELECT count(*) AS n, sum(value) AS v FROM lake.embedded"); got != "n,v\n5,7.5" {
+		t.Fatalf("rows:\n%s", got)
+	}
+	broker.Process.Signal(syscall.SIGTERM)
+	broker.Wait()
+	startWithRegistry()
+	got, err := rc.SchemaByID(ctx, ss.ID)
+	if err != nil || got.Schema != readingSchema {
+		t.Fatalf("schema id %d after a restart: %+v, %v", ss.ID, got, err)
 	}
 }

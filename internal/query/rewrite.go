@@ -135,6 +135,9 @@ func rewriteAthena(query string) string {
 	var b strings.Builder
 	at := 0
 	for _, e := range edits {
+		if e.pos < at {
+			continue // overlaps the last edit: not a call this rewrites
+		}
 		b.WriteString(query[at:e.pos])
 		b.WriteString(e.text)
 		at = e.end

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -182,7 +183,8 @@ func appendJSON(b []byte, s avro.Schema, v any) ([]byte, error) {
 		if len(other) == 1 {
 			return appendJSON(b, other[0], v)
 		}
-		return nil, fmt.Errorf("union value decoded as %T", v)
+		// A branch of a primitive type decodes as its value.
+		return appendAny(b, v)
 	case *avro.ArraySchema:
 		list, ok := v.([]any)
 		if !ok {
@@ -218,6 +220,47 @@ func appendJSON(b []byte, s avro.Schema, v any) ([]byte, error) {
 			b = append(b, ':')
 			var err error
 			if b, err = appendJSON(b, s.Values(), m[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	}
+	return appendScalar(b, v)
+}
+
+// appendAny appends v, decoded without its schema at hand, as JSON:
+// lists and maps (keys sorted) of values as appendScalar writes them.
+func appendAny(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendAny(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendQuote(b, k)
+			b = append(b, ':')
+			var err error
+			if b, err = appendAny(b, v[k]); err != nil {
 				return nil, err
 			}
 		}
@@ -263,6 +306,12 @@ func appendScalar(b []byte, v any) ([]byte, error) {
 	case time.Duration:
 		return strconv.AppendQuote(b, time.Time{}.Add(v).Format("15:04:05.999999")), nil
 	}
+	// A fixed decodes as a byte array of its size.
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Array && rv.Type().Elem().Kind() == reflect.Uint8 {
+		a := make([]byte, rv.Len())
+		reflect.Copy(reflect.ValueOf(a), rv)
+		return appendString(b, base64.StdEncoding.EncodeToString(a))
+	}
 	return nil, fmt.Errorf("value of type %T", v)
 }
 
@@ -281,18 +330,19 @@ func appendString(b []byte, s string) ([]byte, error) {
 	return append(b, q...), nil
 }
 
-// decimalPlaces is how many digits after the point r needs (its
-// denominator is a power of ten when it came from an Avro decimal).
+// decimalPlaces is how many digits after the point r needs: the fewest n
+// with r * 10^n whole (an Avro decimal's scale at most; its Rat is in
+// lowest terms, so 12.345 is 2469/200), or 18 for a fraction no power of
+// ten clears.
 func decimalPlaces(r *big.Rat) int {
-	d := new(big.Int).Set(r.Denom())
+	p := big.NewInt(1)
 	ten := big.NewInt(10)
-	n := 0
-	for d.Cmp(big.NewInt(1)) > 0 && n < 76 {
-		q, m := new(big.Int).QuoRem(d, ten, new(big.Int))
-		if m.Sign() != 0 {
-			return 18
+	m := new(big.Int)
+	for n := 0; n <= 38; n++ {
+		if m.Mod(p, r.Denom()).Sign() == 0 {
+			return n
 		}
-		d, n = q, n+1
+		p.Mul(p, ten)
 	}
-	return n
+	return 18
 }

@@ -141,3 +141,51 @@ func FuzzDecode(f *testing.F) {
 }
 
 func jsonValid(b []byte) bool { return json.Valid(b) }
+
+// The other logical types, fixed, and a union of several primitive types
+// (whose branches decode as their values) decode too.
+func TestDecodeLogicalTypes(t *testing.T) {
+	const s = `{"type": "record", "name": "T", "fields": [
+		{"name": "u", "type": {"type": "string", "logicalType": "uuid"}},
+		{"name": "lt", "type": {"type": "long", "logicalType": "local-timestamp-micros"}},
+		{"name": "tm", "type": {"type": "int", "logicalType": "time-millis"}},
+		{"name": "fx", "type": {"type": "fixed", "name": "F", "size": 4}},
+		{"name": "fd", "type": {"type": "fixed", "name": "D", "size": 8, "logicalType": "decimal", "precision": 10, "scale": 3}},
+		{"name": "f", "type": "float"},
+		{"name": "multi", "type": ["null", "string", "long"]},
+		{"name": "tsu", "type": ["null", {"type": "long", "logicalType": "timestamp-micros"}]}
+	]}`
+	reg := srfake.New()
+	defer reg.Close()
+	cl, err := sr.NewClient(sr.URLs(reg.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, err := cl.CreateSchema(t.Context(), "t-value", sr.Schema{Schema: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sch := avro.MustParse(s)
+	var serde sr.Serde
+	serde.Register(ss.ID, map[string]any{}, sr.EncodeFn(func(v any) ([]byte, error) { return avro.Marshal(sch, v) }))
+	d, err := registry.New(reg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
+	for multi, want := range map[string]string{
+		"string": `"x"`, "long": `5`,
+	} {
+		branch := map[string]any{"string": map[string]any{"string": "x"}, "long": map[string]any{"long": int64(5)}}[multi]
+		v, err := serde.Encode(map[string]any{"u": "0b1e0f6a-8f7c-4c0a-9a3e-6f0e2b8c1d2e", "lt": ts, "tm": 3 * time.Second,
+			"fx": [4]byte{1, 2, 3, 4}, "fd": big.NewRat(12345, 1000), "f": float32(1.5), "multi": branch,
+			"tsu": map[string]any{"long.timestamp-micros": ts}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, reason, err := d.Decode(t.Context(), v)
+		if want := `{"u":"0b1e0f6a-8f7c-4c0a-9a3e-6f0e2b8c1d2e","lt":"2026-01-02T03:04:05.000006Z","tm":"00:00:03","fx":"AQIDBA==","fd":12.345,"f":1.5,"multi":` + want + `,"tsu":"2026-01-02T03:04:05.000006Z"}`; string(out) != want || reason != "" || err != nil {
+			t.Errorf("%s branch: %s, %q, %v\nwant %s", multi, out, reason, err, want)
+		}
+	}
+}

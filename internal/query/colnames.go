@@ -154,3 +154,12 @@ func hasExpressionName(cols []string) bool {
 	}
 	return false
 }
+
+// columnNames are the names of a result's columns, as DuckDB names them.
+func columnNames(types []*sql.ColumnType) []string {
+	names := make([]string, len(types))
+	for i, t := range types {
+		names[i] = t.Name()
+	}
+	return names
+}

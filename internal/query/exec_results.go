@@ -117,11 +117,7 @@ func writeRows(ctx context.Context, conn *sql.Conn, query string, params []any, 
 	if err != nil {
 		return nil, 0, queryError(ctx, err)
 	}
-	named := make([]string, len(types))
-	for i, t := range types {
-		named[i] = t.Name()
-	}
-	named = names(named)
+	named := names(columnNames(types))
 	cols := make([]ResultColumn, len(types))
 	dtypes := make([]*dtype, len(types))
 	header := make([]*string, len(types))

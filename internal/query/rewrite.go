@@ -84,13 +84,14 @@ func rewriteAthena(query string) string {
 		if !isPunct(toks[i+1], "(") || !slices.Contains(rewritten, name) {
 			continue
 		}
-		if f, ok := lambdaFunctions[name]; ok {
-			if end := closeParen(toks, i+1); end > 0 {
-				edits = append(edits, edit{t.pos, toks[i+1].end, f[0]}, edit{end - 1, end, f[1]})
-			}
+		args, end := callArgs(toks, i+1)
+		if end < 0 {
 			continue
 		}
-		args := callArgs(toks, i+1)
+		if f, ok := lambdaFunctions[name]; ok {
+			edits = append(edits, edit{t.pos, toks[i+1].end, f[0]}, edit{end - 1, end, f[1]})
+			continue
+		}
 		switch name {
 		case "date_parse", "parse_datetime", "format_datetime":
 			if len(args) != 2 || len(args[1]) != 1 || args[1][0].kind != tokString {
@@ -101,7 +102,6 @@ func rewriteAthena(query string) string {
 			case "date_parse":
 				edits = append(edits, edit{t.pos, t.end, "strptime"}, edit{lit.pos, lit.end, schema.QuoteString(mysqlFormats.Replace(lit.text))})
 			case "parse_datetime":
-				end := closeParen(toks, i+1) // > 0: callArgs found it
 				edits = append(edits, edit{t.pos, t.end, "CAST(strptime"}, edit{lit.pos, lit.end, schema.QuoteString(jodaFormat(lit.text))},
 					edit{end, end, " AS TIMESTAMPTZ)"})
 			default:
@@ -147,9 +147,9 @@ func rewriteAthena(query string) string {
 }
 
 // callArgs returns the arguments (their tokens) of the call whose opening
-// parenthesis is toks[open], split at its top-level commas.
-func callArgs(toks []token, open int) [][]token {
-	var args [][]token
+// parenthesis is toks[open], split at its top-level commas, and the
+// position after its closing parenthesis; end is -1 if none closes it.
+func callArgs(toks []token, open int) (args [][]token, end int) {
 	depth, start := 0, open+1
 	for j := open; j < len(toks); j++ {
 		switch {
@@ -161,32 +161,14 @@ func callArgs(toks []token, open int) [][]token {
 				if j > start || len(args) > 0 {
 					args = append(args, toks[start:j])
 				}
-				return args
+				return args, toks[j].end
 			}
 		case depth == 1 && isPunct(toks[j], ","):
 			args = append(args, toks[start:j])
 			start = j + 1
 		}
 	}
-	return nil // unbalanced: DuckDB reports it
-}
-
-// closeParen returns the position after the parenthesis that closes the
-// call whose opening parenthesis is toks[open], or -1 if none does.
-func closeParen(toks []token, open int) int {
-	depth := 0
-	for j := open; j < len(toks); j++ {
-		switch {
-		case isPunct(toks[j], "(") || isPunct(toks[j], "[") || isPunct(toks[j], "{"):
-			depth++
-		case isPunct(toks[j], ")") || isPunct(toks[j], "]") || isPunct(toks[j], "}"):
-			depth--
-			if depth == 0 {
-				return toks[j].end
-			}
-		}
-	}
-	return -1
+	return nil, -1 // unbalanced: DuckDB reports it
 }
 
 // mysqlFormats translates MySQL's format letters, which Athena's

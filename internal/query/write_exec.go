@@ -59,13 +59,9 @@ func (e *Engine) write(ctx context.Context, s *session, params []any) (int64, er
 		sel string
 	)
 	if w.kind == ctas {
-		names := make([]string, len(cols))
-		for i, c := range cols {
-			names[i] = c.Name()
-		}
 		// An expression without an alias makes a column named as a
 		// query shows it (_col1), not count_star().
-		names = e.cols.athenaNames(ctx, s.in.db, s.sql, names)
+		names := e.cols.athenaNames(ctx, s.in.db, s.sql, columnNames(cols))
 		tbl, sc, sel, err = e.createTarget(ctx, ic.Iceberg(), w, cols, names)
 		if tbl == nil && err == nil {
 			return 0, nil // IF NOT EXISTS, and it does
@@ -168,8 +164,8 @@ func srcColumns(n int) string {
 
 // createTarget creates the table of a CTAS with the query's columns and
 // returns it, its schema and the select list that casts the query's
-// columns (src.c1, ...) to it. names are the columns' names. If it exists, it is nil with IF NOT EXISTS,
-// else an error wrapping catalog.ErrAlreadyExists.
+// columns (src.c1, ...) to it, named names. If it exists, it is nil with
+// IF NOT EXISTS, else an error wrapping catalog.ErrAlreadyExists.
 func (e *Engine) createTarget(ctx context.Context, ice icecat.Catalog, w *writeStmt, cols []*sql.ColumnType, names []string) (*table.Table, *iceberg.Schema, string, error) {
 	if !plainIdent.MatchString(w.name) {
 		return nil, nil, "", fmt.Errorf("table name %q: %w: a new table's name has letters, digits and underscores only", w.name, ErrNotAllowed)

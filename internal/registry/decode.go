@@ -190,42 +190,55 @@ func appendJSON(b []byte, s avro.Schema, v any) ([]byte, error) {
 		if !ok {
 			return nil, fmt.Errorf("array decoded as %T", v)
 		}
-		b = append(b, '[')
-		for i, e := range list {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var err error
-			if b, err = appendJSON(b, s.Items(), e); err != nil {
-				return nil, err
-			}
-		}
-		return append(b, ']'), nil
+		return appendList(b, list, func(b []byte, e any) ([]byte, error) { return appendJSON(b, s.Items(), e) })
 	case *avro.MapSchema:
 		m, ok := v.(map[string]any)
 		if !ok {
 			return nil, fmt.Errorf("map decoded as %T", v)
 		}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendQuote(b, k)
-			b = append(b, ':')
-			var err error
-			if b, err = appendJSON(b, s.Values(), m[k]); err != nil {
-				return nil, err
-			}
-		}
-		return append(b, '}'), nil
+		return appendMap(b, m, func(b []byte, e any) ([]byte, error) { return appendJSON(b, s.Values(), e) })
 	}
 	return appendScalar(b, v)
+}
+
+// appendList appends list as a JSON array, each element as elem writes it.
+func appendList(b []byte, list []any, elem func([]byte, any) ([]byte, error)) ([]byte, error) {
+	b = append(b, '[')
+	for i, e := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = elem(b, e); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, ']'), nil
+}
+
+// appendMap appends m as a JSON object, keys sorted, each value as elem
+// writes it.
+func appendMap(b []byte, m map[string]any, elem func([]byte, any) ([]byte, error)) ([]byte, error) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = appendString(b, k); err != nil {
+			return nil, err
+		}
+		b = append(b, ':')
+		if b, err = elem(b, m[k]); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
 }
 
 // appendAny appends v, decoded without its schema at hand, as JSON:
@@ -235,36 +248,9 @@ func appendAny(b []byte, v any) ([]byte, error) {
 	case nil:
 		return append(b, "null"...), nil
 	case []any:
-		b = append(b, '[')
-		for i, e := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var err error
-			if b, err = appendAny(b, e); err != nil {
-				return nil, err
-			}
-		}
-		return append(b, ']'), nil
+		return appendList(b, v, appendAny)
 	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendQuote(b, k)
-			b = append(b, ':')
-			var err error
-			if b, err = appendAny(b, v[k]); err != nil {
-				return nil, err
-			}
-		}
-		return append(b, '}'), nil
+		return appendMap(b, v, appendAny)
 	}
 	return appendScalar(b, v)
 }

@@ -58,7 +58,7 @@ func TestDecode(t *testing.T) {
 	full, err := serde.Encode(map[string]any{
 		"id": int64(7), "customer": &customer, "amount": big.NewRat(1999, 100),
 		"ts": time.Date(2026, 12, 3, 10, 0, 0, 500e6, time.UTC), "day": time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC),
-		"score": map[string]any{"double": 4.5}, "tags": []any{"a", "b"}, "attrs": map[string]any{"z": int64(1), "a": int64(2)},
+		"score": map[string]any{"double": 4.5}, "tags": []any{"a", "b"}, "attrs": map[string]any{"z": int64(1), "a": int64(2), "q\x01": int64(3)},
 		"status": "PAID", "ship": map[string]any{"shop.Ship": map[string]any{"city": "Oslo", "raw": []byte{1, 2}}},
 	})
 	if err != nil {
@@ -82,7 +82,7 @@ func TestDecode(t *testing.T) {
 		json   string
 		reason string
 	}{
-		{"avro", full, `{"id":7,"customer":"ann","amount":19.99,"ts":"2026-12-03T10:00:00.5Z","day":"2026-12-03T00:00:00Z","score":4.5,"tags":["a","b"],"attrs":{"a":2,"z":1},"status":"PAID","ship":{"city":"Oslo","raw":"AQI="}}`, ""},
+		{"avro", full, `{"id":7,"customer":"ann","amount":19.99,"ts":"2026-12-03T10:00:00.5Z","day":"2026-12-03T00:00:00Z","score":4.5,"tags":["a","b"],"attrs":{"a":2,"q\u0001":3,"z":1},"status":"PAID","ship":{"city":"Oslo","raw":"AQI="}}`, ""},
 		{"avro nulls", empty, `{"id":8,"customer":null,"amount":-5,"ts":"1970-01-01T00:00:00Z","day":"1970-01-01T00:00:00Z","score":null,"tags":[],"attrs":{},"status":"NEW","ship":null}`, ""},
 		{"json schema", append(header(js.ID), `{"page":"/a"}`...), `{"page":"/a"}`, ""},
 		{"protobuf", append(header(pb.ID), 0, 8, 1), "", "is a Protobuf schema, which is not decoded"},

@@ -23,6 +23,25 @@ const readingSchema = `{"type": "record", "name": "Reading", "fields": [
 	{"name": "value", "type": "double"}
 ]}`
 
+// registerReadings registers readingSchema under subject in the registry
+// at url with franz-go's client, and returns it and a Serde that encodes
+// values with it in the registry's wire format.
+func registerReadings(t *testing.T, url, subject string) (sr.SubjectSchema, *sr.Serde) {
+	t.Helper()
+	rc, err := sr.NewClient(sr.URLs(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, err := rc.CreateSchema(t.Context(), subject, sr.Schema{Schema: readingSchema, Type: sr.TypeAvro})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sch := avro.MustParse(readingSchema)
+	var serde sr.Serde
+	serde.Register(ss.ID, map[string]any{}, sr.EncodeFn(func(v any) ([]byte, error) { return avro.Marshal(sch, v) }))
+	return ss, &serde
+}
+
 // TestSchemaRegistryAvro produces Avro values in Schema Registry's wire
 // format (franz-go's Serde, against a schema registered with its client in
 // its srfake registry) beside a JSON value. Without kafka.schema_registry
@@ -35,17 +54,7 @@ func TestSchemaRegistryAvro(t *testing.T) {
 	addr, _, _ := startBroker(t, dir)
 	reg := srfake.New()
 	defer reg.Close()
-	rc, err := sr.NewClient(sr.URLs(reg.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ss, err := rc.CreateSchema(ctx, "readings-value", sr.Schema{Schema: readingSchema, Type: sr.TypeAvro})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sch := avro.MustParse(readingSchema)
-	var serde sr.Serde
-	serde.Register(ss.ID, map[string]any{}, sr.EncodeFn(func(v any) ([]byte, error) { return avro.Marshal(sch, v) }))
+	ss, serde := registerReadings(t, reg.URL(), "readings-value")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("readings"), kgo.AllowAutoTopicCreation())
 	if err != nil {
 		t.Fatal(err)
@@ -126,17 +135,7 @@ func TestEmbeddedSchemaRegistry(t *testing.T) {
 		return cmd
 	}
 	broker := startWithRegistry()
-	rc, err := sr.NewClient(sr.URLs("http://" + regAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ss, err := rc.CreateSchema(ctx, "embedded-value", sr.Schema{Schema: readingSchema, Type: sr.TypeAvro})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sch := avro.MustParse(readingSchema)
-	var serde sr.Serde
-	serde.Register(ss.ID, map[string]any{}, sr.EncodeFn(func(v any) ([]byte, error) { return avro.Marshal(sch, v) }))
+	ss, serde := registerReadings(t, "http://"+regAddr, "embedded-value")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("embedded"), kgo.AllowAutoTopicCreation())
 	if err != nil {
 		t.Fatal(err)
@@ -162,6 +161,10 @@ func TestEmbeddedSchemaRegistry(t *testing.T) {
 	broker.Process.Signal(syscall.SIGTERM)
 	broker.Wait()
 	startWithRegistry()
+	rc, err := sr.NewClient(sr.URLs("http://" + regAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
 	got, err := rc.SchemaByID(ctx, ss.ID)
 	if err != nil || got.Schema != readingSchema {
 		t.Fatalf("schema id %d after a restart: %+v, %v", ss.ID, got, err)

@@ -33,6 +33,7 @@ import (
 //	any_match(a, x -> x > 0)                   list_bool_or(list_transform(a, x -> x > 0))
 //	all_match(a, x -> x > 0)                   list_bool_and(list_transform(a, x -> x > 0))
 //	none_match(a, x -> x > 0)                  (NOT list_bool_or(list_transform(a, x -> x > 0)))
+//	reduce(a, 0, (s, x) -> s + x, s -> s * 2)  list_transform([list_reduce(a, (s, x) -> s + x, 0)], s -> s * 2)[1]
 //
 // (filter is the same in both.) And sampling, whose size is a percentage
 // in Trino and a row count in DuckDB:
@@ -51,7 +52,7 @@ var lambdaFunctions = map[string][2]string{
 
 // rewritten are the words rewriteAthena looks for.
 var rewritten = []string{"date_parse", "parse_datetime", "format_datetime", "format",
-	"transform", "any_match", "all_match", "none_match", "tablesample"}
+	"transform", "any_match", "all_match", "none_match", "reduce", "tablesample"}
 
 // edit replaces query[pos:end] with text (an insertion when pos == end).
 type edit struct {
@@ -68,8 +69,9 @@ func rewriteAthena(query string) string {
 	}
 	toks := tokens(query)
 	var edits []edit
+	skip := 0 // a call rewritten whole ends there: its tokens are done
 	for i, t := range toks {
-		if t.kind != tokIdent || t.quoted || i+1 >= len(toks) || i > 0 && toks[i-1].kind == tokDot {
+		if t.pos < skip || t.kind != tokIdent || t.quoted || i+1 >= len(toks) || i > 0 && toks[i-1].kind == tokDot {
 			continue
 		}
 		name := strings.ToLower(t.text)
@@ -90,6 +92,18 @@ func rewriteAthena(query string) string {
 		}
 		if f, ok := lambdaFunctions[name]; ok {
 			edits = append(edits, edit{t.pos, toks[i+1].end, f[0]}, edit{end - 1, end, f[1]})
+			continue
+		}
+		if name == "reduce" {
+			// reduce(a, init, (s, x) -> f, s -> g) is g of list_reduce(a,
+			// (s, x) -> f, init); a lambda is applied to a value as the
+			// one element of a list. The arguments move, so each is
+			// rewritten on its own and the call replaced whole.
+			if len(args) == 4 && !slices.ContainsFunc(args, func(a []token) bool { return len(a) == 0 }) {
+				arg := func(k int) string { return rewriteAthena(query[args[k][0].pos:args[k][len(args[k])-1].end]) }
+				edits = append(edits, edit{t.pos, end, "list_transform([list_reduce(" + arg(0) + ", " + arg(2) + ", " + arg(1) + ")], " + arg(3) + ")[1]"})
+				skip = end
+			}
 			continue
 		}
 		switch name {

@@ -25,6 +25,8 @@ func TestRewriteAthena(t *testing.T) {
 			`SELECT list_transform(a, x -> x * 2), list_bool_or(list_transform(a, x -> x > 0)), list_bool_and(list_transform(a, x -> x IS NULL)), (NOT list_bool_or(list_transform(filter(a, x -> x > 1), y -> y = 3)))`},
 		{`SELECT any_match(transform(a, x -> [x]), y -> len(y) > 0)`, `SELECT list_bool_or(list_transform(list_transform(a, x -> [x]), y -> len(y) > 0))`},
 		{`SELECT transform(a, x -> x`, `SELECT transform(a, x -> x`},
+		{`SELECT reduce(transform(a, x -> x + 1), 0, (s, x) -> s + x, s -> s * 2), reduce(a, 1, f)`,
+			`SELECT list_transform([list_reduce(list_transform(a, x -> x + 1), (s, x) -> s + x, 0)], s -> s * 2)[1], reduce(a, 1, f)`},
 		// Sampling: a percentage in Trino.
 		{`SELECT * FROM t TABLESAMPLE BERNOULLI (10) JOIN u TABLESAMPLE system(2.5) ON true`, `SELECT * FROM t TABLESAMPLE BERNOULLI (10 PERCENT) JOIN u TABLESAMPLE system(2.5 PERCENT) ON true`},
 		{`SELECT * FROM t TABLESAMPLE 10%`, `SELECT * FROM t TABLESAMPLE 10%`},

@@ -140,6 +140,12 @@ SELECT transform(ARRAY[1, 2, 3], x -> x * 2) AS doubled, any_match(ARRAY[1, 2], 
 doubled,some,every,none,kept
 "[2,4,6]",true,false,true,"[1,3]"
 
+-- name: reduce folds with an initial state and an output function
+SELECT reduce(ARRAY[1, 2, 3], 0, (s, x) -> s + x, s -> s * 10) AS total, reduce(CAST(ARRAY[] AS INTEGER[]), 5, (s, x) -> s + x, s -> s) AS empty, reduce(ARRAY[2, 3], 1, (s, x) -> s * x, s -> format('%s!', s)) AS product;
+-- expect:
+total,empty,product
+60,5,6!
+
 -- name: TABLESAMPLE's size is a percentage, as in Athena
 SELECT (SELECT count(*) FROM lake.sensors TABLESAMPLE BERNOULLI (0)) AS no_rows, (SELECT count(*) FROM lake.sensors TABLESAMPLE BERNOULLI (100)) AS all_rows, (SELECT count(*) FROM lake.sensors TABLESAMPLE SYSTEM (100)) AS system_all;
 -- expect:

@@ -22,13 +22,13 @@ func (a *app) brokerCmd() *cobra.Command {
 DATA_DIR/kafka, auto-creating topics on first use. Any Kafka client works
 against it. On SIGINT/SIGTERM it shuts down cleanly and keeps its state.
 
-With --registry-listen it also serves a Confluent-compatible schema registry
+With --registry-listen (kafka.registry_listen) it also serves a Confluent-compatible schema registry
 (franz-go srfake), for producers of Avro or JSON Schema values; point
 kafka.schema_registry at it. Its changes are logged under DATA_DIR/kafka and
 replayed on start, so schema ids keep their schemas.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.load(cmd, map[string]string{"listen": "kafka.listen", "partitions": "kafka.partitions"}); err != nil {
+			if err := a.load(cmd, map[string]string{"listen": "kafka.listen", "partitions": "kafka.partitions", "registry-listen": "kafka.registry_listen"}); err != nil {
 				return err
 			}
 			b, err := broker.Start(broker.Config{
@@ -40,7 +40,7 @@ replayed on start, so schema ids keep their schemas.`,
 			}
 			a.log.Info("broker listening", "addr", b.Addr(), "data_dir", a.cfg.Paths().Kafka)
 			fmt.Fprintf(cmd.OutOrStdout(), "broker listening on %s\n", b.Addr())
-			if addr, _ := cmd.Flags().GetString("registry-listen"); addr != "" {
+			if addr := a.cfg.Kafka.RegistryListen; addr != "" {
 				url, stop, err := a.serveRegistry(addr)
 				if err != nil {
 					b.Close()

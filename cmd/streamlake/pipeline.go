@@ -65,12 +65,17 @@ func warehouseURL(c config.Config) (string, error) {
 }
 
 // valueDecoder is the decoder of values in Schema Registry's wire format
-// when kafka.schema_registry is set, else nil.
+// when kafka.schema_registry is set, or kafka.registry_listen (the
+// embedded registry's address), else nil.
 func (a *app) valueDecoder() (etl.ValueDecoder, error) {
-	if a.cfg.Kafka.SchemaRegistry == "" {
+	url := a.cfg.Kafka.SchemaRegistry
+	if url == "" && a.cfg.Kafka.RegistryListen != "" {
+		url = "http://" + a.cfg.Kafka.RegistryListen
+	}
+	if url == "" {
 		return nil, nil
 	}
-	d, err := registry.New(a.cfg.Kafka.SchemaRegistry)
+	d, err := registry.New(url)
 	if err != nil {
 		return nil, fmt.Errorf("kafka.schema_registry: %w", err)
 	}
@@ -96,6 +101,7 @@ type pipeline struct {
 	log          *slog.Logger
 	reg          *prometheus.Registry
 	embedded     *broker.Broker
+	stopRegistry func() // the embedded schema registry's, or nil
 	staging      *blob.Bucket
 	stageDir     string // the staging objects' location (see stagingLocation)
 	store        *catalog.Store
@@ -181,6 +187,14 @@ func (a *app) openPipeline(ctx context.Context) (_ *pipeline, err error) {
 		}
 		brokers = []string{p.embedded.Addr()}
 		a.log.Info("embedded broker started", "addr", p.embedded.Addr())
+		if a.cfg.Kafka.RegistryListen != "" {
+			_, stop, err := a.serveRegistry(a.cfg.Kafka.RegistryListen)
+			if err != nil {
+				p.embedded.Close()
+				return nil, err
+			}
+			p.stopRegistry = stop
+		}
 	}
 	su, err := stagingURL(a.cfg)
 	if err != nil {
@@ -285,6 +299,9 @@ func (p *pipeline) Close() {
 	}
 	if p.staging != nil {
 		p.staging.Close()
+	}
+	if p.stopRegistry != nil {
+		p.stopRegistry()
 	}
 	if p.embedded != nil {
 		if err := p.embedded.Close(); err != nil {

@@ -170,3 +170,54 @@ func TestEmbeddedSchemaRegistry(t *testing.T) {
 		t.Fatalf("schema id %d after a restart: %+v, %v", ss.ID, got, err)
 	}
 }
+
+// TestRunServesRegistry runs `streamlake run` on its embedded broker with
+// kafka.registry_listen: the registry is served beside the broker, and the
+// Avro values produced with a schema registered there load without
+// kafka.schema_registry set.
+func TestRunServesRegistry(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	addr, regAddr := freePort(t), freePort(t)
+	cfg := filepath.Join(dir, "embedded.yml")
+	if err := os.WriteFile(cfg, []byte("kafka:\n  listen: "+addr+"\n  registry_listen: "+regAddr+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := exec.Command(bin, "run", "--config", cfg, "--topics", "local", "--metrics-listen", "", "--log-level", "warn", "--data-dir", dir)
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { run.Process.Kill() })
+	waitDial(t, addr)
+	waitDial(t, regAddr)
+	ss, serde := registerReadings(t, "http://"+regAddr, "local-value")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("local"), kgo.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for id := range int64(5) {
+		v, err := serde.Encode(map[string]any{"id": id, "ts": time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC), "site": nil, "value": 2.0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.ProduceSync(ctx, &kgo.Record{Value: v}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, _ := exec.Command(bin, "query", "--format", "csv", "--data-dir", dir, "--log-level", "error",
+			"SELECT count(*) AS n, sum(value) AS v FROM lake.local").Output()
+		if got := strings.TrimSpace(string(out)); got == "n,v\n5,10" {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("schema id %d: rows after 60 s:\n%s", ss.ID, got)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	run.Process.Signal(syscall.SIGTERM)
+	if err := run.Wait(); err != nil {
+		t.Errorf("run: %v", err)
+	}
+}

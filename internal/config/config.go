@@ -96,6 +96,10 @@ type Kafka struct {
 	Start string `yaml:"start"`
 	// Listen is the embedded broker's address.
 	Listen string `yaml:"listen"`
+	// RegistryListen, when set, is where the embedded broker (streamlake
+	// broker, or run and demo without brokers) also serves a schema
+	// registry; with SchemaRegistry empty, values are decoded with it.
+	RegistryListen string `yaml:"registry_listen"`
 	// Partitions is the partition count of topics the embedded broker auto-creates.
 	Partitions int `yaml:"partitions"`
 	// SessionTimeout is how long the group waits for a crashed member
@@ -470,6 +474,9 @@ func (c *Config) Validate() error {
 	}
 	if !hostPort.MatchString(c.Kafka.Listen) {
 		return bad("kafka.listen", "%q is not host:port", c.Kafka.Listen)
+	}
+	if c.Kafka.RegistryListen != "" && !hostPort.MatchString(c.Kafka.RegistryListen) {
+		return bad("kafka.registry_listen", "%q is not host:port (or empty for no schema registry)", c.Kafka.RegistryListen)
 	}
 	if c.Metrics.Listen != "" && !hostPort.MatchString(c.Metrics.Listen) {
 		return bad("metrics.listen", "%q is not host:port (or empty to disable)", c.Metrics.Listen)

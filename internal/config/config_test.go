@@ -10,7 +10,7 @@ import (
 
 func TestBadConfigs(t *testing.T) {
 	want := map[string]string{
-		"unknown_key.bad.yml":           `line 2: unknown key "kafka.brokerz" (kafka takes: brokers, topics, group, start, listen, partitions, session_timeout, instance_id, schema_registry, tls, sasl)`,
+		"unknown_key.bad.yml":           `line 2: unknown key "kafka.brokerz" (kafka takes: brokers, topics, group, start, listen, registry_listen, partitions, session_timeout, instance_id, schema_registry, tls, sasl)`,
 		"unknown_workgroup_key.bad.yml": `line 3: unknown key "workgroups[0].concurency" (workgroups[0] takes: name, results_location, bytes_scanned_limit, concurrency, memory_limit, timeout)`,
 		"int_duration.bad.yml":          `line 2: etl.interval: 5 is not a duration (e.g. 500ms, 2s, 1m) (and 1 more)`,
 		"bad_start.bad.yml":             `kafka.start: "middle" is not one of earliest, latest`,
@@ -23,6 +23,7 @@ func TestBadConfigs(t *testing.T) {
 		"bad_max_columns.bad.yml":       "etl.max_columns: 0 must be at least 1",
 		"bad_cache_size.bad.yml":        `query.cache_size: 1000 must be at least 1048576 (1 MiB)`,
 		"bad_heartbeat.bad.yml":         `query.heartbeat_interval: 100ms must be between 1s and 1h`,
+		"bad_registry_listen.bad.yml":   `kafka.registry_listen: "8081" is not host:port (or empty for no schema registry)`,
 		"bad_registry.bad.yml":          `kafka.schema_registry: "localhost:8081" is not an http:// or https:// URL with a host (e.g. http://127.0.0.1:8081)`,
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")

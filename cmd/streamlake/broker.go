@@ -58,8 +58,9 @@ replayed on start, so schema ids keep their schemas.`,
 	return cmd
 }
 
-// serveRegistry serves the embedded schema registry on addr until stop,
-// and returns its URL.
+// serveRegistry serves the embedded schema registry on addr
+// (kafka.registry_listen, or broker's --registry-listen) until stop, and
+// returns its URL.
 func (a *app) serveRegistry(addr string) (url string, stop func(), err error) {
 	reg, err := registry.NewServer(filepath.Join(a.cfg.Paths().Kafka, "schema-registry.jsonl"))
 	if err != nil {
@@ -68,7 +69,7 @@ func (a *app) serveRegistry(addr string) (url string, stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		reg.Close()
-		return "", nil, fmt.Errorf("--registry-listen: %w", err)
+		return "", nil, fmt.Errorf("kafka.registry_listen: %w", err)
 	}
 	srv := &http.Server{Handler: reg, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)

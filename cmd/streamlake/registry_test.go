@@ -42,6 +42,35 @@ func registerReadings(t *testing.T, url, subject string) (sr.SubjectSchema, *sr.
 	return ss, &serde
 }
 
+// produceValues sends values to topic on the broker at addr.
+func produceValues(t *testing.T, addr, topic string, values ...[]byte) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic), kgo.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for _, v := range values {
+		if err := cl.ProduceSync(t.Context(), &kgo.Record{Value: v}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// encodeReadings encodes readings 0..n-1, without a site, each with value.
+func encodeReadings(t *testing.T, serde *sr.Serde, n int64, value float64) [][]byte {
+	t.Helper()
+	out := make([][]byte, n)
+	for id := range n {
+		v, err := serde.Encode(map[string]any{"id": id, "ts": time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC), "site": nil, "value": value})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[id] = v
+	}
+	return out
+}
+
 // TestSchemaRegistryAvro produces Avro values in Schema Registry's wire
 // format (franz-go's Serde, against a schema registered with its client in
 // its srfake registry) beside a JSON value. Without kafka.schema_registry
@@ -49,25 +78,12 @@ func registerReadings(t *testing.T, url, subject string) (sr.SubjectSchema, *sr.
 // loads them once, a later run loads new ones, and a value whose schema id
 // the registry does not know stays a dead letter saying so.
 func TestSchemaRegistryAvro(t *testing.T) {
-	ctx := t.Context()
 	dir := t.TempDir()
 	addr, _, _ := startBroker(t, dir)
 	reg := srfake.New()
 	defer reg.Close()
 	ss, serde := registerReadings(t, reg.URL(), "readings-value")
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("readings"), kgo.AllowAutoTopicCreation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	produce := func(values ...[]byte) {
-		t.Helper()
-		for _, v := range values {
-			if err := cl.ProduceSync(ctx, &kgo.Record{Value: v}).FirstErr(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	produce := func(values ...[]byte) { t.Helper(); produceValues(t, addr, "readings", values...) }
 	avroValues := func(from, to int64) [][]byte {
 		var out [][]byte
 		for id := from; id < to; id++ {
@@ -136,20 +152,7 @@ func TestEmbeddedSchemaRegistry(t *testing.T) {
 	}
 	broker := startWithRegistry()
 	ss, serde := registerReadings(t, "http://"+regAddr, "embedded-value")
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("embedded"), kgo.AllowAutoTopicCreation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	for id := range int64(5) {
-		v, err := serde.Encode(map[string]any{"id": id, "ts": time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC), "site": nil, "value": 1.5})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cl.ProduceSync(ctx, &kgo.Record{Value: v}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	produceValues(t, addr, "embedded", encodeReadings(t, serde, 5, 1.5)...)
 	cfg := filepath.Join(dir, "registry.yml")
 	if err := os.WriteFile(cfg, []byte("kafka:\n  schema_registry: http://"+regAddr+"\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -176,7 +179,6 @@ func TestEmbeddedSchemaRegistry(t *testing.T) {
 // Avro values produced with a schema registered there load without
 // kafka.schema_registry set.
 func TestRunServesRegistry(t *testing.T) {
-	ctx := t.Context()
 	dir := t.TempDir()
 	addr, regAddr := freePort(t), freePort(t)
 	cfg := filepath.Join(dir, "embedded.yml")
@@ -191,20 +193,7 @@ func TestRunServesRegistry(t *testing.T) {
 	waitDial(t, addr)
 	waitDial(t, regAddr)
 	ss, serde := registerReadings(t, "http://"+regAddr, "local-value")
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("local"), kgo.AllowAutoTopicCreation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	for id := range int64(5) {
-		v, err := serde.Encode(map[string]any{"id": id, "ts": time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC), "site": nil, "value": 2.0})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cl.ProduceSync(ctx, &kgo.Record{Value: v}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	produceValues(t, addr, "local", encodeReadings(t, serde, 5, 2.0)...)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		out, _ := exec.Command(bin, "query", "--format", "csv", "--data-dir", dir, "--log-level", "error",

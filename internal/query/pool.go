@@ -238,45 +238,29 @@ var pooledStatements = map[string]bool{
 // without ANALYZE.
 func readsNoData(query string) bool {
 	toks := tokens(query)
-	start, seen := true, false
-	for i, tok := range toks {
-		if isPunct(tok, ";") {
-			start = true
-			continue
-		}
-		if !start {
-			continue
-		}
-		start, seen = false, true
-		if tok.kind != tokIdent || tok.quoted {
-			return false
-		}
-		switch strings.ToLower(tok.text) {
+	starts := statementStarts(toks)
+	for _, i := range starts {
+		switch statementWord(toks[i]) {
 		case "describe", "show":
 		case "explain":
-			if i+1 < len(toks) && toks[i+1].kind == tokIdent && !toks[i+1].quoted && strings.EqualFold(toks[i+1].text, "analyze") {
+			if i+1 < len(toks) && statementWord(toks[i+1]) == "analyze" {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return seen
+	return len(starts) > 0
 }
 
 // readOnly reports whether every statement of query starts with one of
 // pooledStatements or a parenthesis.
 func readOnly(query string) bool {
-	start := true
-	for _, tok := range tokens(query) {
-		if isPunct(tok, ";") {
-			start = true
-			continue
-		}
-		if start && !isPunct(tok, "(") && (tok.kind != tokIdent || tok.quoted || !pooledStatements[strings.ToLower(tok.text)]) {
+	toks := tokens(query)
+	for _, i := range statementStarts(toks) {
+		if !isPunct(toks[i], "(") && !pooledStatements[statementWord(toks[i])] {
 			return false
 		}
-		start = false
 	}
 	return true
 }

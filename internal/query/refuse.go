@@ -24,25 +24,18 @@ var refusedStatements = map[string]bool{
 // refuseStatements returns an error wrapping ErrNotAllowed if a statement
 // of query starts with one of refusedStatements.
 func refuseStatements(query string) error {
-	start := true
-	for _, tok := range tokens(query) {
-		if tok.kind == tokOther && tok.text == ";" {
-			start = true
-			continue
+	toks := tokens(query)
+	for _, i := range statementStarts(toks) {
+		switch word := statementWord(toks[i]); {
+		case refusedStatements[word]:
+			return fmt.Errorf("query: %s statements are %w: SQL can only read the catalog's tables",
+				strings.ToUpper(toks[i].text), ErrNotAllowed)
+		case word == "msck":
+			// Athena's MSCK REPAIR TABLE registers partitions found in
+			// storage; here the crawlers do.
+			return fmt.Errorf("query: MSCK REPAIR TABLE is not needed: crawlers register partitions and files (streamlake crawl --name N, or run on each crawler's interval); the raw staging tables are read whole: %w",
+				ErrUnsupported)
 		}
-		if start && tok.kind == tokIdent && !tok.quoted {
-			switch word := strings.ToLower(tok.text); {
-			case refusedStatements[word]:
-				return fmt.Errorf("query: %s statements are %w: SQL can only read the catalog's tables",
-					strings.ToUpper(tok.text), ErrNotAllowed)
-			case word == "msck":
-				// Athena's MSCK REPAIR TABLE registers partitions found in
-				// storage; here the crawlers do.
-				return fmt.Errorf("query: MSCK REPAIR TABLE is not needed: crawlers register partitions and files (streamlake crawl --name N, or run on each crawler's interval); the raw staging tables are read whole: %w",
-					ErrUnsupported)
-			}
-		}
-		start = false
 	}
 	return nil
 }
@@ -75,8 +68,8 @@ var ddlWords = map[string]bool{
 // ... FROM v) run.
 func refuseCatalogDDL(query string, dbs map[string]bool) error {
 	toks := tokens(query)
-	for i := 0; i < len(toks); i++ {
-		if i > 0 && !isPunct(toks[i-1], ";") || toks[i].kind != tokIdent || toks[i].quoted || !catalogDDL[strings.ToLower(toks[i].text)] {
+	for _, i := range statementStarts(toks) {
+		if !catalogDDL[statementWord(toks[i])] {
 			continue
 		}
 		j := i + 1

@@ -206,6 +206,33 @@ type token struct {
 	pos, end int // the token is sql[pos:end]
 }
 
+// statementStarts returns the index in toks of each statement's first
+// token: statements are separated by ;, and empty ones are skipped.
+func statementStarts(toks []token) []int {
+	var out []int
+	start := true
+	for i, t := range toks {
+		if isPunct(t, ";") {
+			start = true
+			continue
+		}
+		if start {
+			out, start = append(out, i), false
+		}
+	}
+	return out
+}
+
+// statementWord is the keyword t, a statement's first token, starts the
+// statement with, lower-cased; "" if it starts otherwise (a quoted name, a
+// parenthesis).
+func statementWord(t token) string {
+	if t.kind != tokIdent || t.quoted {
+		return ""
+	}
+	return strings.ToLower(t.text)
+}
+
 // tokens is a lexer just good enough to find identifiers: it knows
 // comments, 'strings', "quoted identifiers" and $tag$ dollar quotes.
 func tokens(s string) []token {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -346,14 +347,7 @@ func (w *writeStmt) parseInsert(toks []token, i int) (int, error) {
 // CREATE, INSERT or another of catalogDDL), else nil.
 func (e *Engine) writeDatabases(ctx context.Context, query string) (map[string]bool, error) {
 	toks := tokens(query)
-	ddl := false
-	for i, t := range toks {
-		if (i == 0 || isPunct(toks[i-1], ";")) && t.kind == tokIdent && !t.quoted && catalogDDL[strings.ToLower(t.text)] {
-			ddl = true
-			break
-		}
-	}
-	if !ddl {
+	if !slices.ContainsFunc(statementStarts(toks), func(i int) bool { return catalogDDL[statementWord(toks[i])] }) {
 		return nil, nil
 	}
 	all, err := e.cat.Tables(ctx, "")

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -43,11 +42,11 @@ func NewServer(path string) (*Server, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("schema registry log: %w", err)
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 64<<20)
-	for n := 1; sc.Scan(); n++ {
+	n := 0
+	for line := range bytes.Lines(data) {
+		n++
 		var c change
-		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+		if err := json.Unmarshal(line, &c); err != nil {
 			return nil, fmt.Errorf("schema registry log %s: line %d: %w", path, n, err)
 		}
 		rec := httptest.NewRecorder()

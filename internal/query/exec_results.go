@@ -3,7 +3,6 @@ package query
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,7 +83,7 @@ func (s *Service) Results(ctx context.Context, id string, offset, limit int) (*R
 // saveCSV runs query on conn and writes its result to path (through a
 // temporary file, renamed when complete). It returns the columns and the
 // number of rows.
-func saveCSV(ctx context.Context, conn *sql.Conn, query string, params []any, names func([]string) []string, path string) ([]ResultColumn, int64, error) {
+func saveCSV(ctx context.Context, conn queryer, query string, params []any, names func([]string) []string, path string) ([]ResultColumn, int64, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, 0, fmt.Errorf("query: results: %w", err)
 	}
@@ -107,7 +106,7 @@ func saveCSV(ctx context.Context, conn *sql.Conn, query string, params []any, na
 	return cols, n, nil
 }
 
-func writeRows(ctx context.Context, conn *sql.Conn, query string, params []any, names func([]string) []string, f io.Writer) ([]ResultColumn, int64, error) {
+func writeRows(ctx context.Context, conn queryer, query string, params []any, names func([]string) []string, f io.Writer) ([]ResultColumn, int64, error) {
 	rows, err := openRows(ctx, conn, query, params...)
 	if err != nil {
 		return nil, 0, queryError(ctx, err)

@@ -73,7 +73,7 @@ func (s *Service) execute(ctx context.Context, a *active, wg *workgroup, params 
 		x.Statistics.RowsWritten = n
 		query, params = rowsWritten(n), nil
 	}
-	cols, rows, err := saveCSV(ctx, sess.conn, query, params, s.engine.resultNames(ctx, sess), csvPath)
+	cols, rows, err := saveCSV(ctx, sess, query, params, s.engine.resultNames(ctx, sess), csvPath)
 	x.Statistics.ExecutionMs = s.now().Sub(x.Started).Milliseconds()
 	x.Statistics.RowsReturned = rows
 	if err == nil {

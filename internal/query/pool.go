@@ -46,8 +46,21 @@ type instance struct {
 	views   map[string]string
 	// macros marks the macros of athena the instance has created.
 	macros []bool
-	timer  *time.Timer // closes it while idle
+	// stmts are prepared statements of the queries it ran outside a
+	// transaction (see statement), most recently used last. They were
+	// bound to its views, so apply closes them when a view changes.
+	stmts []keptStmt
+	timer *time.Timer // closes it while idle
 }
+
+// keptStmt is a prepared statement an instance keeps, with its query.
+type keptStmt struct {
+	query string
+	stmt  *sql.Stmt
+}
+
+// maxStmts is how many prepared statements an instance keeps.
+const maxStmts = 16
 
 // instanceKey says which instances can serve a query: those for the same
 // tables, of the same kind (see immutable), and memory limit.
@@ -99,8 +112,57 @@ func immutable(r refs) bool {
 }
 
 func (in *instance) close() {
+	in.dropStatements()
 	in.conn.Close()
 	in.db.Close()
+}
+
+// statement returns a prepared statement of query on in's connection: the
+// one kept from an earlier query with the same text, or a new one that is
+// kept for the next.
+//
+// DuckDB binds a statement when it is prepared, and binds a statement
+// that scans files again when it runs, since the files may have changed
+// (a query through database/sql is both). Running a kept statement binds
+// it once: the second bind, which expands and checks every data file's
+// path against the allowed directories, is a few milliseconds over tens
+// of files.
+func (in *instance) statement(ctx context.Context, query string) (*sql.Stmt, error) {
+	for i, k := range in.stmts {
+		if k.query == query {
+			in.stmts = append(slices.Delete(in.stmts, i, i+1), k)
+			return k.stmt, nil
+		}
+	}
+	stmt, err := in.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.stmts) >= maxStmts {
+		in.stmts[0].stmt.Close()
+		in.stmts = slices.Delete(in.stmts, 0, 1)
+	}
+	in.stmts = append(in.stmts, keptStmt{query: query, stmt: stmt})
+	return stmt, nil
+}
+
+// forget closes and drops the kept statement of query, if any.
+func (in *instance) forget(query string) {
+	for i, k := range in.stmts {
+		if k.query == query {
+			k.stmt.Close()
+			in.stmts = slices.Delete(in.stmts, i, i+1)
+			return
+		}
+	}
+}
+
+// dropStatements closes the kept statements.
+func (in *instance) dropStatements() {
+	for _, k := range in.stmts {
+		k.stmt.Close()
+	}
+	in.stmts = nil
 }
 
 // changes reports whether apply(dbs, vs) would change in.
@@ -124,8 +186,12 @@ func (v view) quotedName() string {
 }
 
 // apply creates the schemas of dbs and the views vs that in does not hold
-// yet, and replaces those whose body changed (a new snapshot).
+// yet, and replaces those whose body changed (a new snapshot). A change
+// closes the kept statements, which were bound to the views as they were.
 func (in *instance) apply(ctx context.Context, dbs []string, vs []view) error {
+	if in.changes(dbs, vs) {
+		in.dropStatements()
+	}
 	for _, db := range dbs {
 		if in.schemas[db] {
 			continue
@@ -231,6 +297,36 @@ var pooledStatements = map[string]bool{
 	"select": true, "with": true, "from": true, "values": true, "table": true,
 	"describe": true, "show": true, "summarize": true, "explain": true,
 	"pivot": true, "unpivot": true,
+}
+
+// oneQuery reports whether query is one statement that cannot change the
+// database, so that a reused instance can run it outside a transaction
+// and keep its prepared statement (see instance.statement): a SELECT,
+// FROM, VALUES or TABLE statement, a parenthesized one, or a WITH
+// statement without INSERT, UPDATE, DELETE or MERGE (DuckDB takes WITH
+// before those too).
+func oneQuery(query string) bool {
+	toks := tokens(query)
+	starts := statementStarts(toks)
+	if len(starts) != 1 {
+		return false
+	}
+	switch first := toks[starts[0]]; statementWord(first) {
+	case "select", "from", "values", "table":
+		return true
+	case "with":
+	default:
+		if !isPunct(first, "(") {
+			return false
+		}
+	}
+	return !slices.ContainsFunc(toks, func(t token) bool {
+		switch statementWord(t) {
+		case "insert", "update", "delete", "merge":
+			return true
+		}
+		return false
+	})
 }
 
 // readsNoData reports whether every statement of query describes rather

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +106,56 @@ func TestReusedInstanceIsClean(t *testing.T) {
 	}
 	if got := queryRows(t, e, count); got != "[[5]]" {
 		t.Errorf("after a failed and a cancelled query: count = %s", got)
+	}
+	if query.IdleInstance(e) != first {
+		t.Error("the queries did not reuse the first query's DuckDB")
+	}
+}
+
+// A reused DuckDB keeps the prepared statement of a one-statement query
+// and runs it again for the same text (one bind instead of two); a query
+// of several statements, or one that fails, is not kept; a new snapshot
+// replaces the statements bound to the old view.
+func TestReusedInstanceKeepsStatements(t *testing.T) {
+	ctx := t.Context()
+	store, _ := openCatalog(t)
+	tbl := createEvents(t, store, "events")
+	tbl = appendJSON(ctx, t, tbl, `[{"id": 1, "name": "a", "ts": "2026-11-21T10:00:00Z"}]`)
+	e := newEngine(t, store)
+	defer e.Close()
+	const sum = `SELECT count(id), sum(id) FROM lake.events`
+	const byName = `WITH n AS (SELECT name, count(*) AS c FROM lake.events GROUP BY name) SELECT * FROM n ORDER BY name`
+	for range 2 {
+		if got := queryRows(t, e, sum); got != "[[1 1]]" {
+			t.Fatalf("sum = %s", got)
+		}
+	}
+	first := query.IdleInstance(e)
+	if got := query.KeptStatements(e); !slices.Equal(got, []string{sum}) {
+		t.Fatalf("kept %q, want the query run twice, once", got)
+	}
+	for _, sql := range []string{
+		`SELECT 1; SELECT count(id) FROM lake.events`, // two statements: in a transaction
+		`SELECT CAST(name AS INTEGER) FROM lake.events`,
+		`WITH x AS (SELECT 1) SELECT CAST(name AS INTEGER) FROM lake.events`,
+	} {
+		e.Query(ctx, sql)
+	}
+	if got := queryRows(t, e, byName); got != "[[a 1]]" {
+		t.Fatalf("by name = %s", got)
+	}
+	if got, want := query.KeptStatements(e), []string{sum, byName}; !slices.Equal(got, want) {
+		t.Errorf("kept %q, want %q", got, want)
+	}
+	appendJSON(ctx, t, tbl, `[{"id": 2, "name": "b", "ts": "2026-11-22T11:00:00Z"}]`)
+	if got := queryRows(t, e, sum); got != "[[2 3]]" {
+		t.Errorf("sum after the append = %s, want [[2 3]]", got)
+	}
+	if got, want := query.KeptStatements(e), []string{sum}; !slices.Equal(got, want) {
+		t.Errorf("kept after the append %q, want %q", got, want)
+	}
+	if got := queryRows(t, e, byName); got != "[[a 1] [b 1]]" {
+		t.Errorf("by name after the append = %s", got)
 	}
 	if query.IdleInstance(e) != first {
 		t.Error("the queries did not reuse the first query's DuckDB")

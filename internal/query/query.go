@@ -211,7 +211,7 @@ func (e *Engine) Query(ctx context.Context, query string) (*Result, error) {
 		}
 		sql = rowsWritten(n)
 	}
-	res, err := run(ctx, s.conn, sql, e.resultNames(ctx, s))
+	res, err := run(ctx, s, sql, e.resultNames(ctx, s))
 	if err != nil {
 		return nil, err
 	}
@@ -232,19 +232,41 @@ type session struct {
 	tables int
 	scan   scan
 	pool   *pool // the instance goes back there, or nil: it is closed
-	ok     bool  // the query ran to completion (see close)
+	// kept: the query runs outside a transaction, through a prepared
+	// statement the instance keeps (see oneQuery, instance.statement).
+	kept bool
+	ok   bool // the query ran to completion (see close)
 }
 
-// close ends the query. A pooled session that ran to completion (ok)
-// returns its instance to the pool with its transaction still open: the
-// next query on it rolls that back first, in the same call as it runs
-// (see prepare), so the query changes nothing that a later one sees.
-// Otherwise a pooled session rolls back now and returns the instance; if
-// that fails, or the session is not pooled, the instance is closed.
+// QueryContext runs query on the session's connection: its own query
+// through the instance's kept statement when it has one (kept), any other
+// (a rewrite of it) directly. A kept statement that fails is dropped.
+func (s *session) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if !s.kept || query != s.sql {
+		return s.conn.QueryContext(ctx, query, args...)
+	}
+	stmt, err := s.in.statement(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		s.in.forget(query)
+	}
+	return rows, err
+}
+
+// close ends the query. A pooled session that ran to completion (ok), or
+// ran outside a transaction (kept), returns its instance to the pool, with
+// its transaction still open if it had one: the next query on it rolls
+// that back first, in the same call as it runs (see prepare), so the query
+// changes nothing that a later one sees. Otherwise a pooled session rolls
+// back now and returns the instance; if that fails, or the session is not
+// pooled, the instance is closed.
 func (s *session) close() {
 	defer s.scan.release()
 	if s.pool != nil {
-		if s.ok {
+		if s.ok || s.kept {
 			s.pool.put(s.in)
 			return
 		}
@@ -359,10 +381,12 @@ func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bo
 	if in.locked && !subset(dirs, in.dirs) {
 		return nil, errDirsChanged
 	}
+	kept := pooled && w == nil && oneQuery(refs.query)
 	macros := athenaSQL(refs.query, in.macros)
-	if in.inTx && (w != nil || macros != "" || in.changes(refs.databases, views)) {
+	if in.inTx && (kept || w != nil || macros != "" || in.changes(refs.databases, views)) {
 		// The views and macros change outside the last query's
-		// transaction; a write's query part runs inside another statement.
+		// transaction; a write's query part runs inside another statement;
+		// a kept statement runs outside any.
 		if _, err := in.conn.ExecContext(ctx, "ROLLBACK"); err != nil {
 			return nil, fmt.Errorf("query: rollback: %w", duckError(err))
 		}
@@ -383,15 +407,20 @@ func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bo
 		in.locked, in.dirs = true, dirs
 	}
 	if pooled {
-		if in.inTx {
+		s.pool = &e.pool
+		switch {
+		case kept:
+			s.kept = true
+		case in.inTx:
 			// One call ends the last query's transaction, begins this
 			// one's and runs the query.
 			s.sql = txPrefix + s.sql
-		} else if _, err := in.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-			return nil, fmt.Errorf("query: begin: %w", duckError(err))
+		default:
+			if _, err := in.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+				return nil, fmt.Errorf("query: begin: %w", duckError(err))
+			}
+			in.inTx = true
 		}
-		in.inTx = true
-		s.pool = &e.pool
 	}
 	if readsNoData(refs.query) {
 		// The views are bound, which reads footers, not data: as in
@@ -460,10 +489,15 @@ func restrict(ctx context.Context, conn *sql.Conn, dirs []string) error {
 // next query's, in the call that runs the query (see prepare).
 const txPrefix = "ROLLBACK; BEGIN TRANSACTION; "
 
+// queryer runs queries: a connection, or a session (session.QueryContext).
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // openRows runs query. The driver cannot read a struct whose fields have
 // no names (row(1, 'a'), (1, 'a'), list_zip); a result with one is run
 // again with those fields named as Athena names them, field0, field1, ...
-func openRows(ctx context.Context, conn *sql.Conn, query string, params ...any) (*sql.Rows, error) {
+func openRows(ctx context.Context, conn queryer, query string, params ...any) (*sql.Rows, error) {
 	rows, err := conn.QueryContext(ctx, query, params...)
 	if err != nil {
 		return nil, err
@@ -504,7 +538,7 @@ func (e *Engine) resultNames(ctx context.Context, s *session) func([]string) []s
 	return func(cols []string) []string { return e.cols.athenaNames(ctx, s.in.db, s.named, cols) }
 }
 
-func run(ctx context.Context, conn *sql.Conn, query string, names func([]string) []string) (*Result, error) {
+func run(ctx context.Context, conn queryer, query string, names func([]string) []string) (*Result, error) {
 	rows, err := openRows(ctx, conn, query)
 	if err != nil {
 		return nil, queryError(ctx, err)

@@ -41,10 +41,12 @@ var (
 	ErrAlreadyExists   = errors.New("already exists")
 )
 
-// Table types.
+// Table types. A VirtualView is a view (Glue's VIRTUAL_VIEW): a saved
+// query (ViewText) that queries read as a table.
 const (
-	External = "EXTERNAL"
-	Iceberg  = "ICEBERG"
+	External    = "EXTERNAL"
+	Iceberg     = "ICEBERG"
+	VirtualView = "VIRTUAL_VIEW"
 )
 
 // Table properties with a meaning in the catalog (Glue's names). The
@@ -73,8 +75,12 @@ type Column struct {
 type Table struct {
 	Database string `json:"database"`
 	Name     string `json:"name"`
-	// Type is the table type (Glue's TableType): External or Iceberg.
+	// Type is the table type (Glue's TableType): External, Iceberg or
+	// VirtualView.
 	Type   string `json:"type"`
+	// ViewText is a view's query, as its CREATE VIEW gave it (Glue's
+	// ViewOriginalText); "" for a table.
+	ViewText string `json:"view_text,omitempty"`
 	Format string `json:"format"` // json, csv, parquet, avro
 	// Classification is what the crawler classified the files as; it
 	// defaults to Format.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/iceberg-go/table"
@@ -54,8 +55,15 @@ func (s *Store) saveTable(ctx context.Context, t Table, mode saveMode) error {
 	switch t.Type {
 	case "", External:
 		t.Type = External
+		if t.ViewText != "" {
+			return fmt.Errorf("view text on a table of type %s: only a %s has one", External, VirtualView)
+		}
+	case VirtualView:
+		if strings.TrimSpace(t.ViewText) == "" {
+			return fmt.Errorf("a %s needs its query (ViewText)", VirtualView)
+		}
 	default:
-		return fmt.Errorf("table type %q: only %s tables are written here; Iceberg tables through Iceberg()", t.Type, External)
+		return fmt.Errorf("table type %q: only %s tables and %s views are written here; Iceberg tables through Iceberg()", t.Type, External, VirtualView)
 	}
 	for _, c := range append(slices.Clone(t.Columns), t.PartitionKeys...) {
 		if err := validName("column", c.Name); err != nil {

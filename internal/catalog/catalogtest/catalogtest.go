@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) *catalog.Store) {
 		{"Executions", testExecutions},
 		{"NamedQueries", testNamedQueries},
 		{"MetadataLocation", testMetadataLocation},
+		{"Views", testViews},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}

@@ -77,11 +77,11 @@ type Table struct {
 	Name     string `json:"name"`
 	// Type is the table type (Glue's TableType): External, Iceberg or
 	// VirtualView.
-	Type   string `json:"type"`
+	Type string `json:"type"`
 	// ViewText is a view's query, as its CREATE VIEW gave it (Glue's
 	// ViewOriginalText); "" for a table.
 	ViewText string `json:"view_text,omitempty"`
-	Format string `json:"format"` // json, csv, parquet, avro
+	Format   string `json:"format"` // json, csv, parquet, avro
 	// Classification is what the crawler classified the files as; it
 	// defaults to Format.
 	Classification string `json:"classification,omitempty"`

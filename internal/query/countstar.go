@@ -66,7 +66,7 @@ func (c *counts) put(k planKey, a countAnswer) {
 // above); else false. Any error (loading the table, planning) is false:
 // the query then runs as written and meets the error there.
 func (e *Engine) countFromMetadata(ctx context.Context, r refs) (string, bool) {
-	if len(r.tables) != 1 || r.tables[0].Type != catalog.Iceberg || len(r.travels)+len(r.metas) > 0 {
+	if len(r.tables) != 1 || r.tables[0].Type != catalog.Iceberg || len(r.travels)+len(r.metas)+len(r.views) > 0 {
 		return "", false
 	}
 	t := r.tables[0]

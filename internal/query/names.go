@@ -129,6 +129,17 @@ func (e *Engine) fromListing(ctx context.Context, l *tableListing, query string,
 			return refs{}, err
 		}
 	}
+	// A view's query is the catalog's current one: a view replaced or
+	// dropped since l was listed is read from a new listing.
+	for _, v := range r.views {
+		cur, err := e.cat.Table(ctx, v.table.Database, v.table.Name)
+		if errors.Is(err, catalog.ErrNoSuchTable) || err == nil && (cur.Type != catalog.VirtualView || cur.ViewText != v.table.ViewText) {
+			return refs{}, errStale
+		}
+		if err != nil {
+			return refs{}, fmt.Errorf("query: view %s.%s: %w", v.table.Database, v.table.Name, err)
+		}
+	}
 	return r, nil
 }
 

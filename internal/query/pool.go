@@ -75,6 +75,9 @@ func instanceKey(r refs, memoryLimit string) string {
 	for _, m := range r.metas {
 		names = append(names, strings.ToLower(schema.QuoteIdent(m.table.Database)+"."+schema.QuoteIdent(m.view)))
 	}
+	for _, v := range r.views {
+		names = append(names, strings.ToLower(schema.QuoteIdent(v.table.Database)+"."+schema.QuoteIdent(v.table.Name)))
+	}
 	slices.Sort(names)
 	return fmt.Sprint(immutable(r)) + "\x00" + memoryLimit + "\x00" + strings.Join(names, "\x00")
 }

@@ -317,6 +317,12 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 	if err != nil {
 		return nil, err
 	}
+	if v := parseViewDDL(query, dbs); v != nil {
+		if err := e.viewStatement(ctx, v); err != nil {
+			return nil, err
+		}
+		query = valuesSQL([]string{"result"}, nil) // as Athena, no rows
+	}
 	w, err := parseWrite(query, dbs)
 	if err != nil {
 		return nil, err
@@ -382,7 +388,7 @@ func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bo
 		return nil, errDirsChanged
 	}
 	kept := pooled && w == nil && oneQuery(refs.query)
-	macros := athenaSQL(refs.query, in.macros)
+	macros := athenaSQL(viewsText(refs.query, refs.views), in.macros)
 	if in.inTx && (kept || w != nil || macros != "" || in.changes(refs.databases, views)) {
 		// The views and macros change outside the last query's
 		// transaction; a write's query part runs inside another statement;
@@ -392,13 +398,14 @@ func (e *Engine) prepare(ctx context.Context, in *instance, refs refs, pooled bo
 		}
 		in.inTx = false
 	}
-	if err := in.apply(ctx, refs.databases, views); err != nil {
-		return nil, err
-	}
 	if macros != "" {
+		// Before the views: a catalog view's query may call them.
 		if _, err := in.conn.ExecContext(ctx, macros); err != nil {
 			return nil, fmt.Errorf("query: Athena's functions: %w", duckError(err))
 		}
+	}
+	if err := in.apply(ctx, refs.databases, views); err != nil {
+		return nil, err
 	}
 	if !in.locked && !e.opts.AllowFileAccess {
 		if err := restrict(ctx, in.conn, dirs); err != nil {

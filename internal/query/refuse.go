@@ -91,7 +91,7 @@ func refuseCatalogDDL(query string, dbs map[string]bool) error {
 		stmt := strings.Join(append([]string{strings.ToUpper(toks[i].text)}, kinds...), " ")
 		hint := "SQL here reads the catalog's tables and adds to them with CREATE TABLE ... AS SELECT and INSERT INTO ... SELECT"
 		if slices.Contains(kinds, "VIEW") && strings.EqualFold(toks[i].text, "create") {
-			hint = "views are not kept in the catalog: save the SQL as a named query (streamlake queries save), or write its rows with CREATE TABLE ... AS SELECT"
+			hint = "a view is created by a query of its own, CREATE [OR REPLACE] VIEW db.v AS SELECT ..."
 		}
 		return fmt.Errorf("query: %s %s is %w: %s (each query runs on a DuckDB of its own, where any other change would be gone when it ends)",
 			stmt, name, ErrUnsupported, hint)

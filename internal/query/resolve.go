@@ -18,6 +18,7 @@ type refs struct {
 	tables    []catalog.Table // referenced tables, catalog spelling
 	travels   []travel        // references at a snapshot (timetravel.go)
 	metas     []metaRef       // metadata tables t$snapshots, t$history (metatables.go)
+	views     []viewRef       // catalog views, each after the views it reads (catalogview.go)
 	// loaded are Iceberg tables that resolving already loaded, by
 	// database and name (catalog spelling): the views and the count from
 	// metadata use them, so the query reads one snapshot of each.
@@ -77,6 +78,11 @@ func (e *Engine) resolve(ctx context.Context, query string) (refs, error) {
 // l cannot answer for sure (a missing table, a name of a database that l
 // does not know where a table can be) is errStale.
 func (l *tableListing) resolve(query string, travels []travel, names []qualifiedName, defined map[string]bool) (refs, error) {
+	return l.resolveIn(query, travels, names, defined, nil)
+}
+
+// resolveIn is resolve within the views of path (see expandViews).
+func (l *tableListing) resolveIn(query string, travels []travel, names []qualifiedName, defined map[string]bool, path []string) (refs, error) {
 	cached := defined != nil
 	r := refs{query: query, databases: l.databases}
 	seen := map[[2]string]bool{}
@@ -131,6 +137,9 @@ func (l *tableListing) resolve(query string, travels []travel, names []qualified
 		}
 		seen[key] = true
 		r.tables = append(r.tables, t)
+	}
+	if err := l.expandViews(&r, cached, path); err != nil {
+		return refs{}, err
 	}
 	return r, nil
 }

@@ -19,12 +19,13 @@ import (
 // would list the query instance's in-memory views):
 //
 //	SHOW DATABASES | SCHEMAS [[LIKE] 'pattern']           -> database_name
-//	SHOW TABLES [IN | FROM db] [[LIKE] 'pattern']         -> tab_name (database_name, tab_name without IN)
+//	SHOW TABLES [IN | FROM db] [[LIKE] 'pattern']         -> tab_name (database_name, tab_name without IN), views too
 //	SHOW COLUMNS IN | FROM db.table                       -> field
 //	SHOW COLUMNS IN | FROM table IN | FROM db             -> field
 //	SHOW PARTITIONS db.table                              -> partition ('k=v/k2=v2')
 //	SHOW TBLPROPERTIES db.table [('key')]                 -> prpt_name, prpt_value
-//	SHOW CREATE TABLE db.table                            -> createtab_stmt (a row per line)
+//	SHOW CREATE TABLE | VIEW db.table                     -> createtab_stmt (a row per line)
+//	SHOW VIEWS [IN | FROM db] [[LIKE] 'pattern']          -> views (database_name, views without IN)
 //
 // A pattern after LIKE is SQL's (% and _); a bare one is Athena's (* for
 // any characters, | between alternatives). Names match case-insensitively.
@@ -92,7 +93,8 @@ func (e *Engine) showQuery(ctx context.Context, query string) (sql string, ok bo
 		}
 		return valuesSQL([]string{"database_name"}, rows), true, nil
 
-	case kw(1, "tables"):
+	case kw(1, "tables", "views"):
+		views := kw(1, "views")
 		db, i := "", 2
 		if kw(2, "in", "from") {
 			var ok bool
@@ -117,7 +119,7 @@ func (e *Engine) showQuery(ctx context.Context, query string) (sql string, ok bo
 		var rows [][]string
 		for _, t := range l.byName {
 			switch {
-			case !match(t.Name):
+			case !match(t.Name), views && t.Type != catalog.VirtualView:
 			case db == "":
 				rows = append(rows, []string{t.Database, t.Name})
 			case t.Database == db:
@@ -125,10 +127,14 @@ func (e *Engine) showQuery(ctx context.Context, query string) (sql string, ok bo
 			}
 		}
 		slices.SortFunc(rows, slices.Compare)
-		if db != "" {
-			return valuesSQL([]string{"tab_name"}, rows), true, nil
+		col := "tab_name"
+		if views {
+			col = "views"
 		}
-		return valuesSQL([]string{"database_name", "tab_name"}, rows), true, nil
+		if db != "" {
+			return valuesSQL([]string{col}, rows), true, nil
+		}
+		return valuesSQL([]string{"database_name", col}, rows), true, nil
 
 	case kw(1, "columns") && kw(2, "in", "from"):
 		var db, tbl string
@@ -191,7 +197,7 @@ func (e *Engine) showQuery(ctx context.Context, query string) (sql string, ok bo
 		}
 		return valuesSQL([]string{"prpt_name", "prpt_value"}, rows), true, nil
 
-	case kw(1, "create") && kw(2, "table"):
+	case kw(1, "create") && kw(2, "table", "view"):
 		db, ok1 := name(3)
 		tbl, ok2 := name(5)
 		if !ok1 || !ok2 || len(toks) != 6 || toks[4].kind != tokDot {
@@ -201,8 +207,14 @@ func (e *Engine) showQuery(ctx context.Context, query string) (sql string, ok bo
 		if err != nil {
 			return "", true, err
 		}
+		lines := createTable(t)
+		if t.Type == catalog.VirtualView {
+			lines = createView(t)
+		} else if kw(2, "view") {
+			return "", true, fmt.Errorf("query: %s.%s is a table, not a view (SHOW CREATE TABLE shows it)", t.Database, t.Name)
+		}
 		var rows [][]string
-		for _, line := range createTable(t) {
+		for _, line := range lines {
 			rows = append(rows, []string{line})
 		}
 		return valuesSQL([]string{"createtab_stmt"}, rows), true, nil

@@ -67,6 +67,11 @@ func (e *Engine) defineViews(ctx context.Context, conn *sql.Conn, r refs, sc *sc
 		}
 		views = append(views, view{table: m.table, name: m.view, body: body})
 	}
+	// Catalog views last, each after the views it reads (DuckDB binds a
+	// view when it is created).
+	for _, v := range r.views {
+		views = append(views, view{table: v.table, body: v.body})
+	}
 	slices.Sort(dirs)
 	return views, slices.Compact(dirs), nil
 }

@@ -85,6 +85,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParsers$$' -fuzztime 30s ./internal/query/
 	$(GO) test -run '^$$' -fuzz '^FuzzArrowType$$' -fuzztime 30s ./internal/query/
 	$(GO) test -run '^$$' -fuzz '^FuzzAvroConversion$$' -fuzztime 30s ./internal/query/
+	$(GO) test -run '^$$' -fuzz '^FuzzRewriteAthena$$' -fuzztime 30s ./internal/query/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 30s ./internal/registry/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeProtobuf$$' -fuzztime 30s ./internal/registry/
 
 clean:
 	rm -rf bin streamlake-data

@@ -29,7 +29,7 @@ func TestWireFormatIsDeadLetter(t *testing.T) {
 		value  []byte
 		reason string
 	}{
-		{[]byte{0, 0, 0, 1, 7, 2, 'a'}, "value is not valid JSON: it is in Schema Registry's wire format (schema id 263); set kafka.schema_registry to decode Avro and JSON Schema values"},
+		{[]byte{0, 0, 0, 1, 7, 2, 'a'}, "value is not valid JSON: it is in Schema Registry's wire format (schema id 263); set kafka.schema_registry to decode Avro, Protobuf and JSON Schema values"},
 		{[]byte{0, 1}, "value is not valid JSON"},
 		{[]byte("plain text"), "value is not valid JSON"},
 	} {

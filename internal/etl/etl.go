@@ -851,7 +851,7 @@ func decodeObject(r stage.Record) (schema.Object, string) {
 		// Confluent's wire format: magic byte 0, a 4-byte schema id, then
 		// Avro, Protobuf or JSON Schema encoded bytes.
 		return nil, fmt.Sprintf("value is not valid JSON: it is in Schema Registry's wire format (schema id %d); "+
-			"set kafka.schema_registry to decode Avro and JSON Schema values", binary.BigEndian.Uint32(r.Value[1:5]))
+			"set kafka.schema_registry to decode Avro, Protobuf and JSON Schema values", binary.BigEndian.Uint32(r.Value[1:5]))
 	case !r.ValueIsJSON:
 		return nil, "value is not valid JSON"
 	}

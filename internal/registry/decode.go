@@ -2,8 +2,7 @@
 // (Confluent's: a zero magic byte, a 4-byte big-endian schema id, then the
 // encoded value) into JSON objects, fetching each schema once from a
 // Confluent-compatible registry (Confluent, Redpanda, Karapace, Apicurio's
-// ccompat API). Avro and JSON Schema values are decoded; Protobuf values
-// are refused with a reason.
+// ccompat API). Avro, Protobuf and JSON Schema values are decoded.
 package registry
 
 import (
@@ -23,6 +22,7 @@ import (
 	"github.com/goccy/go-json"
 	"github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/sr"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // avroAPI bounds what a value's length prefixes can make the decoder
@@ -44,6 +44,7 @@ type Decoder struct {
 // JSON as it is, or a reason they cannot be decoded.
 type decoding struct {
 	avro   avro.Schema
+	proto  protoreflect.FileDescriptor
 	json   bool
 	reason string
 }
@@ -66,8 +67,8 @@ func WireFormat(v []byte) (uint32, bool) {
 }
 
 // Decode returns the JSON object of v, a wire-format value. A value that
-// cannot be decoded (its schema is not in the registry, is Protobuf, or
-// does not decode it) has a reason instead; err is only for a registry
+// cannot be decoded (its schema is not in the registry or does not
+// decode it) has a reason instead; err is only for a registry
 // that cannot be asked (down, unreachable), which a later try may reach.
 func (d *Decoder) Decode(ctx context.Context, v []byte) (out []byte, reason string, err error) {
 	id, ok := WireFormat(v)
@@ -83,6 +84,12 @@ func (d *Decoder) Decode(ctx context.Context, v []byte) (out []byte, reason stri
 		return nil, dec.reason, nil
 	case dec.json:
 		return v[5:], "", nil
+	case dec.proto != nil:
+		out, err := decodeProto(dec.proto, v[5:])
+		if err != nil {
+			return nil, fmt.Sprintf("value does not decode with Protobuf schema id %d: %v", id, err), nil
+		}
+		return out, "", nil
 	}
 	var native any
 	if err := avroAPI.Unmarshal(dec.avro, v[5:], &native); err != nil {
@@ -118,7 +125,13 @@ func (d *Decoder) decoding(ctx context.Context, id uint32) (*decoding, error) {
 	case sr.TypeJSON:
 		dec.json = true
 	case sr.TypeProtobuf:
-		dec.reason = fmt.Sprintf("schema id %d is a Protobuf schema, which is not decoded; produce Avro or JSON values", id)
+		if dec.proto, err = d.compileProto(ctx, id, s); err != nil {
+			var ue *unreachableError
+			if errors.As(err, &ue) {
+				return nil, fmt.Errorf("schema registry %s: schema id %d: %w", d.url, id, err)
+			}
+			dec.reason = fmt.Sprintf("Protobuf schema id %d does not compile: %v", id, err)
+		}
 	default:
 		if len(s.References) > 0 {
 			dec.reason = fmt.Sprintf("Avro schema id %d references other schemas, which is not supported", id)

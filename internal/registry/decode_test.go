@@ -85,7 +85,7 @@ func TestDecode(t *testing.T) {
 		{"avro", full, `{"id":7,"customer":"ann","amount":19.99,"ts":"2026-12-03T10:00:00.5Z","day":"2026-12-03T00:00:00Z","score":4.5,"tags":["a","b"],"attrs":{"a":2,"q\u0001":3,"z":1},"status":"PAID","ship":{"city":"Oslo","raw":"AQI="}}`, ""},
 		{"avro nulls", empty, `{"id":8,"customer":null,"amount":-5,"ts":"1970-01-01T00:00:00Z","day":"1970-01-01T00:00:00Z","score":null,"tags":[],"attrs":{},"status":"NEW","ship":null}`, ""},
 		{"json schema", append(header(js.ID), `{"page":"/a"}`...), `{"page":"/a"}`, ""},
-		{"protobuf", append(header(pb.ID), 0, 8, 1), "", "is a Protobuf schema, which is not decoded"},
+		{"protobuf", append(header(pb.ID), 0, 8, 1), `{"id":1}`, ""},
 		{"unknown id", header(999), "", "schema id 999 is not in the schema registry at " + reg.URL()},
 		{"truncated", full[:8], "", "does not decode with Avro schema id"},
 		{"not wire format", []byte(`{"a":1}`), "", "not in Schema Registry's wire format"},

@@ -34,6 +34,15 @@ import (
 //	all_match(a, x -> x > 0)                   list_bool_and(list_transform(a, x -> x > 0))
 //	none_match(a, x -> x > 0)                  (NOT list_bool_or(list_transform(a, x -> x > 0)))
 //	reduce(a, 0, (s, x) -> s + x, s -> s * 2)  list_transform([list_reduce(a, (s, x) -> s + x, 0)], s -> s * 2)[1]
+//	zip_with(a, b, (x, y) -> x + y)            list_transform(list_zip(a, b), sl_e -> (sl_e[1] + sl_e[2]))
+//	map_filter(m, (k, v) -> v > 0)             map_from_entries(list_filter(map_entries(m), sl_e -> (sl_e.value > 0)))
+//	transform_keys(m, (k, v) -> upper(k))      map_from_entries(list_transform(map_entries(m), sl_e -> {'key': (upper(sl_e.key)), 'value': sl_e.value}))
+//	transform_values(m, (k, v) -> v * 2)       map_from_entries(list_transform(map_entries(m), sl_e -> {'key': sl_e.key, 'value': (sl_e.value * 2)}))
+//
+// The last four take a lambda of two parameters, which DuckDB's list
+// functions do not: the lambda's body is rewritten over one parameter,
+// its uses of the two parameters replaced by the parts of a list_zip pair
+// or a map entry.
 //
 // (filter is the same in both.) And sampling, whose size is a percentage
 // in Trino and a row count in DuckDB:
@@ -52,7 +61,8 @@ var lambdaFunctions = map[string][2]string{
 
 // rewritten are the words rewriteAthena looks for.
 var rewritten = []string{"date_parse", "parse_datetime", "format_datetime", "format",
-	"transform", "any_match", "all_match", "none_match", "reduce", "tablesample"}
+	"transform", "any_match", "all_match", "none_match", "reduce", "tablesample",
+	"zip_with", "map_filter", "transform_keys", "transform_values"}
 
 // edit replaces query[pos:end] with text (an insertion when pos == end).
 type edit struct {
@@ -107,6 +117,12 @@ func rewriteAthena(query string) string {
 			continue
 		}
 		switch name {
+		case "zip_with", "map_filter", "transform_keys", "transform_values":
+			// The arguments move: the call is replaced whole.
+			if text, ok := rewritePairLambda(query, name, args); ok {
+				edits = append(edits, edit{t.pos, end, text})
+				skip = end
+			}
 		case "date_parse", "parse_datetime", "format_datetime":
 			if len(args) != 2 || len(args[1]) != 1 || args[1][0].kind != tokString {
 				continue
@@ -157,6 +173,93 @@ func rewriteAthena(query string) string {
 		at = e.end
 	}
 	b.WriteString(query[at:])
+	return b.String()
+}
+
+// pairParam is the parameter of the one-parameter lambda that
+// rewritePairLambda writes.
+const pairParam = "sl_e"
+
+// rewritePairLambda rewrites a call of zip_with(a, b, (x, y) -> f) or of
+// map_filter, transform_keys or transform_values(m, (k, v) -> f) (see
+// above); ok is false for a call of another shape, left for DuckDB.
+func rewritePairLambda(query, name string, args [][]token) (_ string, ok bool) {
+	n := 2
+	if name == "zip_with" {
+		n = 3
+	}
+	if len(args) != n || slices.ContainsFunc(args, func(a []token) bool { return len(a) == 0 }) {
+		return "", false
+	}
+	params, body, ok := lambdaParts(args[n-1])
+	if !ok || len(params) != 2 {
+		return "", false
+	}
+	arg := func(k int) string { return rewriteAthena(query[args[k][0].pos:args[k][len(args[k])-1].end]) }
+	e := pairParam
+	if name == "zip_with" {
+		f := rewriteAthena(substitute(query, body, params, []string{e + "[1]", e + "[2]"}))
+		return "list_transform(list_zip(" + arg(0) + ", " + arg(1) + "), " + e + " -> (" + f + "))", true
+	}
+	f := "(" + rewriteAthena(substitute(query, body, params, []string{e + ".key", e + ".value"})) + ")"
+	entries := "map_entries(" + arg(0) + "), " + e + " -> "
+	switch name {
+	case "map_filter":
+		return "map_from_entries(list_filter(" + entries + f + "))", true
+	case "transform_keys":
+		return "map_from_entries(list_transform(" + entries + "{'key': " + f + ", 'value': " + e + ".value}))", true
+	}
+	return "map_from_entries(list_transform(" + entries + "{'key': " + e + ".key, 'value': " + f + "}))", true
+}
+
+// lambdaParts splits the tokens of a lambda, x -> f or (x, y) -> f, into
+// its parameters (folded) and its body; ok is false for anything else.
+func lambdaParts(toks []token) (params []string, body []token, ok bool) {
+	i := 0
+	switch {
+	case len(toks) > 0 && isPunct(toks[0], "("):
+		for i = 1; ; i++ {
+			if i+1 >= len(toks) || toks[i].kind != tokIdent {
+				return nil, nil, false
+			}
+			params = append(params, strings.ToLower(toks[i].text))
+			i++
+			if isPunct(toks[i], ")") {
+				i++
+				break
+			}
+			if !isPunct(toks[i], ",") {
+				return nil, nil, false
+			}
+		}
+	case len(toks) > 0 && toks[0].kind == tokIdent:
+		params, i = []string{strings.ToLower(toks[0].text)}, 1
+	default:
+		return nil, nil, false
+	}
+	if i+2 >= len(toks) || !isPunct(toks[i], "-") || !isPunct(toks[i+1], ">") || toks[i+1].pos != toks[i].end {
+		return nil, nil, false
+	}
+	return params, toks[i+2:], true
+}
+
+// substitute returns the text of toks, tokens of query, with each use of
+// a parameter params[k] replaced by with[k]: the name, unqualified and
+// not called as a function.
+func substitute(query string, toks []token, params, with []string) string {
+	var b strings.Builder
+	at := toks[0].pos
+	for j, t := range toks {
+		if t.kind != tokIdent || j > 0 && toks[j-1].kind == tokDot || j+1 < len(toks) && isPunct(toks[j+1], "(") {
+			continue
+		}
+		if k := slices.Index(params, strings.ToLower(t.text)); k >= 0 {
+			b.WriteString(query[at:t.pos])
+			b.WriteString(with[k])
+			at = t.end
+		}
+	}
+	b.WriteString(query[at:toks[len(toks)-1].end])
 	return b.String()
 }
 

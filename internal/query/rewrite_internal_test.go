@@ -27,6 +27,15 @@ func TestRewriteAthena(t *testing.T) {
 		{`SELECT transform(a, x -> x`, `SELECT transform(a, x -> x`},
 		{`SELECT reduce(transform(a, x -> x + 1), 0, (s, x) -> s + x, s -> s * 2), reduce(a, 1, f)`,
 			`SELECT list_transform([list_reduce(list_transform(a, x -> x + 1), (s, x) -> s + x, 0)], s -> s * 2)[1], reduce(a, 1, f)`},
+		// Lambdas of two parameters: over one, a list_zip pair or a map
+		// entry, the arguments rewritten on their own.
+		{`SELECT zip_with(a, transform(b, x -> x + 1), (x, y) -> x + coalesce(Y, 0) + f(x).x)`,
+			`SELECT list_transform(list_zip(a, list_transform(b, x -> x + 1)), sl_e -> (sl_e[1] + coalesce(sl_e[2], 0) + f(sl_e[1]).x))`},
+		{`SELECT map_filter(m, (k, v) -> v.n > 0 AND k <> 'x'), transform_keys(m, (k, v) -> upper(k)), transform_values(m, (k, v) -> transform(v, x -> x * 2))`,
+			`SELECT map_from_entries(list_filter(map_entries(m), sl_e -> (sl_e.value.n > 0 AND sl_e.key <> 'x'))), ` +
+				`map_from_entries(list_transform(map_entries(m), sl_e -> {'key': (upper(sl_e.key)), 'value': sl_e.value})), ` +
+				`map_from_entries(list_transform(map_entries(m), sl_e -> {'key': sl_e.key, 'value': (list_transform(sl_e.value, x -> x * 2))}))`},
+		{`SELECT map_filter(m, f), zip_with(a, b, x -> x), transform_values(m, (k, v) -)`, `SELECT map_filter(m, f), zip_with(a, b, x -> x), transform_values(m, (k, v) -)`},
 		// Sampling: a percentage in Trino.
 		{`SELECT * FROM t TABLESAMPLE BERNOULLI (10) JOIN u TABLESAMPLE system(2.5) ON true`, `SELECT * FROM t TABLESAMPLE BERNOULLI (10 PERCENT) JOIN u TABLESAMPLE system(2.5 PERCENT) ON true`},
 		{`SELECT * FROM t TABLESAMPLE 10%`, `SELECT * FROM t TABLESAMPLE 10%`},

@@ -151,3 +151,10 @@ SELECT (SELECT count(*) FROM lake.sensors TABLESAMPLE BERNOULLI (0)) AS no_rows,
 -- expect:
 no_rows,all_rows,system_all
 0,20,20
+
+-- name: lambdas of two parameters over maps and pairs of arrays
+SELECT map_filter(MAP(ARRAY['a', 'b', 'c'], ARRAY[1, 2, 3]), (k, v) -> v > 1 AND k <> 'c') AS kept, transform_keys(MAP(ARRAY['a'], ARRAY[1]), (k, v) -> upper(k)) AS keys, transform_values(MAP(ARRAY['a', 'b'], ARRAY[1, 2]), (k, v) -> v * 10) AS vals, zip_with(ARRAY[1, 2], ARRAY[10, 20, 30], (x, y) -> x + y) AS zipped, cardinality(map_filter(MAP(ARRAY['a'], ARRAY[1]), (k, v) -> false)) AS none;
+-- expect:
+kept,keys,vals,zipped,none
+"{""b"":2}","{""A"":1}","{""a"":10,""b"":20}","[11,22,null]",0
+

@@ -32,12 +32,7 @@ const orderSchema = `{"type": "record", "name": "Order", "namespace": "shop", "f
 // objects; values the registry cannot explain get reasons.
 func TestDecode(t *testing.T) {
 	ctx := t.Context()
-	reg := srfake.New()
-	defer reg.Close()
-	cl, err := sr.NewClient(sr.URLs(reg.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg, cl := fakeRegistry(t)
 	ss, err := cl.CreateSchema(ctx, "orders-value", sr.Schema{Schema: orderSchema, Type: sr.TypeAvro})
 	if err != nil {
 		t.Fatal(err)
@@ -111,12 +106,7 @@ func TestDecode(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	reg := srfake.New()
-	defer reg.Close()
-	cl, err := sr.NewClient(sr.URLs(reg.URL()))
-	if err != nil {
-		f.Fatal(err)
-	}
+	reg, cl := fakeRegistry(f)
 	ss, err := cl.CreateSchema(f.Context(), "orders-value", sr.Schema{Schema: orderSchema, Type: sr.TypeAvro})
 	if err != nil {
 		f.Fatal(err)
@@ -142,6 +132,19 @@ func FuzzDecode(f *testing.F) {
 
 func jsonValid(b []byte) bool { return json.Valid(b) }
 
+// fakeRegistry starts franz-go's srfake registry, closed when tb ends,
+// and returns it with a client of it.
+func fakeRegistry(tb testing.TB) (*srfake.Registry, *sr.Client) {
+	tb.Helper()
+	reg := srfake.New()
+	tb.Cleanup(reg.Close)
+	cl, err := sr.NewClient(sr.URLs(reg.URL()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return reg, cl
+}
+
 // The other logical types, fixed, and a union of several primitive types
 // (whose branches decode as their values) decode too.
 func TestDecodeLogicalTypes(t *testing.T) {
@@ -155,12 +158,7 @@ func TestDecodeLogicalTypes(t *testing.T) {
 		{"name": "multi", "type": ["null", "string", "long"]},
 		{"name": "tsu", "type": ["null", {"type": "long", "logicalType": "timestamp-micros"}]}
 	]}`
-	reg := srfake.New()
-	defer reg.Close()
-	cl, err := sr.NewClient(sr.URLs(reg.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg, cl := fakeRegistry(t)
 	ss, err := cl.CreateSchema(t.Context(), "t-value", sr.Schema{Schema: s})
 	if err != nil {
 		t.Fatal(err)

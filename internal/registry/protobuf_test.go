@@ -7,7 +7,6 @@ import (
 
 	"github.com/bufbuild/protocompile"
 	"github.com/twmb/franz-go/pkg/sr"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
@@ -44,26 +43,29 @@ message Order {
 message Other { string x = 1; }
 `
 
+// registerOrderProto registers moneyProto and orderProto, which
+// references it, and returns orderProto's schema.
+func registerOrderProto(tb testing.TB, cl *sr.Client) sr.SubjectSchema {
+	tb.Helper()
+	if _, err := cl.CreateSchema(tb.Context(), "money", sr.Schema{Schema: moneyProto, Type: sr.TypeProtobuf}); err != nil {
+		tb.Fatal(err)
+	}
+	ss, err := cl.CreateSchema(tb.Context(), "orders-value", sr.Schema{Schema: orderProto, Type: sr.TypeProtobuf,
+		References: []sr.SchemaReference{{Name: "money.proto", Subject: "money", Version: 1}}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ss
+}
+
 // Protobuf values in Confluent's wire format (message indexes after the
 // schema id) decode to JSON objects with the schema the registry holds,
 // its referenced schemas and Protobuf's well-known types compiled with
 // it; values and schemas that do not decode get reasons.
 func TestDecodeProtobuf(t *testing.T) {
 	ctx := t.Context()
-	reg := srfake.New()
-	defer reg.Close()
-	cl, err := sr.NewClient(sr.URLs(reg.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cl.CreateSchema(ctx, "money", sr.Schema{Schema: moneyProto, Type: sr.TypeProtobuf}); err != nil {
-		t.Fatal(err)
-	}
-	ss, err := cl.CreateSchema(ctx, "orders-value", sr.Schema{Schema: orderProto, Type: sr.TypeProtobuf,
-		References: []sr.SchemaReference{{Name: "money.proto", Subject: "money", Version: 1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg, cl := fakeRegistry(t)
+	ss := registerOrderProto(t, cl)
 	bad, err := cl.CreateSchema(ctx, "bad-value", sr.Schema{Schema: `syntax = "proto3"; message B { Missing m = 1; }`, Type: sr.TypeProtobuf})
 	if err != nil {
 		t.Fatal(err)
@@ -156,20 +158,8 @@ func TestDecodeProtobuf(t *testing.T) {
 }
 
 func FuzzDecodeProtobuf(f *testing.F) {
-	reg := srfake.New()
-	defer reg.Close()
-	cl, err := sr.NewClient(sr.URLs(reg.URL()))
-	if err != nil {
-		f.Fatal(err)
-	}
-	if _, err := cl.CreateSchema(f.Context(), "money", sr.Schema{Schema: moneyProto, Type: sr.TypeProtobuf}); err != nil {
-		f.Fatal(err)
-	}
-	ss, err := cl.CreateSchema(f.Context(), "orders-value", sr.Schema{Schema: orderProto, Type: sr.TypeProtobuf,
-		References: []sr.SchemaReference{{Name: "money.proto", Subject: "money", Version: 1}}})
-	if err != nil {
-		f.Fatal(err)
-	}
+	reg, cl := fakeRegistry(f)
+	ss := registerOrderProto(f, cl)
 	d, err := registry.New(reg.URL())
 	if err != nil {
 		f.Fatal(err)

@@ -196,7 +196,7 @@ func describeResult(t catalog.Table) *query.Result {
 	}
 	info := [][2]string{
 		{"type", t.Type}, {"format", t.Format}, {"classification", t.Classification}, {"compression", t.Compression},
-		{"location", t.Location}, {"version", fmt.Sprint(t.Version)}, {"deprecated", fmt.Sprint(t.Deprecated)},
+		{"location", t.Location}, {"view_text", t.ViewText}, {"version", fmt.Sprint(t.Version)}, {"deprecated", fmt.Sprint(t.Deprecated)},
 	}
 	for _, kv := range info {
 		if kv[1] != "" {

@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/streamlake/streamlake/internal/schema"
 )
 
 // Output formats of Write.
@@ -163,7 +165,7 @@ func writeJSON(w *bufio.Writer, r *Result, types []*dtype) {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = appendJSONString(buf, c)
+			buf = schema.AppendJSONString(buf, c)
 			buf = append(buf, ':')
 			var v any
 			if i < len(row) {
@@ -216,7 +218,7 @@ func appendJSON(b []byte, v any, t *dtype) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
+			b = schema.AppendJSONString(b, k)
 			b = append(b, ':')
 			b = appendJSON(b, x[k], t.field(k))
 		}
@@ -241,7 +243,7 @@ func appendJSON(b []byte, v any, t *dtype) []byte {
 	}
 	s, quote := scalar(v, t)
 	if quote {
-		return appendJSONString(b, s)
+		return schema.AppendJSONString(b, s)
 	}
 	return append(b, s...)
 }
@@ -261,7 +263,7 @@ func appendMap(b []byte, keys, vals []any, t *dtype) []byte {
 		if k != nil {
 			ks = text(k, kt)
 		}
-		b = appendJSONString(b, ks)
+		b = schema.AppendJSONString(b, ks)
 		b = append(b, ':')
 		b = appendJSON(b, vals[i], vt)
 	}
@@ -417,44 +419,4 @@ func formatUUID(b []byte) string {
 		out = append(out, hexdigits[c>>4], hexdigits[c&0xf])
 	}
 	return string(out)
-}
-
-// appendJSONString appends s as a JSON string, without HTML escaping;
-// invalid UTF-8 becomes U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hexdigits = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hexdigits[c>>4], hexdigits[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, `\u202`...)
-			b = append(b, hexdigits[r&0xf])
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
 }

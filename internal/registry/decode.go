@@ -19,10 +19,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/goccy/go-json"
 	"github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/sr"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/streamlake/streamlake/internal/schema"
 )
 
 // avroAPI bounds what a value's length prefixes can make the decoder
@@ -242,11 +243,8 @@ func appendMap(b []byte, m map[string]any, elem func([]byte, any) ([]byte, error
 		if i > 0 {
 			b = append(b, ',')
 		}
+		b = append(schema.AppendJSONString(b, k), ':')
 		var err error
-		if b, err = appendString(b, k); err != nil {
-			return nil, err
-		}
-		b = append(b, ':')
 		if b, err = elem(b, m[k]); err != nil {
 			return nil, err
 		}
@@ -295,9 +293,9 @@ func appendScalar(b []byte, v any) ([]byte, error) {
 	case float64:
 		return appendFloat(b, v, 64), nil
 	case string:
-		return appendString(b, v)
+		return schema.AppendJSONString(b, v), nil
 	case []byte:
-		return appendString(b, base64.StdEncoding.EncodeToString(v))
+		return appendBase64(b, v), nil
 	case *big.Rat:
 		return append(b, v.FloatString(decimalPlaces(v))...), nil
 	case time.Time:
@@ -309,7 +307,7 @@ func appendScalar(b []byte, v any) ([]byte, error) {
 	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Array && rv.Type().Elem().Kind() == reflect.Uint8 {
 		a := make([]byte, rv.Len())
 		reflect.Copy(reflect.ValueOf(a), rv)
-		return appendString(b, base64.StdEncoding.EncodeToString(a))
+		return appendBase64(b, a), nil
 	}
 	return nil, fmt.Errorf("value of type %T", v)
 }
@@ -321,12 +319,11 @@ func appendFloat(b []byte, f float64, bits int) []byte {
 	return strconv.AppendFloat(b, f, 'g', -1, bits)
 }
 
-func appendString(b []byte, s string) ([]byte, error) {
-	q, err := json.Marshal(s)
-	if err != nil {
-		return nil, err
-	}
-	return append(b, q...), nil
+// appendBase64 appends v as a JSON string of its standard base64.
+func appendBase64(b, v []byte) []byte {
+	b = append(b, '"')
+	b = base64.StdEncoding.AppendEncode(b, v)
+	return append(b, '"')
 }
 
 // decimalPlaces is how many digits after the point r needs: the fewest n

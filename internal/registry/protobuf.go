@@ -3,7 +3,6 @@ package registry
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,6 +15,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/streamlake/streamlake/internal/schema"
 )
 
 // maxProtoRefs bounds the schemas a Protobuf schema may import through
@@ -88,7 +89,9 @@ func decodeProto(fd protoreflect.FileDescriptor, v []byte) ([]byte, error) {
 		return nil, errors.New("the schema has no message")
 	}
 	msg := dynamicpb.NewMessage(md)
-	if err := proto.Unmarshal(payload, msg); err != nil {
+	// Required fields (proto2) are not checked: one that is missing is
+	// null, as any unset field with presence.
+	if err := (proto.UnmarshalOptions{AllowPartial: true}).Unmarshal(payload, msg); err != nil {
 		return nil, fmt.Errorf("message %s: %w", md.FullName(), err)
 	}
 	return appendMessage(nil, msg)
@@ -112,11 +115,8 @@ func appendMessage(b []byte, m protoreflect.Message) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
+		b = append(schema.AppendJSONString(b, string(fd.Name())), ':')
 		var err error
-		if b, err = appendString(b, string(fd.Name())); err != nil {
-			return nil, err
-		}
-		b = append(b, ':')
 		switch {
 		case fd.HasPresence() && !m.Has(fd):
 			b = append(b, "null"...)
@@ -145,10 +145,7 @@ func appendMessage(b []byte, m protoreflect.Message) ([]byte, error) {
 				if j > 0 {
 					b = append(b, ',')
 				}
-				if b, err = appendString(b, k.String()); err != nil {
-					return nil, err
-				}
-				b = append(b, ':')
+				b = append(schema.AppendJSONString(b, k.String()), ':')
 				if b, err = appendProtoValue(b, fd.MapValue(), mp.Get(k)); err != nil {
 					return nil, err
 				}
@@ -179,12 +176,12 @@ func appendProtoValue(b []byte, fd protoreflect.FieldDescriptor, v protoreflect.
 	case protoreflect.DoubleKind:
 		return appendFloat(b, v.Float(), 64), nil
 	case protoreflect.StringKind:
-		return appendString(b, v.String())
+		return schema.AppendJSONString(b, v.String()), nil
 	case protoreflect.BytesKind:
-		return appendString(b, base64.StdEncoding.EncodeToString(v.Bytes()))
+		return appendBase64(b, v.Bytes()), nil
 	case protoreflect.EnumKind:
 		if ev := fd.Enum().Values().ByNumber(v.Enum()); ev != nil {
-			return appendString(b, string(ev.Name()))
+			return schema.AppendJSONString(b, string(ev.Name())), nil
 		}
 		return strconv.AppendInt(b, int64(v.Enum()), 10), nil
 	case protoreflect.MessageKind, protoreflect.GroupKind:
@@ -203,8 +200,9 @@ func appendWellKnown(b []byte, m protoreflect.Message) ([]byte, bool, error) {
 	case "Timestamp":
 		f := md.Fields()
 		sec, nanos := m.Get(f.ByName("seconds")).Int(), m.Get(f.ByName("nanos")).Int()
-		out, err := appendString(b, time.Unix(sec, nanos).UTC().Format(time.RFC3339Nano))
-		return out, true, err
+		b = append(b, '"')
+		b = time.Unix(sec, nanos).UTC().AppendFormat(b, time.RFC3339Nano)
+		return append(b, '"'), true, nil
 	case "DoubleValue", "FloatValue", "Int64Value", "UInt64Value", "Int32Value", "UInt32Value", "BoolValue", "StringValue", "BytesValue":
 		fd := md.Fields().ByName("value")
 		out, err := appendProtoValue(b, fd, m.Get(fd))

@@ -47,10 +47,11 @@ type viewWriter interface {
 // statement creating or dropping a view in one of the databases dbs
 // (folded); nil otherwise.
 func parseViewDDL(query string, dbs map[string]bool) *viewDDL {
-	toks := tokens(query)
-	for len(toks) > 0 && isPunct(toks[len(toks)-1], ";") {
-		toks = toks[:len(toks)-1]
+	if !strings.Contains(strings.ToLower(query), "view") {
+		return nil // most queries: not tokenized again
 	}
+	toks := tokens(query)
+	toks = trimSemicolons(toks)
 	if len(statementStarts(toks)) != 1 {
 		return nil
 	}

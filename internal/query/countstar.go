@@ -153,9 +153,7 @@ func countRows(ctx context.Context, tbl *table.Table, filter iceberg.BooleanExpr
 // [WHERE ...] [;] and returns the result column's name, the WHERE
 // clause's tokens (nil without one) and the names the table goes by.
 func countQuery(toks []token, db, name string) (col string, where []token, names map[string]bool, ok bool) {
-	for len(toks) > 0 && isPunct(toks[len(toks)-1], ";") {
-		toks = toks[:len(toks)-1]
-	}
+	toks = trimSemicolons(toks)
 	if len(toks) < 9 || !isWord(toks[0], "select") || !isWord(toks[1], "count") || !isPunct(toks[2], "(") ||
 		!isPunct(toks[3], "*") || !isPunct(toks[4], ")") {
 		return "", nil, nil, false

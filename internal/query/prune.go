@@ -53,9 +53,7 @@ func rowFilter(query, db, name string, sch *iceberg.Schema, spec *iceberg.Partit
 // SELECT ... FROM db.name [[AS] alias] WHERE ... [GROUP|ORDER|LIMIT ...],
 // and the names the table goes by (name and alias, folded).
 func whereClause(toks []token, db, name string) ([]token, map[string]bool, bool) {
-	for len(toks) > 0 && isPunct(toks[len(toks)-1], ";") {
-		toks = toks[:len(toks)-1]
-	}
+	toks = trimSemicolons(toks)
 	if len(toks) == 0 || !isWord(toks[0], "select") {
 		return nil, nil, false
 	}

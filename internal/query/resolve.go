@@ -232,6 +232,14 @@ func statementStarts(toks []token) []int {
 	return out
 }
 
+// trimSemicolons returns toks without the semicolons that end them.
+func trimSemicolons(toks []token) []token {
+	for len(toks) > 0 && isPunct(toks[len(toks)-1], ";") {
+		toks = toks[:len(toks)-1]
+	}
+	return toks
+}
+
 // statementWord is the keyword t, a statement's first token, starts the
 // statement with, lower-cased; "" if it starts otherwise (a quoted name, a
 // parenthesis).

@@ -34,9 +34,7 @@ import (
 // other, with saved results. ok is false for any other statement.
 func (e *Engine) showQuery(ctx context.Context, query string) (sql string, ok bool, err error) {
 	toks := tokens(query)
-	for len(toks) > 0 && toks[len(toks)-1].kind == tokOther && toks[len(toks)-1].text == ";" {
-		toks = toks[:len(toks)-1]
-	}
+	toks = trimSemicolons(toks)
 	kw := func(i int, words ...string) bool {
 		return i < len(toks) && toks[i].kind == tokIdent && !toks[i].quoted && slices.Contains(words, strings.ToLower(toks[i].text))
 	}

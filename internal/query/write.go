@@ -67,9 +67,7 @@ type partitionField struct {
 // statement must be the only one of the query.
 func parseWrite(query string, dbs map[string]bool) (*writeStmt, error) {
 	toks := tokens(query)
-	for len(toks) > 0 && isPunct(toks[len(toks)-1], ";") {
-		toks = toks[:len(toks)-1]
-	}
+	toks = trimSemicolons(toks)
 	if len(toks) < 2 {
 		return nil, nil
 	}

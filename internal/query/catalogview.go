@@ -50,8 +50,7 @@ func parseViewDDL(query string, dbs map[string]bool) *viewDDL {
 	if !strings.Contains(strings.ToLower(query), "view") {
 		return nil // most queries: not tokenized again
 	}
-	toks := tokens(query)
-	toks = trimSemicolons(toks)
+	toks := trimSemicolons(tokens(query))
 	if len(statementStarts(toks)) != 1 {
 		return nil
 	}

@@ -33,8 +33,7 @@ import (
 // the query runs in the statement's place: it is an execution like any
 // other, with saved results. ok is false for any other statement.
 func (e *Engine) showQuery(ctx context.Context, query string) (sql string, ok bool, err error) {
-	toks := tokens(query)
-	toks = trimSemicolons(toks)
+	toks := trimSemicolons(tokens(query))
 	kw := func(i int, words ...string) bool {
 		return i < len(toks) && toks[i].kind == tokIdent && !toks[i].quoted && slices.Contains(words, strings.ToLower(toks[i].text))
 	}

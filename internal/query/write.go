@@ -66,8 +66,7 @@ type partitionField struct {
 // with a target db.t where db is one of dbs (folded names). Such a
 // statement must be the only one of the query.
 func parseWrite(query string, dbs map[string]bool) (*writeStmt, error) {
-	toks := tokens(query)
-	toks = trimSemicolons(toks)
+	toks := trimSemicolons(tokens(query))
 	if len(toks) < 2 {
 		return nil, nil
 	}

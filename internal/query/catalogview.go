@@ -56,12 +56,12 @@ func parseViewDDL(query string, dbs map[string]bool) *viewDDL {
 	}
 	var v viewDDL
 	i := 1
-	switch {
-	case len(toks) > 0 && isWord(toks[0], "create"):
+	switch { // one statement: toks is not empty
+	case isWord(toks[0], "create"):
 		if i+1 < len(toks) && isWord(toks[i], "or") && isWord(toks[i+1], "replace") {
 			v.replace, i = true, i+2
 		}
-	case len(toks) > 0 && isWord(toks[0], "drop"):
+	case isWord(toks[0], "drop"):
 		v.drop = true
 	default:
 		return nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
 
 	"github.com/streamlake/streamlake/internal/catalog"
 	"github.com/streamlake/streamlake/internal/query"
@@ -27,15 +28,22 @@ func queryRows(t *testing.T, e *query.Engine, sql string) string {
 	return fmt.Sprint(res.Rows)
 }
 
+// oneEvent creates lake.events with one row, and an engine on its catalog
+// that is closed when t ends.
+func oneEvent(t *testing.T) (*table.Table, *query.Engine) {
+	t.Helper()
+	store, _ := openCatalog(t)
+	tbl := appendJSON(t.Context(), t, createEvents(t, store, "events"), `[{"id": 1, "name": "a", "ts": "2026-11-21T10:00:00Z"}]`)
+	e := newEngine(t, store)
+	t.Cleanup(func() { e.Close() })
+	return tbl, e
+}
+
 // A reused DuckDB sees a commit made after it was prepared: the plan of
 // the new snapshot replaces the view, pruned or not.
 func TestReusedInstanceSeesNewSnapshot(t *testing.T) {
 	ctx := t.Context()
-	store, _ := openCatalog(t)
-	tbl := createEvents(t, store, "events")
-	tbl = appendJSON(ctx, t, tbl, `[{"id": 1, "name": "a", "ts": "2026-11-21T10:00:00Z"}]`)
-	e := newEngine(t, store)
-	defer e.Close()
+	tbl, e := oneEvent(t)
 	const all = `SELECT count(*), sum(id) FROM lake.events`
 	const day22 = `SELECT count(*), sum(id) FROM lake.events WHERE ts >= TIMESTAMPTZ '2026-11-22 00:00:00+00' AND ts < TIMESTAMPTZ '2026-11-23 00:00:00+00'`
 	if got := queryRows(t, e, all); got != "[[1 1]]" {
@@ -118,11 +126,7 @@ func TestReusedInstanceIsClean(t *testing.T) {
 // replaces the statements bound to the old view.
 func TestReusedInstanceKeepsStatements(t *testing.T) {
 	ctx := t.Context()
-	store, _ := openCatalog(t)
-	tbl := createEvents(t, store, "events")
-	tbl = appendJSON(ctx, t, tbl, `[{"id": 1, "name": "a", "ts": "2026-11-21T10:00:00Z"}]`)
-	e := newEngine(t, store)
-	defer e.Close()
+	tbl, e := oneEvent(t)
 	const sum = `SELECT count(id), sum(id) FROM lake.events`
 	const byName = `WITH n AS (SELECT name, count(*) AS c FROM lake.events GROUP BY name) SELECT * FROM n ORDER BY name`
 	for range 2 {

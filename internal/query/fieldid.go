@@ -114,15 +114,59 @@ func duckNames(fields []iceberg.NestedField) []string {
 // Iceberg field id (read_parquet's schema parameter): a column renamed
 // after a file was written reads its values under the new name, a column
 // added after reads as NULL, and values are cast to the schema's types.
-// Nested fields are read under the names writers give them in data files
-// (iceberg.SanitizeColumnNames: "user-id" is "user_x2Did") and renamed to
-// sc's (fileNames). cols are sc's columns as icebergColumns names them.
-func readByID(files []string, sc *iceberg.Schema, cols []column) (string, error) {
+// Nested fields are read under the names data files give them and renamed
+// to sc's (fileNames). Without names, every file is taken to name them as
+// writers name sc's (iceberg.SanitizeColumnNames: "user-id" is
+// "user_x2Did"). With names (files[i]'s Parquet names by field id, see
+// plans.fieldNames), as each file does: files that name sc's nested
+// fields alike are read together, and the groups' rows are put together
+// with UNION ALL, so a nested field renamed after a file was written reads
+// its values from that file under its old name. cols are sc's columns as
+// icebergColumns names them.
+func readByID(files []string, sc *iceberg.Schema, cols []column, names []map[int]string) (string, error) {
 	fields := sc.Fields()
-	inFiles := fields
-	if san, err := iceberg.SanitizeColumnNames(sc); err == nil {
-		inFiles = san.Fields()
+	if names == nil {
+		inFiles := fields
+		if san, err := iceberg.SanitizeColumnNames(sc); err == nil {
+			inFiles = san.Fields()
+		}
+		return readFilesByID(files, fields, inFiles, cols)
 	}
+	type group struct {
+		files   []string
+		inFiles []iceberg.NestedField
+	}
+	var groups []*group
+	byKey := map[string]*group{}
+	for i, f := range files {
+		inFiles := make([]iceberg.NestedField, len(fields))
+		var key strings.Builder
+		for j, field := range fields {
+			inFiles[j] = field
+			inFiles[j].Type = namedAsIn(field.Type, names[i], &key)
+		}
+		g := byKey[key.String()]
+		if g == nil {
+			g = &group{inFiles: inFiles}
+			byKey[key.String()] = g
+			groups = append(groups, g)
+		}
+		g.files = append(g.files, f)
+	}
+	parts := make([]string, len(groups))
+	for i, g := range groups {
+		body, err := readFilesByID(g.files, fields, g.inFiles, cols)
+		if err != nil {
+			return "", err
+		}
+		parts[i] = body
+	}
+	return strings.Join(parts, " UNION ALL "), nil
+}
+
+// readFilesByID is the view body over files that name fields (nested
+// fields included) as inFiles does.
+func readFilesByID(files []string, fields, inFiles []iceberg.NestedField, cols []column) (string, error) {
 	entries := make([]string, len(fields))
 	list := make([]string, len(fields))
 	for i, f := range fields {
@@ -143,6 +187,79 @@ func readByID(files []string, sc *iceberg.Schema, cols []column) (string, error)
 	}
 	return "SELECT " + strings.Join(list, ", ") + " FROM read_parquet(" + schema.StringList(files) +
 		", hive_partitioning = false, schema = MAP {" + strings.Join(entries, ", ") + "})", nil
+}
+
+// namedAsIn is t with the fields of its structs, at any depth, named as a
+// data file names them (names: the file's Parquet names by field id). A
+// field the file does not have is named absentName(id), which no writer
+// gives a field, so DuckDB reads it as NULL. Each struct field's name in
+// the file is written to key, so files that name t's fields alike have the
+// same key.
+func namedAsIn(t iceberg.Type, names map[int]string, key *strings.Builder) iceberg.Type {
+	switch t := t.(type) {
+	case *iceberg.StructType:
+		out := &iceberg.StructType{FieldList: make([]iceberg.NestedField, len(t.FieldList))}
+		for i, f := range t.FieldList {
+			name, ok := names[f.ID]
+			if !ok {
+				name = absentName(f.ID)
+			}
+			key.WriteString(strconv.Itoa(f.ID))
+			key.WriteByte('=')
+			key.WriteString(strconv.Quote(name))
+			f.Name = name
+			f.Type = namedAsIn(f.Type, names, key)
+			out.FieldList[i] = f
+		}
+		return out
+	case *iceberg.ListType:
+		c := *t
+		c.Element = namedAsIn(t.Element, names, key)
+		return &c
+	case *iceberg.MapType:
+		c := *t
+		c.KeyType = namedAsIn(t.KeyType, names, key)
+		c.ValueType = namedAsIn(t.ValueType, names, key)
+		return &c
+	}
+	return t
+}
+
+// absentName is the name a nested field is read under from a data file
+// that does not have it (see namedAsIn).
+func absentName(id int) string { return "sl_absent_" + strconv.Itoa(id) }
+
+// nestedRenamed reports whether a field below the top level of md's table
+// (a struct's field, at any depth) has had another name in an earlier
+// schema, so that data files may name it otherwise than the current schema
+// does.
+func nestedRenamed(md table.Metadata) bool {
+	names := map[int]string{}
+	renamed := false
+	var walk func(t iceberg.Type)
+	walk = func(t iceberg.Type) {
+		switch t := t.(type) {
+		case *iceberg.StructType:
+			for _, f := range t.FieldList {
+				if prev, seen := names[f.ID]; seen && prev != f.Name {
+					renamed = true
+				}
+				names[f.ID] = f.Name
+				walk(f.Type)
+			}
+		case *iceberg.ListType:
+			walk(t.Element)
+		case *iceberg.MapType:
+			walk(t.KeyType)
+			walk(t.ValueType)
+		}
+	}
+	for _, sc := range md.Schemas() {
+		for _, f := range sc.Fields() {
+			walk(f.Type)
+		}
+	}
+	return renamed
 }
 
 // fileNames is expr, a value of type inFile (t with the nested names data

@@ -70,7 +70,13 @@ func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 		return "", nil, fmt.Errorf("query: table %s: %w", name, err)
 	}
 	if byFieldID(tbl.Metadata(), sch) {
-		body, err := readByID(p.files, sch, cols)
+		var names []map[int]string
+		if nestedRenamed(tbl.Metadata()) {
+			if names, err = e.plans.fieldNames(ctx, conn, p); err != nil {
+				return "", nil, fmt.Errorf("query: table %s: read data files: %w", name, err)
+			}
+		}
+		body, err := readByID(p.files, sch, cols, names)
 		if err != nil {
 			return "", nil, fmt.Errorf("query: table %s: %w", name, err)
 		}

@@ -32,6 +32,7 @@ type plan struct {
 	mu      sync.Mutex
 	present map[string]string // folded name -> DuckDB type; read-only once set
 	union   bool              // the files' columns differ: read with union_by_name
+	names   []map[int]string  // files[i]'s Parquet names by field id; read-only once set
 }
 
 // readParquet is the read_parquet call of the files, by name when union.
@@ -72,6 +73,44 @@ func (c *plans) columns(ctx context.Context, conn *sql.Conn, p *plan) (map[strin
 	}
 	p.present, p.union = present, true
 	return present, true, nil
+}
+
+// fieldNames returns, for each of p's files, the names its Parquet schema
+// gives its elements by field id (nested ones included), reading the
+// files' footers on conn once per plan. Field ids are unique within a
+// file, so one map per file holds them all.
+func (c *plans) fieldNames(ctx context.Context, conn *sql.Conn, p *plan) ([]map[int]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.names != nil {
+		return p.names, nil
+	}
+	index := make(map[string]int, len(p.files))
+	names := make([]map[int]string, len(p.files))
+	for i, f := range p.files {
+		index[f] = i
+		names[i] = map[int]string{}
+	}
+	rows, err := conn.QueryContext(ctx, "SELECT file_name, field_id, name FROM parquet_schema("+schema.StringList(p.files)+") WHERE field_id IS NOT NULL")
+	if err != nil {
+		return nil, duckError(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var file, name string
+		var id int
+		if err := rows.Scan(&file, &id, &name); err != nil {
+			return nil, duckError(err)
+		}
+		if i, ok := index[file]; ok {
+			names[i][id] = name
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, duckError(err)
+	}
+	p.names = names
+	return names, nil
 }
 
 // maxFileDescribes bounds the files sameColumns describes for one plan;

@@ -26,6 +26,36 @@ func TestViewScansItsTables(t *testing.T) {
 	if x := execute(t, s, query.StartInput{SQL: "SELECT count(*) FROM lake.named", Workgroup: "small"}); x.State != query.Failed || x.Error == nil || x.Error.Category != query.CategoryUser {
 		t.Errorf("view over the limit: %s %+v, want FAILED USER", x.State, x.Error)
 	}
+
+	// A view's WHERE on the partition source prunes files, and so does a
+	// query's on the view's column that passes it through, as in Athena: the
+	// three days are three files.
+	if x := execute(t, s, query.StartInput{SQL: "CREATE VIEW lake.timed AS SELECT id, ts AS event_time FROM lake.events WHERE ts >= TIMESTAMPTZ '2026-11-22 00:00:00+00'"}); x.State != query.Succeeded {
+		t.Fatalf("create view: %s %+v", x.State, x.Error)
+	}
+	for _, c := range []struct {
+		sql   string
+		files int64
+		count string
+	}{
+		{"SELECT count(*) FROM lake.timed", 2, "[4]"},
+		{"SELECT count(*) FROM lake.timed t WHERE t.event_time >= TIMESTAMPTZ '2026-11-23 00:00:00+00' AND id > 0", 1, "[2]"},
+		{"SELECT count(*) FROM lake.timed WHERE event_time < TIMESTAMPTZ '2026-11-23 00:00:00+00'", 1, "[2]"},
+		{"SELECT count(*) FROM lake.timed WHERE event_time < TIMESTAMPTZ '2026-11-23 00:00:00+00' OR id = 5", 2, "[3]"},
+		{"SELECT count(*) FROM lake.named WHERE id > 0", files, "[4]"},
+	} {
+		x := execute(t, s, query.StartInput{SQL: c.sql})
+		if x.State != query.Succeeded {
+			t.Fatalf("%s: %s %+v", c.sql, x.State, x.Error)
+		}
+		page, err := s.Results(t.Context(), x.ID, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pageRows(page); x.Statistics.FilesScanned != c.files || got != c.count {
+			t.Errorf("%s: %s in %d files, want %s in %d", c.sql, got, x.Statistics.FilesScanned, c.count, c.files)
+		}
+	}
 }
 
 // A view replaced or dropped through one engine is seen at once by

@@ -48,6 +48,9 @@ func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 	if snap != nil {
 		spec := tbl.Spec()
 		filter := rowFilter(query, t.Database, viewName, sch, &spec)
+		if filter == nil && at == nil {
+			filter = viewRowFilter(query, r.views, t.Database, t.Name, sch, &spec)
+		}
 		key := planKey{table: tbl.Metadata().TableUUID().String(), snapshot: snap.SnapshotID}
 		if filter != nil {
 			key.filter = filter.String()

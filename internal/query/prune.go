@@ -28,18 +28,64 @@ func rowFilter(query, db, name string, sch *iceberg.Schema, spec *iceberg.Partit
 	if !ok {
 		return nil
 	}
+	return and(comparisons(where, alias, partitionSources(sch, spec)))
+}
+
+// viewRowFilter returns the row filter for db.name when query reads it
+// through a catalog view of views: query reads only the view (as rowFilter
+// asks of a table), and the view's query reads only db.name. The filter is
+// the view's own WHERE clause's, AND query's terms on the view columns
+// that are db.name's partition source columns passed through unchanged
+// (c, t.c, c AS n, or *), when the view only filters and projects: no
+// GROUP BY, HAVING, DISTINCT, window, LIMIT, OFFSET or sample, whose
+// result a filter below them would change. nil if none.
+func viewRowFilter(query string, views []viewRef, db, name string, sch *iceberg.Schema, spec *iceberg.PartitionSpec) iceberg.BooleanExpression {
+	toks := tokens(query)
+	for _, v := range views {
+		outer, ok := selectFrom(toks, v.table.Database, v.table.Name)
+		if !ok {
+			continue
+		}
+		inner, ok := selectFrom(tokens(v.body), db, name)
+		if !ok {
+			return nil
+		}
+		sources := partitionSources(sch, spec)
+		preds := comparisons(inner.where, inner.names, sources)
+		if projectsOnly(inner) {
+			preds = append(preds, comparisons(outer.where, outer.names, passedThrough(inner, sources))...)
+		}
+		return and(preds)
+	}
+	return nil
+}
+
+// partitionSources are the source columns of spec's fields, by folded
+// name.
+func partitionSources(sch *iceberg.Schema, spec *iceberg.PartitionSpec) map[string]iceberg.NestedField {
 	sources := map[string]iceberg.NestedField{}
 	for _, f := range spec.Fields() {
 		if src, ok := sch.FindFieldByID(f.SourceID()); ok {
 			sources[strings.ToLower(src.Name)] = src
 		}
 	}
+	return sources
+}
+
+// comparisons are the predicates of where's top-level AND terms on
+// sources (see comparison); none if where has a top-level OR.
+func comparisons(where []token, table map[string]bool, sources map[string]iceberg.NestedField) []iceberg.BooleanExpression {
 	var preds []iceberg.BooleanExpression
 	for _, term := range conjuncts(where) {
-		if p := comparison(term, alias, sources); p != nil {
+		if p := comparison(term, table, sources); p != nil {
 			preds = append(preds, p)
 		}
 	}
+	return preds
+}
+
+// and is the conjunction of preds, nil for none.
+func and(preds []iceberg.BooleanExpression) iceberg.BooleanExpression {
 	switch len(preds) {
 	case 0:
 		return nil
@@ -49,53 +95,189 @@ func rowFilter(query, db, name string, sch *iceberg.Schema, spec *iceberg.Partit
 	return iceberg.NewAnd(preds[0], preds[1], preds[2:]...)
 }
 
+// projectsOnly reports whether s only filters and projects its table's
+// rows: a filter on its result is a filter on the table's rows.
+func projectsOnly(s simpleSelect) bool {
+	if len(s.list) > 0 && (isWord(s.list[0], "distinct") || isWord(s.list[0], "all") && len(s.list) > 1 && isWord(s.list[1], "distinct")) {
+		return false
+	}
+	for _, t := range s.list {
+		if isWord(t, "over") {
+			return false
+		}
+	}
+	for _, t := range s.rest {
+		switch {
+		case isWord(t, "group"), isWord(t, "having"), isWord(t, "window"), isWord(t, "qualify"),
+			isWord(t, "limit"), isWord(t, "offset"), isWord(t, "using"), isWord(t, "sample"):
+			return false
+		}
+	}
+	return true
+}
+
+// passedThrough are the columns of s's result that are sources passed
+// through unchanged, by folded result name: an item * or t.*, which
+// passes every column under its name, or c, t.c, c AS n or c n for a
+// source c. A name that another item of the list may also give a column
+// (x AS n, f(x) n, s.n) is left out, as is one two items give different
+// sources.
+func passedThrough(s simpleSelect, sources map[string]iceberg.NestedField) map[string]iceberg.NestedField {
+	passed := map[string]iceberg.NestedField{}
+	claimed := map[string]bool{}
+	for _, item := range splitList(s.list) {
+		src, out, ok := passItem(item, s.names)
+		switch {
+		case ok && src == "*":
+			for n, f := range sources {
+				if prev, seen := passed[n]; seen && prev.ID != f.ID {
+					claimed[n] = true
+				}
+				passed[n] = f
+			}
+		case ok:
+			f, isSource := sources[src]
+			if prev, seen := passed[out]; !isSource || seen && prev.ID != f.ID {
+				claimed[out] = true
+				continue
+			}
+			passed[out] = f
+		default:
+			if last := item[len(item)-1]; last.kind == tokIdent {
+				claimed[strings.ToLower(last.text)] = true
+			}
+		}
+	}
+	for n := range claimed {
+		delete(passed, n)
+	}
+	return passed
+}
+
+// passItem matches a select-list item that passes a column through: *,
+// t.*, c, t.c, each optionally followed by [AS] n; it returns the folded
+// column ("*" for a star) and result name.
+func passItem(item []token, table map[string]bool) (src, out string, ok bool) {
+	ref := item
+	if len(ref) >= 3 && ref[0].kind == tokIdent && table[strings.ToLower(ref[0].text)] && ref[1].kind == tokDot {
+		ref = ref[2:]
+	}
+	if len(ref) == 1 && isPunct(ref[0], "*") {
+		return "*", "", true
+	}
+	if len(ref) == 0 || ref[0].kind != tokIdent || !ref[0].quoted && clauseEnd[strings.ToLower(ref[0].text)] {
+		return "", "", false
+	}
+	src = strings.ToLower(ref[0].text)
+	switch {
+	case len(ref) == 1:
+		return src, src, true
+	case len(ref) == 2 && ref[1].kind == tokIdent:
+		return src, strings.ToLower(ref[1].text), true
+	case len(ref) == 3 && isWord(ref[1], "as") && ref[2].kind == tokIdent:
+		return src, strings.ToLower(ref[2].text), true
+	}
+	return "", "", false
+}
+
+// splitList splits a select list at its top-level commas; items are not
+// empty.
+func splitList(list []token) [][]token {
+	var out [][]token
+	depth, start := 0, 0
+	for i, t := range list {
+		switch {
+		case isPunct(t, "("), isPunct(t, "["):
+			depth++
+		case isPunct(t, ")"), isPunct(t, "]"):
+			depth--
+		case depth == 0 && isPunct(t, ","):
+			if i > start {
+				out = append(out, list[start:i])
+			}
+			start = i + 1
+		}
+	}
+	if start < len(list) {
+		out = append(out, list[start:])
+	}
+	return out
+}
+
 // whereClause returns the tokens of the WHERE clause of a query of the form
 // SELECT ... FROM db.name [[AS] alias] WHERE ... [GROUP|ORDER|LIMIT ...],
 // and the names the table goes by (name and alias, folded).
 func whereClause(toks []token, db, name string) ([]token, map[string]bool, bool) {
+	s, ok := selectFrom(toks, db, name)
+	if !ok || s.where == nil {
+		return nil, nil, false
+	}
+	return s.where, s.names, true
+}
+
+// simpleSelect is a query of the form
+//
+//	SELECT list FROM db.name [[AS] alias] [WHERE where] [rest]
+//
+// with one SELECT, no subquery, join or set operation; rest starts with a
+// clauseEnd keyword.
+type simpleSelect struct {
+	list, where, rest []token
+	names             map[string]bool // what the table goes by: name, or its alias (folded)
+}
+
+// selectFrom parses toks as a simpleSelect reading db.name.
+func selectFrom(toks []token, db, name string) (simpleSelect, bool) {
 	toks = trimSemicolons(toks)
 	if len(toks) == 0 || !isWord(toks[0], "select") {
-		return nil, nil, false
+		return simpleSelect{}, false
 	}
 	from := -1
 	depth := 0
 	for i, t := range toks {
 		switch {
 		case isPunct(t, ";"):
-			return nil, nil, false
+			return simpleSelect{}, false
 		case isPunct(t, "("):
 			depth++
 		case isPunct(t, ")"):
 			depth--
 		case i > 0 && isWord(t, "select"), isWord(t, "join"), isWord(t, "union"),
 			isWord(t, "intersect"), isWord(t, "except"):
-			return nil, nil, false
+			return simpleSelect{}, false
 		case depth == 0 && isWord(t, "from"):
 			if from >= 0 {
-				return nil, nil, false
+				return simpleSelect{}, false
 			}
 			from = i
 		}
 	}
-	if from < 0 || from+3 >= len(toks) {
-		return nil, nil, false
+	if from < 0 || from+4 > len(toks) {
+		return simpleSelect{}, false
 	}
 	ref := toks[from+1 : from+4]
 	if ref[0].kind != tokIdent || ref[1].kind != tokDot || ref[2].kind != tokIdent ||
 		!strings.EqualFold(ref[0].text, db) || !strings.EqualFold(ref[2].text, name) {
-		return nil, nil, false
+		return simpleSelect{}, false
 	}
-	names := map[string]bool{strings.ToLower(name): true}
+	s := simpleSelect{list: toks[1:from], names: map[string]bool{strings.ToLower(name): true}}
 	i := from + 4
 	if i < len(toks) && isWord(toks[i], "as") {
 		i++
 	}
-	if i < len(toks) && toks[i].kind == tokIdent && !isWord(toks[i], "where") {
-		names = map[string]bool{strings.ToLower(toks[i].text): true}
+	if i < len(toks) && toks[i].kind == tokIdent && !isWord(toks[i], "where") && (toks[i].quoted || !clauseEnd[strings.ToLower(toks[i].text)]) {
+		s.names = map[string]bool{strings.ToLower(toks[i].text): true}
 		i++
 	}
+	rest := func(j int) (simpleSelect, bool) {
+		if j < len(toks) && (toks[j].kind != tokIdent || toks[j].quoted || !clauseEnd[strings.ToLower(toks[j].text)]) {
+			return simpleSelect{}, false
+		}
+		s.rest = toks[j:]
+		return s, true
+	}
 	if i >= len(toks) || !isWord(toks[i], "where") {
-		return nil, nil, false
+		return rest(i)
 	}
 	start := i + 1
 	depth = 0
@@ -107,10 +289,12 @@ func whereClause(toks []token, db, name string) ([]token, map[string]bool, bool)
 		case isPunct(t, ")"):
 			depth--
 		case depth == 0 && t.kind == tokIdent && !t.quoted && clauseEnd[strings.ToLower(t.text)]:
-			return toks[start:j], names, true
+			s.where = toks[start:j]
+			return rest(j)
 		}
 	}
-	return toks[start:], names, true
+	s.where = toks[start:]
+	return s, true
 }
 
 // clauseEnd are the keywords that end a WHERE clause.

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/apache/iceberg-go"
+
+	"github.com/streamlake/streamlake/internal/catalog"
 )
 
 // rowFilter keeps only top-level AND terms on partition source columns of
@@ -79,6 +81,74 @@ func TestRowFilter(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("%s:\n  got  %s\n  want %s", tc.sql, got, want)
+		}
+	}
+}
+
+// viewRowFilter prunes a table read through one view by the view's WHERE
+// clause, and by the query's when the view passes the partition source
+// through unchanged and only filters and projects.
+func TestViewRowFilter(t *testing.T) {
+	sch := iceberg.NewSchema(0,
+		iceberg.NestedField{ID: 1, Name: "id", Type: iceberg.PrimitiveTypes.Int64},
+		iceberg.NestedField{ID: 2, Name: "ts", Type: iceberg.PrimitiveTypes.TimestampTz},
+		iceberg.NestedField{ID: 5, Name: "other", Type: iceberg.PrimitiveTypes.TimestampTz},
+	)
+	spec := iceberg.NewPartitionSpec(iceberg.PartitionField{SourceIDs: []int{2}, FieldID: 1000, Name: "ts_day", Transform: iceberg.DayTransform{}})
+	ts := iceberg.Reference("ts")
+	const nov10 = iceberg.Timestamp(1794268800000000) // 2026-11-10T00:00:00Z
+	after, before := iceberg.GreaterThanEqual(ts, nov10), iceberg.LessThan(ts, nov10+86400e6)
+	const query = `SELECT count(*) FROM lake.v WHERE ts >= TIMESTAMPTZ '2026-11-10' GROUP BY id`
+	for _, tc := range []struct {
+		view, query string
+		want        iceberg.BooleanExpression
+	}{
+		{`SELECT * FROM lake.t`, query, after},
+		{`SELECT * FROM lake.t WHERE ts < '2026-11-11' AND id > 3`, query, iceberg.NewAnd(before, after)},
+		{`SELECT id, x.ts FROM lake.t x`, `SELECT * FROM lake.v v WHERE v.ts >= '2026-11-10'`, after},
+		{`SELECT id, ts AS event_time FROM lake.t`, `SELECT * FROM lake.v WHERE event_time >= '2026-11-10'`, after},
+		{`SELECT id, "ts" event_time FROM lake.t ORDER BY id`, `SELECT * FROM lake.v WHERE event_time >= '2026-11-10'`, after},
+		{`SELECT t.*, id + 1 AS next FROM lake.t`, query, after},
+		{`SELECT * FROM lake.t WHERE ts < '2026-11-11'`, `SELECT * FROM lake.v WHERE id = 1 OR ts > '2026-11-10'`, before},
+
+		// The view's own WHERE still prunes under a view that aggregates;
+		// the query's does not.
+		{`SELECT id, max(ts) AS ts FROM lake.t WHERE ts < '2026-11-11' GROUP BY id`, query, before},
+		{`SELECT DISTINCT ts, id FROM lake.t`, query, nil},
+		{`SELECT ts, lag(id) OVER (ORDER BY ts) AS prev FROM lake.t`, query, nil},
+		{`SELECT * FROM lake.t ORDER BY ts LIMIT 10`, query, nil},
+		{`SELECT * FROM lake.t USING SAMPLE 10%`, query, nil},
+		{`SELECT ts FROM lake.t QUALIFY id > 1`, query, nil},
+
+		// The name is not the partition source, or not only.
+		{`SELECT other AS ts FROM lake.t`, query, nil},
+		{`SELECT *, other AS ts FROM lake.t`, query, nil},
+		{`SELECT ts, other ts FROM lake.t`, query, nil},
+		{`SELECT ts AS x, other AS ts FROM lake.t`, query, nil},
+		{`SELECT ts::date AS ts FROM lake.t`, query, nil},
+		{`SELECT ts + INTERVAL 1 DAY ts FROM lake.t`, query, nil},
+		{`SELECT meta.ts FROM lake.t`, query, nil},
+		{`SELECT * REPLACE (other AS ts) FROM lake.t`, query, nil},
+		{`SELECT id FROM lake.t`, query, nil},
+
+		// Not one view over one table.
+		{`SELECT * FROM lake.u`, query, nil},
+		{`SELECT * FROM lake.t JOIN lake.u USING (id)`, query, nil},
+		{`SELECT * FROM lake.t UNION ALL SELECT * FROM lake.t`, query, nil},
+		{`WITH a AS (SELECT * FROM lake.t) SELECT * FROM a`, query, nil},
+		{`SELECT * FROM lake.t`, `SELECT * FROM lake.v JOIN lake.t USING (id) WHERE ts >= '2026-11-10'`, nil},
+		{`SELECT * FROM lake.t`, `SELECT * FROM lake.w WHERE ts >= '2026-11-10'`, nil},
+	} {
+		views := []viewRef{{table: catalog.Table{Database: "lake", Name: "v"}, body: tc.view}}
+		got, want := "<nil>", "<nil>"
+		if f := viewRowFilter(tc.query, views, "lake", "t", sch, &spec); f != nil {
+			got = f.String()
+		}
+		if tc.want != nil {
+			want = tc.want.String()
+		}
+		if got != want {
+			t.Errorf("view %s\nquery %s:\n  got  %s\n  want %s", tc.view, tc.query, got, want)
 		}
 	}
 }

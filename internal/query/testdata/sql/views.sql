@@ -151,3 +151,20 @@ days
 first
 warm
 
+
+-- name: a view that renames the partition source
+CREATE VIEW lake.readings AS SELECT id, ts AS read_at, device FROM lake.sensors WHERE ts < TIMESTAMPTZ '2026-11-22 00:00:00+00';
+-- expect:
+result
+
+-- name: the query's filter on the renamed column and the view's own, pruned and applied
+SELECT read_at::DATE AS day, count(*) AS n FROM lake.readings WHERE read_at >= TIMESTAMPTZ '2026-11-21 00:00:00+00' GROUP BY ALL ORDER BY ALL;
+-- expect:
+day,n
+2026-11-21,7
+
+-- name: the same filter over a subquery of the view (not pruned) reads the same rows
+SELECT count(*) AS n FROM (SELECT * FROM lake.readings) WHERE read_at >= TIMESTAMPTZ '2026-11-21 00:00:00+00';
+-- expect:
+n
+7

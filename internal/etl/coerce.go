@@ -1,6 +1,7 @@
 package etl
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/apache/iceberg-go"
@@ -27,7 +28,10 @@ const stringSuffix = "_string"
 // column's type to string, so the text lives in its own column. need
 // collects the paths of the text columns used that st lacks. v's nested
 // objects are rewritten in place; the (possibly grown) object is returned.
-func coerce(v schema.Object, st *iceberg.StructType, prefix []string, need map[string][]string) schema.Object {
+// When the text column is taken (a column of another type, or a value of
+// the record's own), the value cannot move without losing one, and the
+// error says so: the record is a dead letter.
+func coerce(v schema.Object, st *iceberg.StructType, prefix []string, need map[string][]string) (schema.Object, error) {
 	for _, f := range st.FieldList {
 		i := member(v, f.Name)
 		if i < 0 || v[i].Value == nil || checkValue(v[i].Value, f.Type, f.Name) == nil {
@@ -35,7 +39,10 @@ func coerce(v schema.Object, st *iceberg.StructType, prefix []string, need map[s
 		}
 		if inner, ok := f.Type.(*iceberg.StructType); ok {
 			if o, ok := v[i].Value.(schema.Object); ok {
-				v[i].Value = coerce(o, inner, append(prefix, f.Name), need)
+				var err error
+				if v[i].Value, err = coerce(o, inner, append(prefix, f.Name), need); err != nil {
+					return nil, err
+				}
 				continue
 			}
 		}
@@ -44,21 +51,30 @@ func coerce(v schema.Object, st *iceberg.StructType, prefix []string, need map[s
 			v[i].Value = text
 			continue
 		}
-		v[i].Value = nil
 		name := f.Name + stringSuffix
-		if c, ok := findField(st.FieldList, name); !ok {
-			path := append(append([]string(nil), prefix...), name)
-			need[strings.Join(path, "\x00")] = path
-		} else if _, ok := c.Type.(iceberg.StringType); !ok {
-			continue // a column of that name with another type: the row fails its check
+		path := "$." + strings.Join(append(append([]string(nil), prefix...), f.Name), ".")
+		c, exists := findField(st.FieldList, name)
+		if _, isString := c.Type.(iceberg.StringType); exists && !isString {
+			return nil, fmt.Errorf("field %s: %s does not fit column type %s, and its text column %s is of type %s",
+				path, preview(v[i].Value), describe(f.Type), name, describe(c.Type))
 		}
-		if j := member(v, name); j >= 0 {
+		j := member(v, name)
+		if j >= 0 && v[j].Value != nil {
+			return nil, fmt.Errorf("field %s: %s does not fit column type %s, and its text column %s holds the record's own value",
+				path, preview(v[i].Value), describe(f.Type), name)
+		}
+		v[i].Value = nil
+		if !exists {
+			p := append(append([]string(nil), prefix...), name)
+			need[strings.Join(p, "\x00")] = p
+		}
+		if j >= 0 {
 			v[j].Value = text
 		} else {
 			v = append(v, schema.Member{Key: name, Value: text})
 		}
 	}
-	return v
+	return v, nil
 }
 
 // member is the index of v's last member named key, or -1.

@@ -227,9 +227,12 @@ func (e *ETL) prepare(ctx context.Context, name string, b *batch, main **table.T
 		}
 		if err := checkValue(r.value, &st, "$"); err != nil {
 			if b.policy == PolicyCoerceToString {
-				r.value = coerce(r.value, &st, nil, need)
-				coerced = append(coerced, r)
-				continue
+				mine := map[string][]string{} // the text columns of this record alone: none if it is a dead letter
+				if r.value, err = coerce(r.value, &st, nil, mine); err == nil {
+					maps.Copy(need, mine)
+					coerced = append(coerced, r)
+					continue
+				}
 			}
 			if r.dlq {
 				b.addDead(r.rec, "convert", err.Error())

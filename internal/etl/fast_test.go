@@ -361,3 +361,41 @@ func TestOneSchemaUpdatePerCommit(t *testing.T) {
 		t.Errorf("rows:\n%s\nwant\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestCoerceNameTaken: under coerce-to-string, a value whose text column
+// <field>_string is taken (a column of another type, or a value of its own
+// in the record) cannot move there without losing a value, so the record
+// is a dead letter with the reason, and the rows that fit keep theirs.
+func TestCoerceNameTaken(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	cfg := etl.Config{Database: "lake", TimeField: "ts", Tables: compile(t, "- topic: t\n  name: t\n  on_type_mismatch: coerce-to-string\n")}
+	x := etl.New(cfg, e.staging, e.store.Iceberg())
+	putRecords(t, e, 0, 0, []string{`{"id":"a","ts":"2026-11-20T10:00:00Z","n":1,"n_string":5,"m":2,"m_string":"w"}`}, false)
+	if _, err := x.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	putRecords(t, e, 0, 1, []string{
+		`{"id":"b","ts":"2026-11-20T10:00:01Z","n":"x"}`,
+		`{"id":"c","ts":"2026-11-20T10:00:02Z","m":"y","m_string":"z"}`,
+		`{"id":"d","ts":"2026-11-20T10:00:03Z","m":"v"}`,
+	}, false)
+	res, err := x.RunOnce(ctx)
+	if err != nil || res.Rows != 1 || res.DeadLetters != 2 {
+		t.Fatalf("the batch: %+v, %v; want 1 row and 2 dead letters", res, err)
+	}
+	rows, _ := tableRows(t, e, "t")
+	want := []string{
+		`{"id":"a","m":2,"m_string":"w","n":1,"n_string":5,"ts":"2026-11-20T10:00:00Z"}`,
+		`{"id":"d","m":null,"m_string":"v","n":null,"n_string":null,"ts":"2026-11-20T10:00:03Z"}`,
+	}
+	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
+		t.Errorf("rows:\n%s\nwant\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
+	}
+	dlq, _ := tableRows(t, e, "t_dlq")
+	all := strings.Join(dlq, "\n")
+	if len(dlq) != 2 || !strings.Contains(all, `field $.n: \"x\" does not fit column type long, and its text column n_string is of type long`) ||
+		!strings.Contains(all, `field $.m: \"y\" does not fit column type long, and its text column m_string holds the record's own value`) {
+		t.Errorf("dead letters:\n%s\nwant b's and c's, with the reasons", all)
+	}
+}

@@ -36,8 +36,9 @@ type viewDDL struct {
 	query                   string // CREATE: the view's query
 }
 
-// viewWriter keeps views in the catalog (*catalog.Store).
-type viewWriter interface {
+// catalogWriter keeps views in the catalog and drops tables from it
+// (*catalog.Store).
+type catalogWriter interface {
 	CreateTable(ctx context.Context, t catalog.Table) error
 	UpdateTable(ctx context.Context, t catalog.Table) error
 	DeleteTable(ctx context.Context, database, name string) error
@@ -98,7 +99,7 @@ func parseViewDDL(query string, dbs map[string]bool) *viewDDL {
 // gives its columns.
 func (e *Engine) viewStatement(ctx context.Context, v *viewDDL) error {
 	name := v.db + "." + v.name
-	w, ok := e.cat.(viewWriter)
+	w, ok := e.cat.(catalogWriter)
 	if !ok {
 		return fmt.Errorf("query: view %s: this catalog does not keep views: %w", name, ErrUnsupported)
 	}

@@ -323,6 +323,12 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 		}
 		query = valuesSQL([]string{"result"}, nil) // as Athena, no rows
 	}
+	if d := parseDropTable(query, dbs); d != nil {
+		if err := e.dropStatement(ctx, d); err != nil {
+			return nil, err
+		}
+		query = valuesSQL([]string{"result"}, nil)
+	}
 	w, err := parseWrite(query, dbs)
 	if err != nil {
 		return nil, err

@@ -61,7 +61,7 @@ var ddlWords = map[string]bool{
 
 // refuseCatalogDDL returns an error wrapping ErrUnsupported if a statement
 // of query creates, changes or removes an object in one of dbs (the
-// catalog's databases, folded): CREATE VIEW lake.v, DROP TABLE lake.t,
+// catalog's databases, folded): DROP TABLE lake.t CASCADE, DROP SCHEMA lake,
 // ALTER TABLE, DELETE FROM, UPDATE, MERGE INTO, TRUNCATE or a CREATE
 // TABLE that is not CREATE TABLE AS (which parseWrite takes). The same
 // statements on a query's own objects (CREATE TEMP VIEW v AS ...; SELECT

@@ -164,3 +164,37 @@ column_name
 device
 _col1
 top
+
+-- name: DROP TABLE drops a table CTAS made
+DROP TABLE lake.unnamed;
+-- expect:
+result
+
+-- name: the dropped table is gone
+SELECT * FROM lake.unnamed;
+-- error: lake.unnamed
+
+-- name: DROP TABLE of a missing table
+DROP TABLE lake.unnamed;
+-- error: USER: query: table lake.unnamed not found (DROP TABLE IF EXISTS ignores a missing table): no such table
+
+-- name: DROP TABLE IF EXISTS of a missing table
+DROP TABLE IF EXISTS lake.unnamed;
+-- expect:
+result
+
+-- name: the name can be used again, and reads only the new table's rows
+CREATE TABLE lake.unnamed AS SELECT 'x' AS device, 7 AS n;
+-- expect:
+rows_written
+1
+
+-- name: the new table
+SELECT * FROM lake.unnamed;
+-- expect:
+device,n
+x,7
+
+-- name: DROP TABLE of a view
+DROP TABLE lake.warm;
+-- error: USER: query: lake.warm is a view (DROP VIEW drops it): not supported

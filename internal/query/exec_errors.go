@@ -69,7 +69,7 @@ func category(err error) string {
 	switch {
 	case errors.As(err, &nf), errors.Is(err, catalog.ErrNoSuchTable), errors.Is(err, catalog.ErrNoSuchDatabase),
 		errors.Is(err, ErrBytesScannedLimit), errors.Is(err, ErrNotAllowed), errors.Is(err, ErrParameters),
-		errors.Is(err, ErrNoSuchSnapshot), errors.Is(err, ErrUnsupported), errors.Is(err, catalog.ErrAlreadyExists), errors.Is(err, ErrInvalidView),
+		errors.Is(err, ErrNoSuchSnapshot), errors.Is(err, ErrUnsupported), errors.Is(err, catalog.ErrAlreadyExists), errors.Is(err, ErrInvalidView), errors.Is(err, ErrInvalidChange),
 		errors.Is(err, context.DeadlineExceeded):
 		return CategoryUser
 	case errors.As(err, &de):

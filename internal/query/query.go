@@ -323,6 +323,14 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 		}
 		query = valuesSQL([]string{"result"}, nil) // as Athena, no rows
 	}
+	if a, err := parseAlter(query, dbs); err != nil {
+		return nil, err
+	} else if a != nil {
+		if err := e.alterStatement(ctx, a); err != nil {
+			return nil, err
+		}
+		query = valuesSQL([]string{"result"}, nil)
+	}
 	if d := parseDropTable(query, dbs); d != nil {
 		if err := e.dropStatement(ctx, d); err != nil {
 			return nil, err

@@ -198,3 +198,89 @@ x,7
 -- name: DROP TABLE of a view
 DROP TABLE lake.warm;
 -- error: USER: query: lake.warm is a view (DROP VIEW drops it): not supported
+
+-- name: ALTER TABLE ADD COLUMNS adds columns that read NULL in the rows before them
+ALTER TABLE lake.unnamed ADD COLUMNS (note string COMMENT 'free text', loc struct<city:string,zip:int>);
+-- expect:
+result
+
+-- name: the added columns
+SELECT * FROM lake.unnamed;
+-- expect:
+device,n,note,loc
+x,7,,
+
+-- name: rows written after read them
+INSERT INTO lake.unnamed VALUES ('y', 8, 'hello', {'city': 'Oslo', 'zip': 150});
+-- expect:
+rows_written
+1
+
+-- name: ALTER TABLE RENAME COLUMN on a struct's field
+ALTER TABLE lake.unnamed RENAME COLUMN loc.city TO town;
+-- expect:
+result
+
+-- name: ALTER TABLE CHANGE renames a column and widens its type
+ALTER TABLE lake.unnamed CHANGE COLUMN n amount bigint COMMENT 'how many';
+-- expect:
+result
+
+-- name: the old files read under the new names
+SELECT device, amount, loc.town, loc.zip FROM lake.unnamed ORDER BY device;
+-- expect:
+device,amount,town,zip
+x,7,,
+y,8,Oslo,150
+
+-- name: ALTER TABLE DROP COLUMN
+ALTER TABLE lake.unnamed DROP COLUMN note;
+-- expect:
+result
+
+-- name: the columns after the changes
+SELECT column_name, column_type FROM (DESCRIBE lake.unnamed);
+-- expect:
+column_name,column_type
+device,VARCHAR
+amount,BIGINT
+loc,"STRUCT(town VARCHAR, zip INTEGER)"
+
+-- name: a type Iceberg does not promote to
+ALTER TABLE lake.unnamed CHANGE amount amount int;
+-- error: USER: query: ALTER TABLE lake.unnamed
+
+-- name: a column that exists
+ALTER TABLE lake.unnamed ADD COLUMNS (device string);
+-- error: USER: query: ALTER TABLE lake.unnamed
+
+-- name: a column that does not exist
+ALTER TABLE lake.unnamed DROP COLUMN nope;
+-- error: USER: query: ALTER TABLE lake.unnamed
+
+-- name: a statement ALTER TABLE does not take
+ALTER TABLE lake.unnamed RENAME TO lake.other;
+-- error: USER: query: ALTER TABLE lake.unnamed: not a change it makes (ALTER TABLE takes ADD COLUMNS (col type, ...), DROP COLUMN col, CHANGE [COLUMN] col new_name type, RENAME COLUMN col TO new_name, SET TBLPROPERTIES ('key' = 'value', ...)): not supported
+
+-- name: ALTER TABLE SET TBLPROPERTIES
+ALTER TABLE lake.unnamed SET TBLPROPERTIES ('owner' = 'data-eng');
+-- expect:
+result
+
+-- name: the property
+SHOW TBLPROPERTIES lake.unnamed ('owner');
+-- expect:
+prpt_name,prpt_value
+owner,data-eng
+
+-- name: ALTER TABLE of a view
+ALTER TABLE lake.warm ADD COLUMNS (x int);
+-- error: USER: query: ALTER TABLE lake.warm: it is a view (CREATE OR REPLACE VIEW changes it): not supported
+
+-- name: a partition source cannot be dropped
+ALTER TABLE lake.sensors DROP COLUMN ts;
+-- error: USER: query: ALTER TABLE lake.sensors: column ts is the source of partition field ts_day, so it cannot be dropped: invalid table change
+
+-- name: a column added under a name that is taken
+ALTER TABLE lake.unnamed ADD COLUMNS (Device string);
+-- error: USER: query: ALTER TABLE lake.unnamed: column Device exists: invalid table change

@@ -21,6 +21,7 @@ var ErrInvalidChange = errors.New("invalid table change")
 // table of a catalog database:
 //
 //	ALTER TABLE db.t ADD COLUMNS (col type [COMMENT 'c'], ...)
+//	ALTER TABLE db.t ADD COLUMN col type [COMMENT 'c']
 //	ALTER TABLE db.t DROP COLUMN col
 //	ALTER TABLE db.t CHANGE [COLUMN] col new_name type [COMMENT 'c']
 //	ALTER TABLE db.t RENAME COLUMN col TO new_name
@@ -61,7 +62,7 @@ func parseAlter(query string, dbs map[string]bool) (*alterTable, error) {
 	}
 	a := &alterTable{db: strings.ToLower(toks[2].text), name: strings.ToLower(toks[4].text)}
 	bad := func(why string) error {
-		return fmt.Errorf("query: ALTER TABLE %s.%s: %s (ALTER TABLE takes ADD COLUMNS (col type, ...), DROP COLUMN col, CHANGE [COLUMN] col new_name type, RENAME COLUMN col TO new_name, SET TBLPROPERTIES ('key' = 'value', ...)): %w",
+		return fmt.Errorf("query: ALTER TABLE %s.%s: %s (ALTER TABLE takes ADD COLUMNS (col type, ...), ADD COLUMN col type, DROP COLUMN col, CHANGE [COLUMN] col new_name type, RENAME COLUMN col TO new_name, SET TBLPROPERTIES ('key' = 'value', ...)): %w",
 			a.db, a.name, why, ErrUnsupported)
 	}
 	rest := toks[5:]
@@ -79,6 +80,12 @@ func parseAlter(query string, dbs map[string]bool) (*alterTable, error) {
 			}
 			a.add = append(a.add, addColumn{name: c.newName, typ: c.typ, comment: c.comment})
 		}
+	case word(0, "add") && word(1, "column"): // Trino's
+		c, err := columnDef(query, rest[2:])
+		if err != nil {
+			return nil, bad(err.Error())
+		}
+		a.add = []addColumn{{name: c.newName, typ: c.typ, comment: c.comment}}
 	case word(0, "drop") && word(1, "column"):
 		path, n := columnPath(rest[2:])
 		if path == nil || 2+n != len(rest) {

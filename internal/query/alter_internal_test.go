@@ -10,6 +10,7 @@ func TestParseAlter(t *testing.T) {
 	dbs := map[string]bool{"lake": true}
 	for q, want := range map[string]string{
 		`ALTER TABLE lake.t ADD COLUMNS (a string, b struct<x:int, y:map<string,array<bigint>>> COMMENT 'nested', c decimal(10, 2))`: `add [{a string } {b struct<x:int, y:map<string,array<bigint>>> nested} {c decimal(10, 2) }]`,
+		`ALTER TABLE lake.t ADD COLUMN a int COMMENT 'c'`:                     `add [{a int c}]`,
 		`alter table "Lake"."T" drop column loc.city;`:                        `drop [loc city]`,
 		`ALTER TABLE lake.t CHANGE COLUMN n amount bigint COMMENT 'how many'`: `change &{[n] amount bigint how many true true}`,
 		`ALTER TABLE lake.t CHANGE n N int`:                                   `change &{[n] N int  false false}`,

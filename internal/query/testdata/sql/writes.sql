@@ -260,7 +260,7 @@ ALTER TABLE lake.unnamed DROP COLUMN nope;
 
 -- name: a statement ALTER TABLE does not take
 ALTER TABLE lake.unnamed RENAME TO lake.other;
--- error: USER: query: ALTER TABLE lake.unnamed: not a change it makes (ALTER TABLE takes ADD COLUMNS (col type, ...), DROP COLUMN col, CHANGE [COLUMN] col new_name type, RENAME COLUMN col TO new_name, SET TBLPROPERTIES ('key' = 'value', ...)): not supported
+-- error: USER: query: ALTER TABLE lake.unnamed: not a change it makes (ALTER TABLE takes ADD COLUMNS (col type, ...), ADD COLUMN col type, DROP COLUMN col, CHANGE [COLUMN] col new_name type, RENAME COLUMN col TO new_name, SET TBLPROPERTIES ('key' = 'value', ...)): not supported
 
 -- name: ALTER TABLE SET TBLPROPERTIES
 ALTER TABLE lake.unnamed SET TBLPROPERTIES ('owner' = 'data-eng');

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+
+	icecat "github.com/apache/iceberg-go/catalog"
 
 	"github.com/spf13/cobra"
 
@@ -114,4 +117,23 @@ func (p *pipeline) maintainLoop(ctx context.Context, e *etl.ETL) {
 			p.log.Error("table maintenance failed", "stage", "etl", "database", p.cfg.ETL.Database, "err", fmt.Sprint(err))
 		}
 	})
+}
+
+// maintainer runs SQL's OPTIMIZE and VACUUM with the ETL's maintenance and
+// the configured etl.maintenance settings.
+type maintainer struct {
+	cfg config.Config
+	log *slog.Logger
+}
+
+func (m maintainer) Maintain(ctx context.Context, ice icecat.Catalog, database, table string, optimize, vacuum bool) (query.Maintenance, error) {
+	e := etl.New(etl.Config{Database: database, TimeField: m.cfg.ETL.TimeField, Logger: m.log}, nil, ice)
+	cfg := maintainConfig(m.cfg.ETL.Maintenance)
+	cfg.SkipCompaction, cfg.SkipExpiry = !optimize, !vacuum
+	r, err := e.Maintain(ctx, table, cfg)
+	if err != nil {
+		return query.Maintenance{}, err
+	}
+	return query.Maintenance{FilesBefore: int64(r.FilesBefore), FilesAfter: int64(r.FilesAfter), FilesRewritten: int64(r.Rewritten),
+		SnapshotsExpired: int64(r.ExpiredSnapshots), OrphansDeleted: int64(r.OrphansDeleted)}, nil
 }

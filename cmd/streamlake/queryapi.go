@@ -32,6 +32,7 @@ func engineOptions(cfg config.Config, log *slog.Logger, reg prometheus.Registere
 		urls = append(urls, c.Path)
 	}
 	return query.Options{Databases: []string{cfg.ETL.Database, cfg.Crawl.Database}, Logger: log,
+		Maintainer: maintainer{cfg: cfg, log: log},
 		Cache: filecache.New(filecache.Config{Dir: cfg.Paths().QueryCache, MaxBytes: cfg.Query.CacheSize,
 			Registerer: reg, Logger: log}),
 		Buckets: sblob.NewBuckets(urls...)}

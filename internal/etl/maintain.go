@@ -36,6 +36,9 @@ type MaintainConfig struct {
 	// query engine) reads faster, and uses iceberg-go only for groups
 	// DuckDB cannot rewrite (see duckWriter).
 	ArrowWriter bool
+	// SkipCompaction leaves the data files as they are (SQL's VACUUM);
+	// SkipExpiry keeps every snapshot and orphan file (SQL's OPTIMIZE).
+	SkipCompaction, SkipExpiry bool
 
 	writeTarget int64 // tests: the file size DuckDB writes, if not TargetFileSize
 }
@@ -80,17 +83,21 @@ func (e *ETL) Maintain(ctx context.Context, name string, cfg MaintainConfig) (Ma
 	if tbl == nil {
 		return res, fmt.Errorf("etl: maintain %s.%s: no such table", e.cfg.Database, name)
 	}
-	if tbl, err = e.compact(ctx, tbl, cfg, &res); err != nil {
-		return res, err
+	if !cfg.SkipCompaction {
+		if tbl, err = e.compact(ctx, tbl, cfg, &res); err != nil {
+			return res, err
+		}
 	}
-	if tbl, err = e.expireSnapshots(ctx, tbl, cfg, &res); err != nil {
-		return res, err
+	if !cfg.SkipExpiry {
+		if tbl, err = e.expireSnapshots(ctx, tbl, cfg, &res); err != nil {
+			return res, err
+		}
+		orphans, err := tbl.DeleteOrphanFiles(ctx, table.WithFilesOlderThan(cfg.OrphanGrace))
+		if err != nil {
+			return res, fmt.Errorf("etl: table %s: delete orphan files: %w", name, err)
+		}
+		res.OrphansDeleted = len(orphans.DeletedFiles)
 	}
-	orphans, err := tbl.DeleteOrphanFiles(ctx, table.WithFilesOlderThan(cfg.OrphanGrace))
-	if err != nil {
-		return res, fmt.Errorf("etl: table %s: delete orphan files: %w", name, err)
-	}
-	res.OrphansDeleted = len(orphans.DeletedFiles)
 	e.m.maintenance.WithLabelValues(name).Inc()
 	e.log.Info("maintained table", "table", name, "files_before", res.FilesBefore, "files_after", res.FilesAfter,
 		"expired_snapshots", res.ExpiredSnapshots, "orphans_deleted", res.OrphansDeleted)

@@ -127,6 +127,8 @@ type Options struct {
 	// MemoryLimit caps DuckDB's memory per query, in DuckDB syntax
 	// ("2GB"); "" is DuckDB's default (80% of RAM).
 	MemoryLimit string
+	// Maintainer runs OPTIMIZE and VACUUM; nil refuses them.
+	Maintainer Maintainer
 	// AllowFileAccess lets SQL read any local file (read_csv('/path'),
 	// ATTACH, COPY TO). Off, only the referenced tables' files are readable.
 	AllowFileAccess bool
@@ -330,6 +332,13 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 			return nil, err
 		}
 		query = valuesSQL([]string{"result"}, nil)
+	}
+	if m, err := parseMaintain(query, dbs); err != nil {
+		return nil, err
+	} else if m != nil {
+		if query, err = e.maintainStatement(ctx, m); err != nil {
+			return nil, err
+		}
 	}
 	if d := parseDropTable(query, dbs); d != nil {
 		if err := e.dropStatement(ctx, d); err != nil {

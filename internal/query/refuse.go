@@ -47,7 +47,7 @@ func refuseStatements(query string) error {
 // succeeded.
 var catalogDDL = map[string]bool{
 	"create": true, "drop": true, "alter": true, "delete": true, "update": true, "merge": true,
-	"truncate": true, "insert": true, "comment": true,
+	"truncate": true, "insert": true, "comment": true, "optimize": true, "vacuum": true,
 }
 
 // ddlWords are the words between a catalogDDL keyword and the name of the

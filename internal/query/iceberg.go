@@ -75,7 +75,7 @@ func (e *Engine) icebergView(ctx context.Context, conn *sql.Conn, t catalog.Tabl
 	if byFieldID(tbl.Metadata(), sch) {
 		var names []map[int]string
 		if nestedRenamed(tbl.Metadata()) {
-			if names, err = e.plans.fieldNames(ctx, conn, p); err != nil {
+			if names, err = p.fieldNames(ctx, conn); err != nil {
 				return "", nil, fmt.Errorf("query: table %s: read data files: %w", name, err)
 			}
 		}

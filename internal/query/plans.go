@@ -79,7 +79,7 @@ func (c *plans) columns(ctx context.Context, conn *sql.Conn, p *plan) (map[strin
 // gives its elements by field id (nested ones included), reading the
 // files' footers on conn once per plan. Field ids are unique within a
 // file, so one map per file holds them all.
-func (c *plans) fieldNames(ctx context.Context, conn *sql.Conn, p *plan) ([]map[int]string, error) {
+func (p *plan) fieldNames(ctx context.Context, conn *sql.Conn) ([]map[int]string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.names != nil {

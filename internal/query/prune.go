@@ -53,7 +53,11 @@ func viewRowFilter(query string, views []viewRef, db, name string, sch *iceberg.
 		sources := partitionSources(sch, spec)
 		preds := comparisons(inner.where, inner.names, sources)
 		if projectsOnly(inner) {
-			preds = append(preds, comparisons(outer.where, outer.names, passedThrough(inner, sources))...)
+			columns := map[string]bool{}
+			for _, f := range sch.Fields() {
+				columns[strings.ToLower(f.Name)] = true
+			}
+			preds = append(preds, comparisons(outer.where, outer.names, passedThrough(inner, sources, columns))...)
 		}
 		return and(preds)
 	}
@@ -118,30 +122,40 @@ func projectsOnly(s simpleSelect) bool {
 
 // passedThrough are the columns of s's result that are sources passed
 // through unchanged, by folded result name: an item * or t.*, which
-// passes every column under its name, or c, t.c, c AS n or c n for a
-// source c. A name that another item of the list may also give a column
-// (x AS n, f(x) n, s.n) is left out, as is one two items give different
-// sources.
-func passedThrough(s simpleSelect, sources map[string]iceberg.NestedField) map[string]iceberg.NestedField {
+// passes every column of the table (columns, folded) under its name, or c,
+// t.c, c AS n or c n for a source c. A name that another item of the list
+// may also give a column (x AS n, f(x) n, s.n, or * for a column of the
+// table) is left out, as is one two items give different sources.
+func passedThrough(s simpleSelect, sources map[string]iceberg.NestedField, columns map[string]bool) map[string]iceberg.NestedField {
+	items := splitList(s.list)
+	star := false
+	for _, item := range items {
+		if src, _, ok := passItem(item, s.names); ok && src == "*" {
+			star = true
+		}
+	}
 	passed := map[string]iceberg.NestedField{}
 	claimed := map[string]bool{}
-	for _, item := range splitList(s.list) {
+	give := func(out string, f iceberg.NestedField) {
+		if prev, seen := passed[out]; seen && prev.ID != f.ID {
+			claimed[out] = true
+		}
+		passed[out] = f
+	}
+	for _, item := range items {
 		src, out, ok := passItem(item, s.names)
 		switch {
 		case ok && src == "*":
 			for n, f := range sources {
-				if prev, seen := passed[n]; seen && prev.ID != f.ID {
-					claimed[n] = true
-				}
-				passed[n] = f
+				give(n, f)
 			}
 		case ok:
 			f, isSource := sources[src]
-			if prev, seen := passed[out]; !isSource || seen && prev.ID != f.ID {
-				claimed[out] = true
+			if !isSource || star && columns[out] && src != out {
+				claimed[out] = true // another column under that name
 				continue
 			}
-			passed[out] = f
+			give(out, f)
 		default:
 			if last := item[len(item)-1]; last.kind == tokIdent {
 				claimed[strings.ToLower(last.text)] = true

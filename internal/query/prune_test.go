@@ -130,6 +130,10 @@ func TestViewRowFilter(t *testing.T) {
 		{`SELECT meta.ts FROM lake.t`, query, nil},
 		{`SELECT * REPLACE (other AS ts) FROM lake.t`, query, nil},
 		{`SELECT id FROM lake.t`, query, nil},
+		{`SELECT *, other AS id FROM lake.t`, query, after},
+		{`SELECT *, ts AS other FROM lake.t`, `SELECT * FROM lake.v WHERE other >= '2026-11-10'`, nil},
+		{`SELECT ts AS other, * FROM lake.t`, `SELECT * FROM lake.v WHERE other >= '2026-11-10'`, nil},
+		{`SELECT ts AS event_time, * FROM lake.t`, `SELECT * FROM lake.v WHERE event_time >= '2026-11-10'`, after},
 
 		// Not one view over one table.
 		{`SELECT * FROM lake.u`, query, nil},

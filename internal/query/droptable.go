@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/streamlake/streamlake/internal/catalog"
@@ -80,5 +84,26 @@ func (e *Engine) dropStatement(ctx context.Context, d *dropTable) error {
 	if err := tbl.PurgeFiles(ctx); err != nil {
 		e.log.Warn("dropped table, but some of its files were not deleted", "table", name, "location", tbl.Location(), "err", err)
 	}
+	removeEmptyDirs(tbl.Location())
 	return nil
+}
+
+// removeEmptyDirs removes the directories under a local table location,
+// itself included, that are empty once its files are deleted (object
+// stores have no directories). A directory that still holds a file stays.
+func removeEmptyDirs(location string) {
+	u, err := url.Parse(location)
+	if err != nil || u.Scheme != "file" && u.Scheme != "" {
+		return
+	}
+	var dirs []string
+	filepath.WalkDir(u.Path, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, path)
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		os.Remove(dirs[i]) // fails, as it should, on a directory that is not empty
+	}
 }

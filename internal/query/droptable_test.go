@@ -41,6 +41,9 @@ func TestDropTable(t *testing.T) {
 	if len(left) > 0 {
 		t.Errorf("files left after the drop: %v", left)
 	}
+	if _, err := os.Stat(tableDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the table's directory is still there: %v", err)
+	}
 	if _, err := e.Query(t.Context(), "SELECT count(*) FROM lake.events"); !errors.Is(err, catalog.ErrNoSuchTable) {
 		t.Errorf("query of the dropped table: %v, want not found", err)
 	}

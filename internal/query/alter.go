@@ -29,21 +29,17 @@ var ErrInvalidChange = errors.New("invalid table change")
 //
 // A column of DROP, CHANGE and RENAME may be a struct's field (a.b).
 type alterTable struct {
-	db, name string // folded
-	add      []addColumn
+	db, name string             // folded
+	add      []changeColumn     // newName, typ and comment of each
 	drop     []string           // path
 	change   *changeColumn      // CHANGE or RENAME COLUMN
 	props    iceberg.Properties // SET TBLPROPERTIES
 }
 
-type addColumn struct {
-	name, typ, comment string // typ: Hive DDL syntax
-}
-
 type changeColumn struct {
 	path               []string
 	newName            string
-	typ, comment       string // "" for unchanged
+	typ, comment       string // typ: Hive DDL syntax; "" for unchanged
 	hasComment, rename bool
 }
 
@@ -78,14 +74,14 @@ func parseAlter(query string, dbs map[string]bool) (*alterTable, error) {
 			if err != nil {
 				return nil, bad(err.Error())
 			}
-			a.add = append(a.add, addColumn{name: c.newName, typ: c.typ, comment: c.comment})
+			a.add = append(a.add, c)
 		}
 	case word(0, "add") && word(1, "column"): // Trino's
 		c, err := columnDef(query, rest[2:])
 		if err != nil {
 			return nil, bad(err.Error())
 		}
-		a.add = []addColumn{{name: c.newName, typ: c.typ, comment: c.comment}}
+		a.add = []changeColumn{c}
 	case word(0, "drop") && word(1, "column"):
 		path, n := columnPath(rest[2:])
 		if path == nil || 2+n != len(rest) {
@@ -215,16 +211,10 @@ func icebergFromHive(s string) (iceberg.Type, error) {
 // came first.
 func (e *Engine) alterStatement(ctx context.Context, a *alterTable) error {
 	name := a.db + "." + a.name
-	t, err := e.cat.Table(ctx, a.db, a.name)
-	switch {
-	case errors.Is(err, catalog.ErrNoSuchTable):
-		return &NotFoundError{Database: a.db, Table: a.name}
-	case err != nil:
-		return fmt.Errorf("query: ALTER TABLE %s: %w", name, err)
-	case t.Type == catalog.VirtualView:
-		return fmt.Errorf("query: ALTER TABLE %s: it is a view (CREATE OR REPLACE VIEW changes it): %w", name, ErrUnsupported)
-	case t.Type != catalog.Iceberg:
-		return fmt.Errorf("query: ALTER TABLE %s: it is a crawled (external) table, whose columns its crawler keeps: %w", name, ErrUnsupported)
+	t, err := e.icebergTable(ctx, "ALTER TABLE", a.db, a.name,
+		"it is a view (CREATE OR REPLACE VIEW changes it)", "it is a crawled (external) table, whose columns its crawler keeps")
+	if err != nil {
+		return err
 	}
 	const attempts = 5
 	for attempt := 1; ; attempt++ {
@@ -258,14 +248,14 @@ func (a *alterTable) apply(tbl *table.Table, txn *table.Transaction) error {
 	sc := tbl.Schema()
 	us := txn.UpdateSchema(false, false)
 	for _, c := range a.add {
-		if _, ok := sc.FindFieldByNameCaseInsensitive(c.name); ok {
-			return fmt.Errorf("column %s exists", c.name)
+		if _, ok := sc.FindFieldByNameCaseInsensitive(c.newName); ok {
+			return fmt.Errorf("column %s exists", c.newName)
 		}
 		typ, err := icebergFromHive(c.typ)
 		if err != nil {
-			return fmt.Errorf("column %s: %w", c.name, err)
+			return fmt.Errorf("column %s: %w", c.newName, err)
 		}
-		us.AddColumn([]string{c.name}, typ, c.comment, false, nil)
+		us.AddColumn([]string{c.newName}, typ, c.comment, false, nil)
 	}
 	if a.drop != nil {
 		name := strings.Join(a.drop, ".")
@@ -301,4 +291,23 @@ func (a *alterTable) apply(tbl *table.Table, txn *table.Transaction) error {
 		}
 	}
 	return us.Commit()
+}
+
+// icebergTable returns the catalog's Iceberg table db.name, which
+// statement verb acts on: a missing table is a *NotFoundError, and a view
+// or a crawled table an error wrapping ErrUnsupported that says onView or
+// onExternal.
+func (e *Engine) icebergTable(ctx context.Context, verb, db, name, onView, onExternal string) (catalog.Table, error) {
+	t, err := e.cat.Table(ctx, db, name)
+	switch {
+	case errors.Is(err, catalog.ErrNoSuchTable):
+		return t, &NotFoundError{Database: db, Table: name}
+	case err != nil:
+		return t, fmt.Errorf("query: %s %s.%s: %w", verb, db, name, err)
+	case t.Type == catalog.VirtualView:
+		return t, fmt.Errorf("query: %s %s.%s: %s: %w", verb, db, name, onView, ErrUnsupported)
+	case t.Type != catalog.Iceberg:
+		return t, fmt.Errorf("query: %s %s.%s: %s: %w", verb, db, name, onExternal, ErrUnsupported)
+	}
+	return t, nil
 }

@@ -3,6 +3,7 @@ package query
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -29,7 +30,11 @@ func TestParseAlter(t *testing.T) {
 		switch {
 		case a == nil:
 		case a.add != nil:
-			got = fmt.Sprint("add ", a.add)
+			var adds []string
+			for _, c := range a.add {
+				adds = append(adds, fmt.Sprintf("{%s %s %s}", c.newName, c.typ, c.comment))
+			}
+			got = "add [" + strings.Join(adds, " ") + "]"
 		case a.drop != nil:
 			got = fmt.Sprint("drop ", a.drop)
 		case a.change != nil:

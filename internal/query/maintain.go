@@ -2,14 +2,11 @@ package query
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	icecat "github.com/apache/iceberg-go/catalog"
-
-	"github.com/streamlake/streamlake/internal/catalog"
 )
 
 // Maintainer maintains an Iceberg table for Athena's OPTIMIZE and VACUUM
@@ -71,14 +68,9 @@ func (e *Engine) maintainStatement(ctx context.Context, m *maintainStmt) (string
 	if e.opts.Maintainer == nil || !ok {
 		return "", fmt.Errorf("query: %s %s: this engine does not maintain tables: %w", verb, name, ErrUnsupported)
 	}
-	t, err := e.cat.Table(ctx, m.db, m.name)
-	switch {
-	case errors.Is(err, catalog.ErrNoSuchTable):
-		return "", &NotFoundError{Database: m.db, Table: m.name}
-	case err != nil:
-		return "", fmt.Errorf("query: %s %s: %w", verb, name, err)
-	case t.Type != catalog.Iceberg:
-		return "", fmt.Errorf("query: %s %s: it is not an Iceberg table: %w", verb, name, ErrUnsupported)
+	t, err := e.icebergTable(ctx, verb, m.db, m.name, "it is not an Iceberg table", "it is not an Iceberg table")
+	if err != nil {
+		return "", err
 	}
 	res, err := e.opts.Maintainer.Maintain(ctx, ic.Iceberg(), t.Database, t.Name, m.optimize, !m.optimize)
 	if err != nil {

@@ -49,7 +49,7 @@ type changeColumn struct {
 // allowed if it is one that cannot be read.
 func parseAlter(query string, dbs map[string]bool) (*alterTable, error) {
 	if !strings.Contains(strings.ToLower(query), "alter") {
-		return nil, nil // most queries: not tokenized again
+		return nil, nil // most DDL: not tokenized again
 	}
 	toks := trimSemicolons(tokens(query))
 	if len(statementStarts(toks)) != 1 || len(toks) < 6 || !isWord(toks[0], "alter") || !isWord(toks[1], "table") ||

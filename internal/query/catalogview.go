@@ -49,7 +49,7 @@ type catalogWriter interface {
 // (folded); nil otherwise.
 func parseViewDDL(query string, dbs map[string]bool) *viewDDL {
 	if !strings.Contains(strings.ToLower(query), "view") {
-		return nil // most queries: not tokenized again
+		return nil // most DDL: not tokenized again
 	}
 	toks := trimSemicolons(tokens(query))
 	if len(statementStarts(toks)) != 1 {

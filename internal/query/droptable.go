@@ -26,7 +26,7 @@ type dropTable struct {
 // nil otherwise.
 func parseDropTable(query string, dbs map[string]bool) *dropTable {
 	if !strings.Contains(strings.ToLower(query), "drop") {
-		return nil // most queries: not tokenized again
+		return nil // most DDL: not tokenized again
 	}
 	toks := trimSemicolons(tokens(query))
 	if len(statementStarts(toks)) != 1 || len(toks) < 5 || !isWord(toks[0], "drop") || !isWord(toks[1], "table") {

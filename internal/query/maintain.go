@@ -34,9 +34,8 @@ type maintainStmt struct {
 // (folded); nil if it is not one; an error wrapping ErrUnsupported if it
 // is one that cannot be read.
 func parseMaintain(query string, dbs map[string]bool) (*maintainStmt, error) {
-	lower := strings.ToLower(query)
-	if !strings.Contains(lower, "optimize") && !strings.Contains(lower, "vacuum") {
-		return nil, nil // most queries: not tokenized again
+	if lower := strings.ToLower(query); !strings.Contains(lower, "optimize") && !strings.Contains(lower, "vacuum") {
+		return nil, nil // most DDL: not tokenized again
 	}
 	toks := trimSemicolons(tokens(query))
 	if len(statementStarts(toks)) != 1 || len(toks) < 4 || !isWord(toks[0], "optimize") && !isWord(toks[0], "vacuum") ||

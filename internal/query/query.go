@@ -299,6 +299,38 @@ func subset(dirs, of []string) bool {
 	return true
 }
 
+// catalogStatement runs query when it is a statement that changes the
+// catalog rather than a query DuckDB runs (CREATE and DROP VIEW, ALTER
+// TABLE, OPTIMIZE, VACUUM, DROP TABLE on one of dbs, the catalog's
+// databases; nil for a query without DDL) and returns the query of its
+// result: no rows, as in Athena, or OPTIMIZE's and VACUUM's counts.
+func (e *Engine) catalogStatement(ctx context.Context, query string, dbs map[string]bool) (string, bool, error) {
+	if len(dbs) == 0 {
+		return "", false, nil
+	}
+	none := valuesSQL([]string{"result"}, nil)
+	if v := parseViewDDL(query, dbs); v != nil {
+		return none, true, e.viewStatement(ctx, v)
+	}
+	if a, err := parseAlter(query, dbs); err != nil || a != nil {
+		if err == nil {
+			err = e.alterStatement(ctx, a)
+		}
+		return none, true, err
+	}
+	if m, err := parseMaintain(query, dbs); err != nil || m != nil {
+		if err != nil {
+			return "", true, err
+		}
+		answer, err := e.maintainStatement(ctx, m)
+		return answer, true, err
+	}
+	if d := parseDropTable(query, dbs); d != nil {
+		return none, true, e.dropStatement(ctx, d)
+	}
+	return "", false, nil
+}
+
 // open plans query: it resolves the tables it references and prepares a
 // DuckDB with memoryLimit ("" for DuckDB's default) holding their views:
 // an idle one prepared for the same tables if the pool has one and query
@@ -319,32 +351,10 @@ func (e *Engine) open(ctx context.Context, query, memoryLimit string) (*session,
 	if err != nil {
 		return nil, err
 	}
-	if v := parseViewDDL(query, dbs); v != nil {
-		if err := e.viewStatement(ctx, v); err != nil {
-			return nil, err
-		}
-		query = valuesSQL([]string{"result"}, nil) // as Athena, no rows
-	}
-	if a, err := parseAlter(query, dbs); err != nil {
+	if answer, ok, err := e.catalogStatement(ctx, query, dbs); err != nil {
 		return nil, err
-	} else if a != nil {
-		if err := e.alterStatement(ctx, a); err != nil {
-			return nil, err
-		}
-		query = valuesSQL([]string{"result"}, nil)
-	}
-	if m, err := parseMaintain(query, dbs); err != nil {
-		return nil, err
-	} else if m != nil {
-		if query, err = e.maintainStatement(ctx, m); err != nil {
-			return nil, err
-		}
-	}
-	if d := parseDropTable(query, dbs); d != nil {
-		if err := e.dropStatement(ctx, d); err != nil {
-			return nil, err
-		}
-		query = valuesSQL([]string{"result"}, nil)
+	} else if ok {
+		query = answer // the statement's result, as a VALUES table
 	}
 	w, err := parseWrite(query, dbs)
 	if err != nil {

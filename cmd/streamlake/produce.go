@@ -19,7 +19,8 @@ func (a *app) produceCmd() *cobra.Command {
 		Use:   "produce",
 		Short: "Send synthetic (sensors, orders) or file records to a Kafka topic",
 		Example: `  streamlake produce --brokers 127.0.0.1:9092 --topic sensors --dataset sensors --records 100000
-  streamlake produce --brokers 127.0.0.1:9092 --topic events --file events.jsonl --rate 1000`,
+  streamlake produce --brokers 127.0.0.1:9092 --topic events --file events.jsonl --rate 1000
+  streamlake produce --topic orders --dataset orders --records 1000 --value-format avro --registry http://127.0.0.1:8081`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			a.quiet = true
@@ -29,6 +30,12 @@ func (a *app) produceCmd() *cobra.Command {
 			pc.Brokers = a.cfg.Kafka.Brokers
 			if len(pc.Brokers) == 0 {
 				pc.Brokers = []string{a.cfg.Kafka.Listen}
+			}
+			if pc.Registry == "" {
+				pc.Registry = a.cfg.Kafka.SchemaRegistry
+			}
+			if pc.Registry == "" && a.cfg.Kafka.RegistryListen != "" {
+				pc.Registry = "http://" + a.cfg.Kafka.RegistryListen
 			}
 			pc.Logger = a.log
 			if pc.ClientOpts, err = security(a.cfg).Opts(); err != nil {
@@ -59,5 +66,7 @@ func (a *app) produceCmd() *cobra.Command {
 	f.IntVar(&pc.Records, "records", 0, "records to send (with --file: 0 = whole file)")
 	f.Float64Var(&pc.Rate, "rate", 0, "records per second (0 = as fast as possible)")
 	f.Int64Var(&pc.Seed, "seed", 1, "random seed of the synthetic data")
+	f.StringVar(&pc.ValueFormat, "value-format", "json", "record values: json, or avro (a dataset's, in Schema Registry's wire format, its schema registered as TOPIC-value)")
+	f.StringVar(&pc.Registry, "registry", "", "schema registry URL for --value-format avro (default: kafka.schema_registry, else the embedded registry at kafka.registry_listen)")
 	return cmd
 }

@@ -63,6 +63,12 @@ type Config struct {
 	Rate float64
 	// Seed seeds the synthetic field values (--seed).
 	Seed int64
+	// ValueFormat is FormatJSON ("" too) or FormatAvro (--value-format):
+	// a dataset's records as Avro in Schema Registry's wire format, with
+	// the dataset's schema registered under <topic>-value in Registry.
+	ValueFormat string
+	// Registry is the schema registry's URL (--registry), for FormatAvro.
+	Registry string
 	// Progress, when it is a terminal, shows a progress bar.
 	Progress io.Writer
 	// Logger receives progress logs and the Kafka client's warnings; nil
@@ -99,6 +105,18 @@ func (cfg Config) Validate() error {
 		}
 	case cfg.Records < 0:
 		return errors.New("--records: must be >= 0 with --file (0 = whole file)")
+	}
+	switch cfg.ValueFormat {
+	case "", FormatJSON:
+	case FormatAvro:
+		if cfg.File != "" {
+			return errors.New("--value-format avro: needs --dataset (a --file's records are sent as they are)")
+		}
+		if cfg.Registry == "" {
+			return errors.New("--registry: required with --value-format avro (or kafka.schema_registry / kafka.registry_listen in the config)")
+		}
+	default:
+		return fmt.Errorf("--value-format: %q is not json or avro", cfg.ValueFormat)
 	}
 	if cfg.Rate < 0 || math.IsNaN(cfg.Rate) || math.IsInf(cfg.Rate, 0) {
 		return fmt.Errorf("--rate: %v: must be a number >= 0 (0 = unlimited)", cfg.Rate)
@@ -172,6 +190,11 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return sum, err
 	}
 	defer closeSrc()
+	if cfg.ValueFormat == FormatAvro {
+		if src, err = newAvroSource(ctx, src, cfg.Dataset, cfg.Topic, cfg.Registry); err != nil {
+			return sum, err
+		}
+	}
 	cl, err := newClient(cfg, log)
 	if err != nil {
 		return sum, err

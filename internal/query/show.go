@@ -248,6 +248,9 @@ func createTable(t catalog.Table) []string {
 		out := make([]string, len(cols))
 		for i, c := range cols {
 			out[i] = backtick(c.Name) + " " + c.Type
+			if c.Comment != "" {
+				out[i] += " COMMENT " + str(c.Comment)
+			}
 		}
 		return out
 	}

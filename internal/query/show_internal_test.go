@@ -10,14 +10,15 @@ import (
 // SHOW CREATE TABLE writes Athena's DDL: an Iceberg table's transforms as
 // Athena spells them (bucket(4, user), an identity field by its name,
 // quoted when it is not a plain name) and table_type; an external table's
-// partition keys and how its files are read.
+// partition keys and how its files are read. A column's comment follows
+// its type.
 func TestCreateTableDDL(t *testing.T) {
 	ice := catalog.Table{Database: "lake", Name: "clicks", Type: catalog.Iceberg, Location: "s3://b/lake/clicks",
-		Columns: []catalog.Column{{Name: "t", Type: "timestamp"}, {Name: "user-agent", Type: "string"}},
+		Columns: []catalog.Column{{Name: "t", Type: "timestamp"}, {Name: "user-agent", Type: "string", Comment: "the client's"}},
 		PartitionKeys: []catalog.Column{{Name: "t_day", Type: "date", Comment: "day(t)"},
 			{Name: "user_agent_bucket", Type: "int", Comment: "bucket[4](user-agent)"}, {Name: "t", Type: "timestamp", Comment: "identity(t)"}},
 		Properties: map[string]string{"recordCount": "3"}}
-	want := "CREATE TABLE `lake`.`clicks` (\n  `t` timestamp,\n  `user-agent` string)\n" +
+	want := "CREATE TABLE `lake`.`clicks` (\n  `t` timestamp,\n  `user-agent` string COMMENT 'the client\\'s')\n" +
 		"PARTITIONED BY (day(t), bucket(4, `user-agent`), t)\nLOCATION 's3://b/lake/clicks'\n" +
 		"TBLPROPERTIES (\n  'recordCount'='3',\n  'table_type'='iceberg')"
 	if got := strings.Join(createTable(ice), "\n"); got != want {

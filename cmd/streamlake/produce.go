@@ -66,7 +66,7 @@ func (a *app) produceCmd() *cobra.Command {
 	f.IntVar(&pc.Records, "records", 0, "records to send (with --file: 0 = whole file)")
 	f.Float64Var(&pc.Rate, "rate", 0, "records per second (0 = as fast as possible)")
 	f.Int64Var(&pc.Seed, "seed", 1, "random seed of the synthetic data")
-	f.StringVar(&pc.ValueFormat, "value-format", "json", "record values: json, or avro (a dataset's, in Schema Registry's wire format, its schema registered as TOPIC-value)")
-	f.StringVar(&pc.Registry, "registry", "", "schema registry URL for --value-format avro (default: kafka.schema_registry, else the embedded registry at kafka.registry_listen)")
+	f.StringVar(&pc.ValueFormat, "value-format", "json", "record values: json, avro or protobuf (a dataset's, in Schema Registry's wire format, its schema registered as TOPIC-value)")
+	f.StringVar(&pc.Registry, "registry", "", "schema registry URL for --value-format avro and protobuf (default: kafka.schema_registry, else the embedded registry at kafka.registry_listen)")
 	return cmd
 }

@@ -211,28 +211,32 @@ func TestRunServesRegistry(t *testing.T) {
 	}
 }
 
-// TestProduceAvro: `streamlake produce --value-format avro` registers the
-// dataset's Avro schema and sends its records in the wire format; `run`
-// with the registry loads every one, typed, with no dead letter.
-func TestProduceAvro(t *testing.T) {
+// TestProduceRegistryFormats: `streamlake produce --value-format avro`
+// and `protobuf` register the dataset's schema and send its records in
+// the wire format; `run` with the registry loads every one, typed, with
+// no dead letter.
+func TestProduceRegistryFormats(t *testing.T) {
 	dir := t.TempDir()
 	addr, _, _ := startBroker(t, dir)
 	reg := srfake.New()
 	defer reg.Close()
-	if out := inDir(t, dir, "produce", "--brokers", addr, "--topic", "sensors", "--dataset", "sensors", "--records", "500",
-		"--value-format", "avro", "--registry", reg.URL()); !strings.Contains(out, "500 records") {
-		t.Fatalf("produce: %s", out)
-	}
 	cfg := filepath.Join(dir, "registry.yml")
 	if err := os.WriteFile(cfg, []byte("kafka:\n  schema_registry: "+reg.URL()+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	inDir(t, dir, "run", "--brokers", addr, "--topics", "sensors", "--exit-when-idle", "--metrics-listen", "", "--log-level", "warn", "--config", cfg)
-	q := func(sql string) string { t.Helper(); return inDir(t, dir, "query", "--format", "csv", sql) }
-	if got := q("SELECT count(*) AS n, count(DISTINCT id) AS ids, typeof(max(ts)) AS t, typeof(max(battery)) AS b, count(temperature) AS temps FROM lake.sensors"); got != "n,ids,t,b,temps\n500,500,TIMESTAMP WITH TIME ZONE,BIGINT,500" {
-		t.Fatalf("rows:\n%s", got)
-	}
-	if msg := inDirFail(t, dir, "query", "SELECT count(*) FROM lake.sensors_dlq"); !strings.Contains(msg, "lake.sensors_dlq not found") {
-		t.Fatalf("dead letters: %s, want no dead-letter table", msg)
+	for _, format := range []string{"avro", "protobuf"} {
+		topic := "sensors_" + format
+		if out := inDir(t, dir, "produce", "--brokers", addr, "--topic", topic, "--dataset", "sensors", "--records", "500",
+			"--value-format", format, "--registry", reg.URL()); !strings.Contains(out, "500 records") {
+			t.Fatalf("produce %s: %s", format, out)
+		}
+		inDir(t, dir, "run", "--brokers", addr, "--topics", topic, "--exit-when-idle", "--metrics-listen", "", "--log-level", "warn", "--config", cfg)
+		got := inDir(t, dir, "query", "--format", "csv", "SELECT count(*) AS n, count(DISTINCT id) AS ids, typeof(max(ts)) AS t, typeof(max(battery)) AS b, count(temperature) AS temps FROM lake."+topic)
+		if got != "n,ids,t,b,temps\n500,500,TIMESTAMP WITH TIME ZONE,BIGINT,500" {
+			t.Fatalf("%s rows:\n%s", format, got)
+		}
+		if msg := inDirFail(t, dir, "query", "SELECT count(*) FROM lake."+topic+"_dlq"); !strings.Contains(msg, "lake."+topic+"_dlq not found") {
+			t.Fatalf("%s dead letters: %s, want no dead-letter table", format, msg)
+		}
 	}
 }

@@ -13,8 +13,9 @@ import (
 
 // Value formats (--value-format).
 const (
-	FormatJSON = "json" // JSON text, the default
-	FormatAvro = "avro" // Avro in Schema Registry's wire format
+	FormatJSON     = "json"     // JSON text, the default
+	FormatAvro     = "avro"     // Avro in Schema Registry's wire format
+	FormatProtobuf = "protobuf" // Protobuf in Schema Registry's wire format
 )
 
 // avroSchemas are the Avro schemas of the datasets' values, registered
@@ -59,17 +60,27 @@ func newAvroSource(ctx context.Context, src source, dataset, topic, url string) 
 	if err != nil {
 		return nil, fmt.Errorf("produce: Avro schema of %s: %w", dataset, err)
 	}
-	cl, err := sr.NewClient(sr.URLs(url))
+	id, err := register(ctx, url, topic, dataset, sr.Schema{Schema: text, Type: sr.TypeAvro})
 	if err != nil {
-		return nil, fmt.Errorf("produce: --registry %s: %w", url, err)
-	}
-	ss, err := cl.CreateSchema(ctx, topic+"-value", sr.Schema{Schema: text, Type: sr.TypeAvro})
-	if err != nil {
-		return nil, fmt.Errorf("produce: register the Avro schema of %s as %s-value at %s: %w", dataset, topic, url, err)
+		return nil, err
 	}
 	s := &avroSource{src: src, schema: schema}
-	binary.BigEndian.PutUint32(s.header[1:], uint32(ss.ID))
+	binary.BigEndian.PutUint32(s.header[1:], uint32(id))
 	return s, nil
+}
+
+// register registers schema, dataset's, under topic-value in the registry
+// at url and returns its id.
+func register(ctx context.Context, url, topic, dataset string, schema sr.Schema) (int, error) {
+	cl, err := sr.NewClient(sr.URLs(url))
+	if err != nil {
+		return 0, fmt.Errorf("produce: --registry %s: %w", url, err)
+	}
+	ss, err := cl.CreateSchema(ctx, topic+"-value", schema)
+	if err != nil {
+		return 0, fmt.Errorf("produce: register the %s schema of %s as %s-value at %s: %w", schema.Type, dataset, topic, url, err)
+	}
+	return ss.ID, nil
 }
 
 func (s *avroSource) next() (value, key []byte, err error) {

@@ -63,11 +63,13 @@ type Config struct {
 	Rate float64
 	// Seed seeds the synthetic field values (--seed).
 	Seed int64
-	// ValueFormat is FormatJSON ("" too) or FormatAvro (--value-format):
-	// a dataset's records as Avro in Schema Registry's wire format, with
-	// the dataset's schema registered under <topic>-value in Registry.
+	// ValueFormat is FormatJSON ("" too), FormatAvro or FormatProtobuf
+	// (--value-format): a dataset's records as Avro or Protobuf in Schema
+	// Registry's wire format, with the dataset's schema registered under
+	// <topic>-value in Registry.
 	ValueFormat string
-	// Registry is the schema registry's URL (--registry), for FormatAvro.
+	// Registry is the schema registry's URL (--registry), for FormatAvro
+	// and FormatProtobuf.
 	Registry string
 	// Progress, when it is a terminal, shows a progress bar.
 	Progress io.Writer
@@ -108,15 +110,15 @@ func (cfg Config) Validate() error {
 	}
 	switch cfg.ValueFormat {
 	case "", FormatJSON:
-	case FormatAvro:
+	case FormatAvro, FormatProtobuf:
 		if cfg.File != "" {
-			return errors.New("--value-format avro: needs --dataset (a --file's records are sent as they are)")
+			return fmt.Errorf("--value-format %s: needs --dataset (a --file's records are sent as they are)", cfg.ValueFormat)
 		}
 		if cfg.Registry == "" {
-			return errors.New("--registry: required with --value-format avro (or kafka.schema_registry / kafka.registry_listen in the config)")
+			return fmt.Errorf("--registry: required with --value-format %s (or kafka.schema_registry / kafka.registry_listen in the config)", cfg.ValueFormat)
 		}
 	default:
-		return fmt.Errorf("--value-format: %q is not json or avro", cfg.ValueFormat)
+		return fmt.Errorf("--value-format: %q is not json, avro or protobuf", cfg.ValueFormat)
 	}
 	if cfg.Rate < 0 || math.IsNaN(cfg.Rate) || math.IsInf(cfg.Rate, 0) {
 		return fmt.Errorf("--rate: %v: must be a number >= 0 (0 = unlimited)", cfg.Rate)
@@ -190,10 +192,14 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return sum, err
 	}
 	defer closeSrc()
-	if cfg.ValueFormat == FormatAvro {
-		if src, err = newAvroSource(ctx, src, cfg.Dataset, cfg.Topic, cfg.Registry); err != nil {
-			return sum, err
-		}
+	switch cfg.ValueFormat {
+	case FormatAvro:
+		src, err = newAvroSource(ctx, src, cfg.Dataset, cfg.Topic, cfg.Registry)
+	case FormatProtobuf:
+		src, err = newProtoSource(ctx, src, cfg.Dataset, cfg.Topic, cfg.Registry)
+	}
+	if err != nil {
+		return sum, err
 	}
 	cl, err := newClient(cfg, log)
 	if err != nil {

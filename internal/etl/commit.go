@@ -102,7 +102,11 @@ func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
 				return res, err
 			}
 		}
-		t, err := e.append(ctx, name+DLQSuffix, (*dlq).NewTransaction(), dlqBM, objList, deadLetterRecord(b.dead))
+		var extra iceberg.Properties
+		if *main != nil {
+			extra = iceberg.Properties{SummaryMainExists: "true"}
+		}
+		t, err := e.append(ctx, name+DLQSuffix, (*dlq).NewTransaction(), dlqBM, objList, extra, deadLetterRecord(b.dead))
 		if err != nil {
 			return res, err
 		}
@@ -148,7 +152,7 @@ func (e *ETL) commit(ctx context.Context, name string, b *batch, objs []object,
 			}
 			recs = append(recs, rec)
 		}
-		t, err := e.append(ctx, name, tx, mainBM, objList, recs...)
+		t, err := e.append(ctx, name, tx, mainBM, objList, nil, recs...)
 		if err != nil {
 			return res, err
 		}
@@ -303,15 +307,16 @@ func (e *ETL) evolve(tx *table.Transaction, name string, widen []string, adds []
 
 // append commits rec, and whatever tx already stages, in one transaction
 // whose snapshot summary carries the bookmark (unless bm is nil: a commit
-// that moves no offsets) and the objects covered.
+// that moves no offsets), the objects covered and extra.
 // It releases rec.
 func (e *ETL) append(ctx context.Context, name string, tx *table.Transaction,
-	bm map[string]int64, objs []string, recs ...arrow.RecordBatch) (*table.Table, error) {
+	bm map[string]int64, objs []string, extra iceberg.Properties, recs ...arrow.RecordBatch) (*table.Table, error) {
 	defer releaseAll(recs)
 	start := time.Now()
 	bmJSON, _ := json.Marshal(bm)
 	objJSON, _ := json.Marshal(objs)
 	props := iceberg.Properties{SummaryObjects: string(objJSON)}
+	maps.Copy(props, extra)
 	if bm != nil {
 		props[SummaryOffsets] = string(bmJSON)
 	}

@@ -51,6 +51,9 @@ import (
 const (
 	SummaryOffsets = "streamlake.offsets"         // {"<topic>/<partition>": next offset}
 	SummaryObjects = "streamlake.staging-objects" // ["<key>:<size>", ...]
+	// SummaryMainExists marks a dead-letter commit made while the main
+	// table existed (see loadTopic).
+	SummaryMainExists = "streamlake.main-table-exists"
 )
 
 // DLQSuffix names a table's dead-letter table: lake.<table>_dlq.
@@ -370,6 +373,28 @@ func isCommitConflict(err error) bool {
 	return errors.Is(err, table.ErrCommitFailed) || strings.Contains(err.Error(), "requirement failed")
 }
 
+// mainExisted reports whether the main table existed when dlq, its
+// dead-letter table, last committed dead letters (the newest snapshot
+// with a bookmark, as bookmark finds it).
+func mainExisted(dlq *table.Table) bool {
+	if dlq == nil {
+		return false
+	}
+	meta := dlq.Metadata()
+	for s := dlq.CurrentSnapshot(); s != nil; {
+		if s.Summary != nil {
+			if _, ok := s.Summary.Properties[SummaryOffsets]; ok {
+				return s.Summary.Properties[SummaryMainExists] == "true"
+			}
+		}
+		if s.ParentSnapshotID == nil {
+			return false
+		}
+		s = meta.SnapshotByID(*s.ParentSnapshotID)
+	}
+	return false
+}
+
 // bookmark reads a table's per-partition next offsets: those of the
 // newest snapshot, walking back from the current one, whose summary holds
 // them (commits that move no records — compaction, replays — carry none,
@@ -428,10 +453,13 @@ func (e *ETL) loadTopic(ctx context.Context, topic string, objs []object) (Resul
 			return res, err
 		}
 		tg.mainBM, tg.dlqBM = bookmark(tg.main), bookmark(tg.dlq)
-		if tg.main == nil {
+		if tg.main == nil && !mainExisted(tg.dlq) {
 			// A batch with rows creates the table before its dead letters
-			// commit, so without a table every record the dead-letter table
-			// covers was a dead letter: none is for the main table.
+			// commit, so when the table did not exist at the dead-letter
+			// table's last commit, every record it covers was a dead
+			// letter: none is for the main table. When it did, the table
+			// was dropped since: every staged record that is not a dead
+			// letter loads into it again.
 			tg.mainBM = maps.Clone(tg.dlqBM)
 		}
 		targets = append(targets, tg)

@@ -399,3 +399,68 @@ func TestCoerceNameTaken(t *testing.T) {
 		t.Errorf("dead letters:\n%s\nwant b's and c's, with the reasons", all)
 	}
 }
+
+// TestRebuildAfterDrop: a main table dropped (DROP TABLE) while its
+// dead-letter table stays is rebuilt from the staged records when run
+// starts next: every record that loaded before loads again, once, and the
+// dead letters stay as they were. Before, the run took the dead-letter table's
+// bookmark for the main table's (right only when the main table never
+// existed) and left out every record before the last dead letter.
+func TestRebuildAfterDrop(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	x := etl.New(etl.Config{Database: "lake", TimeField: "ts"}, e.staging, e.store.Iceberg())
+	putRecords(t, e, 0, 0, []string{
+		`{"id":"a","ts":"2026-11-20T10:00:00Z","n":1}`,
+		`{"id":"b","ts":"2026-11-20T10:00:01Z","n":"bad"}`,
+		`{"id":"c","ts":"2026-11-20T10:00:02Z","n":3}`,
+	}, false)
+	if res, err := x.RunOnce(ctx); err != nil || res.Rows != 2 || res.DeadLetters != 1 {
+		t.Fatalf("first load: %+v, %v", res, err)
+	}
+	putRecords(t, e, 0, 3, []string{`{"id":"d","ts":"2026-11-20T10:00:03Z","n":4}`}, false)
+	if res, err := x.RunOnce(ctx); err != nil || res.Rows != 1 {
+		t.Fatalf("second load: %+v, %v", res, err)
+	}
+	if err := e.store.Iceberg().DropTable(ctx, table.Identifier{"lake", "t"}); err != nil {
+		t.Fatal(err)
+	}
+	x = etl.New(etl.Config{Database: "lake", TimeField: "ts"}, e.staging, e.store.Iceberg()) // run starts again
+	res, err := x.RunOnce(ctx)
+	if err != nil || res.Rows != 3 || res.DeadLetters != 0 {
+		t.Fatalf("the run after the drop: %+v, %v; want 3 rows again and no new dead letter", res, err)
+	}
+	rows, _ := tableRows(t, e, "t")
+	if got := strings.Join(rows, "\n"); !strings.Contains(got, `"id":"a"`) || !strings.Contains(got, `"id":"c"`) || !strings.Contains(got, `"id":"d"`) || len(rows) != 3 {
+		t.Errorf("rebuilt rows:\n%s", got)
+	}
+	if dlq, _ := tableRows(t, e, "t_dlq"); len(dlq) != 1 {
+		t.Errorf("dead letters: %d, want 1", len(dlq))
+	}
+	if res, err := x.RunOnce(ctx); err != nil || res.Rows != 0 {
+		t.Errorf("a run after the rebuild: %+v, %v; want nothing to load", res, err)
+	}
+}
+
+// TestDropWhileRunning: a main table dropped while the same ETL keeps
+// running starts again with the records staged after: the objects it
+// loaded before are not read again.
+func TestDropWhileRunning(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	x := etl.New(etl.Config{Database: "lake", TimeField: "ts"}, e.staging, e.store.Iceberg())
+	putRecords(t, e, 0, 0, []string{`{"id":"a","ts":"2026-11-20T10:00:00Z","n":1}`, `{"id":"b","ts":"2026-11-20T10:00:01Z","n":"bad"}`}, false)
+	if res, err := x.RunOnce(ctx); err != nil || res.Rows != 1 || res.DeadLetters != 1 {
+		t.Fatalf("first load: %+v, %v", res, err)
+	}
+	if err := e.store.Iceberg().DropTable(ctx, table.Identifier{"lake", "t"}); err != nil {
+		t.Fatal(err)
+	}
+	putRecords(t, e, 0, 2, []string{`{"id":"c","ts":"2026-11-20T10:00:02Z","n":3}`}, false)
+	if res, err := x.RunOnce(ctx); err != nil || res.Rows != 1 || res.DeadLetters != 0 {
+		t.Fatalf("the run after the drop: %+v, %v; want the new record only", res, err)
+	}
+	if rows, _ := tableRows(t, e, "t"); len(rows) != 1 || !strings.Contains(rows[0], `"id":"c"`) {
+		t.Errorf("rows: %v, want c's only", rows)
+	}
+}

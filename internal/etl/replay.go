@@ -199,7 +199,7 @@ func (e *ETL) replayInto(ctx context.Context, name string, recs []replayRecord, 
 	if err != nil {
 		return fmt.Errorf("etl: replay %s: build rows: %w", name, err)
 	}
-	if _, err := e.append(ctx, name, tx, nil, []string{}, rec); err != nil {
+	if _, err := e.append(ctx, name, tx, nil, []string{}, nil, rec); err != nil {
 		return err
 	}
 	res.Replayed += len(good)

@@ -377,22 +377,29 @@ func isCommitConflict(err error) bool {
 // dead-letter table, last committed dead letters (the newest snapshot
 // with a bookmark, as bookmark finds it).
 func mainExisted(dlq *table.Table) bool {
-	if dlq == nil {
-		return false
+	s := bookmarked(dlq)
+	return s != nil && s.Summary.Properties[SummaryMainExists] == "true"
+}
+
+// bookmarked is tbl's newest snapshot, walking back from the current one,
+// whose summary holds a bookmark; nil if none (or tbl is nil).
+func bookmarked(tbl *table.Table) *table.Snapshot {
+	if tbl == nil {
+		return nil
 	}
-	meta := dlq.Metadata()
-	for s := dlq.CurrentSnapshot(); s != nil; {
+	meta := tbl.Metadata()
+	for s := tbl.CurrentSnapshot(); s != nil; {
 		if s.Summary != nil {
 			if _, ok := s.Summary.Properties[SummaryOffsets]; ok {
-				return s.Summary.Properties[SummaryMainExists] == "true"
+				return s
 			}
 		}
 		if s.ParentSnapshotID == nil {
-			return false
+			return nil
 		}
 		s = meta.SnapshotByID(*s.ParentSnapshotID)
 	}
-	return false
+	return nil
 }
 
 // bookmark reads a table's per-partition next offsets: those of the
@@ -406,18 +413,8 @@ func bookmark(tbl *table.Table) map[string]int64 {
 	if tbl == nil {
 		return bm
 	}
-	meta := tbl.Metadata()
-	for s := tbl.CurrentSnapshot(); s != nil; {
-		if s.Summary != nil {
-			if v, ok := s.Summary.Properties[SummaryOffsets]; ok {
-				_ = json.Unmarshal([]byte(v), &bm)
-				break
-			}
-		}
-		if s.ParentSnapshotID == nil {
-			break
-		}
-		s = meta.SnapshotByID(*s.ParentSnapshotID)
+	if s := bookmarked(tbl); s != nil {
+		_ = json.Unmarshal([]byte(s.Summary.Properties[SummaryOffsets]), &bm)
 	}
 	if v, ok := tbl.Properties()[SummaryOffsets]; ok {
 		var prop map[string]int64
